@@ -1,0 +1,62 @@
+"""Analyses of replicates: ``summary``, ``reml``, ``stan``, ``bayes-fast``.
+
+An analysis is a small object with
+
+- ``name`` (str) and ``representation`` (``"moments"`` or ``"full"``, see :mod:`replic.simulate`);
+- ``prepare(posterior, frame, options) -> context``: once per study, in the parent process
+  (compile a model, compute priors); the context must be picklable;
+- ``run(reps, context) -> dict[str, ndarray]``: vectorised over the replicates of one
+  :class:`~replic.simulate.Replicates` batch.  Required columns, each of length ``reps.n``:
+  ``estimate``, ``se``, ``lower``, ``upper`` (95% interval), ``p`` (two-sided p-value, or for a
+  Bayesian analysis ``2 * min(P(effect > 0), P(effect < 0))``), ``error`` (object array, ``""``
+  when the fit succeeded; failed replicates carry the message and NaN estimates).  Optional:
+  ``df``, ``converged``, ``singular``, ``prob_positive``, ``rhat``, ``ess_bulk``,
+  ``divergences``, ``khat``, ...
+
+Analyses are looked up by name and imported lazily, so heavy engines cost nothing unless used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, Protocol
+
+import numpy as np
+
+from replic.errors import ReplicInputError
+
+__all__ = ["Analysis", "get_analysis", "ANALYSES", "failed_columns"]
+
+ANALYSES = {
+    "summary": "replic.analyses.summary",
+    "reml": "replic.analyses.reml",
+    "stan": "replic.analyses.stan",
+    "bayes-fast": "replic.analyses.bayes_fast",
+}
+
+
+class Analysis(Protocol):
+    name: str
+    representation: str
+
+    def prepare(self, posterior: Any, frame: Any, options: dict) -> Any: ...
+
+    def run(self, reps: Any, context: Any) -> dict[str, np.ndarray]: ...
+
+
+def get_analysis(name: str) -> Analysis:
+    """The analysis called ``name``; a clear error for unknown names."""
+    if name not in ANALYSES:
+        raise ReplicInputError(f"analysis={name!r}; expected one of {', '.join(ANALYSES)}")
+    try:
+        module = importlib.import_module(ANALYSES[name])
+    except ModuleNotFoundError as exc:
+        raise ReplicInputError(f"analysis={name!r} is not available: {exc}") from None
+    return module.ANALYSIS
+
+
+def failed_columns(n: int, message: str) -> dict[str, np.ndarray]:
+    """Result columns for ``n`` replicates whose analysis failed with ``message``."""
+    nan = np.full(n, np.nan)
+    return {"estimate": nan, "se": nan.copy(), "lower": nan.copy(), "upper": nan.copy(),
+            "p": nan.copy(), "error": np.full(n, message, dtype=object)}

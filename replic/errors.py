@@ -1,0 +1,17 @@
+"""replic's own exceptions.
+
+Every error a user can cause by bad input is a :class:`ReplicInputError` whose message names the
+file, column or argument and what was expected; the CLI prints it as one line and exits with 2.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ReplicInputError", "ReplicFitError"]
+
+
+class ReplicInputError(ValueError):
+    """Bad input: a file, column, argument or value that replic cannot use."""
+
+
+class ReplicFitError(RuntimeError):
+    """A model fit that failed (recorded per replicate inside a study, raised elsewhere)."""

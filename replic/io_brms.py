@@ -1,0 +1,173 @@
+"""Read brms posterior draws (``posterior::as_draws_df()`` written with ``write.csv``).
+
+Columns follow brms: ``b_<term>``, ``sd_<group>__<term>``, ``cor_<group>__<t1>__<t2>``,
+``sigma``, ``r_<group>[<level>,<term>]``, with ``lprior``, ``lp__``, ``.chain``, ``.iteration``
+and ``.draw`` as bookkeeping.  Supported: Gaussian family, one grouping factor, any number of
+(correlated) varying terms.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from replic.errors import ReplicInputError
+from replic.posterior import Posterior
+
+__all__ = ["posterior_from_brms"]
+
+_BOOKKEEPING = {"lprior", "lp__", ".chain", ".iteration", ".draw", "Intercept"}
+_FAMILY_PARAMS = {"shape", "phi", "nu", "disc", "zi", "hu", "zoi", "coi", "kappa", "beta",
+                  "alpha", "ndt", "bs", "bias", "quantile", "xi", "mu"}
+_R_COL = re.compile(r"^r_(?P<group>[^\[]+)\[(?P<level>.+),(?P<term>[^,\]]+)\]$")
+_SUPPORTED = ("replic supports Gaussian models with one grouping factor: "
+              "y ~ fixed + (terms | group)")
+
+
+def posterior_from_brms(df: pd.DataFrame, *, source: str = "DataFrame") -> Posterior:
+    """Build a :class:`Posterior` from a table of brms draws.
+
+    Parameters
+    ----------
+    df : DataFrame
+        One row per draw, brms column names.
+    source : str
+        Name used in error messages (the file path).
+
+    Returns
+    -------
+    Posterior
+    """
+    cols = [str(c) for c in df.columns]
+    df = df.set_axis(cols, axis=1)
+    b_cols = [c for c in cols if c.startswith("b_")]
+    if not b_cols:
+        raise ReplicInputError(f"{source}: no fixed-effect columns 'b_<term>' found; expected brms "
+                               "draws from posterior::as_draws_df() (columns b_*, sd_*, sigma, r_*)")
+    dpar = [c for c in b_cols if c.startswith(("b_sigma_", "b_mu"))] + \
+        [c for c in cols if c.startswith("sigma_") or c.startswith("sd_sigma")]
+    family = sorted(c for c in cols if c in _FAMILY_PARAMS or c.startswith(tuple(
+        f"{p}_" for p in ("shape", "phi", "zi", "hu"))))
+    if family or dpar:
+        raise ReplicInputError(f"{source}: column(s) {', '.join(family + dpar)} belong to a "
+                               f"non-Gaussian or distributional model; {_SUPPORTED}")
+    if "sigma" not in cols:
+        raise ReplicInputError(f"{source}: no 'sigma' column, so the family is not Gaussian; "
+                               f"{_SUPPORTED}")
+
+    sd_cols = [c for c in cols if c.startswith("sd_")]
+    groups = sorted({c[3:].split("__", 1)[0] for c in sd_cols})
+    if len(groups) > 1:
+        raise ReplicInputError(f"{source}: {len(groups)} grouping factors ({', '.join(groups)}); "
+                               f"{_SUPPORTED}")
+    if not groups:
+        raise ReplicInputError(f"{source}: no 'sd_<group>__<term>' columns, so the model has no "
+                               f"grouping factor; {_SUPPORTED}")
+    group = groups[0]
+    varying = tuple(c.split("__", 1)[1] for c in sd_cols)
+    fixed = tuple(c[2:] for c in b_cols)
+
+    cor_cols: dict[tuple[int, int], str] = {}
+    for c in cols:
+        if c.startswith("cor_"):
+            g, rest = c[4:].split("__", 1)
+            pair = _split_pair(rest, varying)
+            if g != group or pair is None:
+                raise ReplicInputError(f"{source}: correlation column {c!r} does not match the "
+                                       f"varying terms {varying} of group {group!r}")
+            cor_cols[pair] = c
+
+    r_cols: dict[tuple[str, str], str] = {}
+    for c in cols:
+        if c.startswith("r_"):
+            m = _R_COL.match(c)
+            if m is None or m["group"] != group or m["term"] not in varying:
+                raise ReplicInputError(f"{source}: group-level column {c!r} is not of the form "
+                                       f"r_{group}[<level>,<term>] with term in {varying}")
+            r_cols[(m["level"], m["term"])] = c
+
+    used = b_cols + sd_cols + list(cor_cols.values()) + ["sigma"] + list(r_cols.values())
+    values = _numeric(df, used, source)
+    S = len(df)
+    if S < 2:
+        raise ReplicInputError(f"{source}: {S} draw(s); expected at least 2 posterior draws")
+
+    b = values[b_cols]
+    sd = values[sd_cols]
+    sigma = values["sigma"]
+    Q = len(varying)
+    cor = np.broadcast_to(np.eye(Q), (S, Q, Q)).copy()
+    for (i, j), c in cor_cols.items():
+        cor[:, i, j] = cor[:, j, i] = values[c]
+    _check_scales(sd, sd_cols, source)
+    _check_scales(sigma[:, None], ["sigma"], source)
+    _check_pd(cor, source)
+
+    levels: tuple[str, ...] = ()
+    r = None
+    if r_cols:
+        levels = tuple(dict.fromkeys(lv for lv, _ in r_cols))
+        missing = [f"r_{group}[{lv},{t}]" for lv in levels for t in varying if (lv, t) not in r_cols]
+        if missing:
+            raise ReplicInputError(f"{source}: missing group-level column(s) {', '.join(missing[:3])}")
+        r = np.stack([np.stack([values[r_cols[(lv, t)]] for t in varying], axis=-1)
+                      for lv in levels], axis=1)
+    chain = df[".chain"].to_numpy(dtype=int) if ".chain" in cols else np.ones(S, dtype=int)
+    ignored = [c for c in cols if c not in used and c not in _BOOKKEEPING]
+    return Posterior(fixed=fixed, varying=varying, group=group, b=b, sd=sd, cor=cor, sigma=sigma,
+                     levels=levels, r=r, chain=chain, source=source,
+                     diagnostics={"ignored_columns": ignored} if ignored else {})
+
+
+def _split_pair(rest: str, varying: tuple[str, ...]) -> tuple[int, int] | None:
+    for i, t in enumerate(varying):
+        for j, u in enumerate(varying):
+            if i < j and rest == f"{t}__{u}":
+                return i, j
+    return None
+
+
+def _numeric(df: pd.DataFrame, used: list[str], source: str) -> Mapping[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    for c in used:
+        col = pd.to_numeric(df[c], errors="coerce")
+        bad = np.flatnonzero(~np.isfinite(col.to_numpy(dtype=float)))
+        if bad.size:
+            row = int(bad[0])
+            raw = df[c].iloc[row]
+            raise ReplicInputError(f"{source}: column {c!r} has a missing or non-numeric value "
+                                   f"{raw!r} in draw row {row + 1} ({bad.size} such rows); "
+                                   "expected finite numbers (is the file truncated?)")
+        out[c] = col.to_numpy(dtype=float)
+    return _Columns(out)
+
+
+class _Columns(dict):
+    """Dict of columns that also accepts a list of names (stacked as an (S, n) array)."""
+
+    def __getitem__(self, key):  # type: ignore[override]
+        if isinstance(key, list):
+            return np.column_stack([dict.__getitem__(self, k) for k in key])
+        return dict.__getitem__(self, key)
+
+
+def _check_scales(x: np.ndarray, names: list[str], source: str) -> None:
+    bad = np.argwhere(x <= 0)
+    if bad.size:
+        row, col = bad[0]
+        raise ReplicInputError(f"{source}: column {names[col]!r} is {x[row, col]:g} in draw row "
+                               f"{row + 1}; expected a positive standard deviation")
+
+
+def _check_pd(cor: np.ndarray, source: str) -> None:
+    if cor.shape[1] == 1:
+        return
+    eig = np.linalg.eigvalsh(cor)
+    bad = np.flatnonzero(eig[:, 0] <= 0)
+    if bad.size:
+        raise ReplicInputError(f"{source}: the correlation matrix of draw row {bad[0] + 1} is not "
+                               f"positive definite (smallest eigenvalue {eig[bad[0], 0]:.3g}); "
+                               "expected |cor| < 1 and a valid correlation matrix")

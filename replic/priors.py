@@ -1,0 +1,66 @@
+"""Priors of replic's Gaussian LMM, with brms's defaults computed from the data as brms does.
+
+brms (2.18, ``get_prior`` for ``gaussian()``): the intercept (on centred predictors) gets
+``student_t(3, round(median(y), 1), scale)``, every sd and sigma ``student_t(3, 0, scale)``
+(half-t through their lower bound 0), the other fixed effects a flat prior, the correlation
+matrix ``lkj(1)``; ``scale = max(round(mad(y), 1), 2.5)``.  On sleepstudy:
+``student_t(3, 288.7, 59.3)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from replic.errors import ReplicInputError
+
+__all__ = ["StudentT", "Priors", "default_priors"]
+
+
+@dataclass(frozen=True)
+class StudentT:
+    """A Student-t prior ``student_t(df, location, scale)`` (half-t for sds and sigma)."""
+
+    df: float
+    location: float
+    scale: float
+
+    def __post_init__(self) -> None:
+        if not (self.df > 0 and self.scale > 0 and np.isfinite(self.location)):
+            raise ReplicInputError(f"prior {self}: expected df > 0, scale > 0, finite location")
+
+
+@dataclass(frozen=True)
+class Priors:
+    """Priors of the model: intercept (centred), sds, sigma, LKJ shape; flat on other b.
+
+    ``intercept=None`` means a flat prior on the intercept too.
+    """
+
+    intercept: StudentT | None
+    sd: StudentT
+    sigma: StudentT
+    lkj: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not self.lkj > 0:
+            raise ReplicInputError(f"priors: lkj={self.lkj}; expected a positive shape")
+
+
+def _mad(y: np.ndarray) -> float:
+    """R's ``mad``: 1.4826 * median(|y - median(y)|)."""
+    return float(1.4826 * np.median(np.abs(y - np.median(y))))
+
+
+def _round(x: float, digits: int = 1) -> float:
+    """R's ``round`` (IEC 60559: round half to even), as brms uses it."""
+    return float(np.round(x, digits))
+
+
+def default_priors(y: np.ndarray) -> Priors:
+    """brms's default priors for a Gaussian LMM with response ``y``."""
+    y = np.asarray(y, dtype=float)
+    scale = max(_round(_mad(y)), 2.5)
+    return Priors(intercept=StudentT(3.0, _round(float(np.median(y))), scale),
+                  sd=StudentT(3.0, 0.0, scale), sigma=StudentT(3.0, 0.0, scale), lkj=1.0)

@@ -1,0 +1,270 @@
+"""Simulate replicates of a design from a posterior, vectorised and seeded.
+
+Seeding rule (DESIGN.md): replicate ``r`` of design ``d`` under root seed ``s`` draws its numbers
+from generators keyed by ``(s, d.key, r // BLOCK, stream)``, at the position ``r % BLOCK`` in
+each stream.  Nothing depends on the worker or loop position, so any partition of replicates
+into tasks gives bit-identical numbers.  Each quantity (posterior draw, deviations, residuals,
+missingness) has its own stream, so the posterior draw of replicate ``r`` is the same whatever
+the analysis.
+
+Two representations:
+
+``moments`` (balanced complete designs, the ``summary`` analysis): per replicate only the mean
+of the k new deviations of the term, and the mean and sample variance of the k per-subject OLS
+estimates, drawn from their exact joint distribution.
+
+``full``: whole data sets ``y`` of shape (n, k, T) with an observation mask.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from replic.design import Design
+from replic.errors import ReplicInputError
+from replic.posterior import Posterior
+
+__all__ = ["BLOCK", "ModelFrame", "Replicates", "model_frame", "simulate", "replicate_params"]
+
+BLOCK = 1024
+_STREAM = {"draw": 0, "v": 1, "e": 2, "missing": 3, "vbar": 4, "nbar": 5, "chi2": 6}
+
+
+@dataclass(frozen=True, eq=False)
+class ModelFrame:
+    """The per-subject design of a replication: one subject's rows.
+
+    Attributes
+    ----------
+    term : str
+        The term whose effect is studied.
+    x : ndarray, shape (T,)
+        Values of the term at which each subject is observed.
+    X : ndarray, shape (T, P)
+        Fixed-effect design of one subject (columns in the posterior's ``fixed`` order).
+    Z : ndarray, shape (T, Q)
+        Varying-term design of one subject (columns in the posterior's ``varying`` order).
+    t : int
+        Column of the term in ``X``.
+    qt : int or None
+        Column of the term in ``Z`` (None when the term does not vary by subject).
+    """
+
+    term: str
+    x: np.ndarray
+    X: np.ndarray
+    Z: np.ndarray
+    t: int
+    qt: int | None
+
+    @property
+    def g(self) -> float:
+        """``[(X'X)^-1]_tt``: residual variance factor of a per-subject OLS estimate of the term."""
+        return float(np.linalg.inv(self.X.T @ self.X)[self.t, self.t])
+
+
+def _column(name: str, term: str, x: np.ndarray, where: str) -> np.ndarray:
+    if name == "Intercept":
+        return np.ones_like(x)
+    if name == term:
+        return x
+    raise ReplicInputError(f"{where} {name!r}: replic simulates designs for models whose terms "
+                           f"are 'Intercept' and the studied term {term!r}")
+
+
+def model_frame(posterior: Posterior, term: str, x: tuple[float, ...]) -> ModelFrame:
+    """Build the per-subject design for ``term`` observed at ``x``."""
+    t = posterior.fixed_index(term)
+    xa = np.asarray(x, dtype=float)
+    X = np.column_stack([_column(n, term, xa, "fixed effect") for n in posterior.fixed])
+    Z = np.column_stack([_column(n, term, xa, "varying term") for n in posterior.varying])
+    if np.linalg.matrix_rank(X) < X.shape[1]:
+        raise ReplicInputError(f"Design x={x}: the fixed-effect design is rank deficient")
+    return ModelFrame(term=term, x=xa, X=X, Z=Z, t=t, qt=posterior.varying_index(term))
+
+
+@dataclass(frozen=True, eq=False)
+class Replicates:
+    """Replicates ``rep`` of one design: their parameters and simulated data.
+
+    Attributes
+    ----------
+    design : Design
+    frame : ModelFrame
+    rep : ndarray, shape (n,)
+        Replicate indices.
+    draw : ndarray, shape (n,)
+        Posterior draw used by each replicate (-1 for fixed parameters).
+    beta : ndarray, shape (n, P)
+    Sigma : ndarray, shape (n, Q, Q)
+    sigma : ndarray, shape (n,)
+    vbar : ndarray, shape (n,)
+        Mean over the k new subjects of their deviation in the term; the replication's realised
+        effect is ``beta[:, t] + vbar``.
+    y : ndarray, shape (n, k, T), optional
+        Full data (``full`` representation); ``nan`` where not observed.
+    observed : ndarray of bool, shape (n, k, T), optional
+        Observation mask (None when complete).
+    ols_mean, ols_var : ndarray, shape (n,), optional
+        ``moments`` representation: mean and sample variance of the k per-subject OLS
+        estimates of the term.
+    """
+
+    design: Design
+    frame: ModelFrame
+    rep: np.ndarray
+    draw: np.ndarray
+    beta: np.ndarray
+    Sigma: np.ndarray
+    sigma: np.ndarray
+    vbar: np.ndarray
+    y: np.ndarray | None = None
+    observed: np.ndarray | None = None
+    ols_mean: np.ndarray | None = None
+    ols_var: np.ndarray | None = None
+
+    @property
+    def n(self) -> int:
+        return int(self.rep.size)
+
+    @property
+    def true_effect(self) -> np.ndarray:
+        """The population (average-subject) effect of the term behind each replicate."""
+        return self.beta[:, self.frame.t]
+
+    @property
+    def realised_effect(self) -> np.ndarray:
+        """``beta + mean of the k new deviations``: the replication's realised effect."""
+        return self.true_effect + self.vbar
+
+
+def _rng(seed: int, design: Design, block: int, stream: str) -> np.random.Generator:
+    return np.random.default_rng([design.key, block, _STREAM[stream], seed])
+
+
+def replicate_params(posterior: Posterior, design: Design, draw: np.ndarray) -> tuple[
+        np.ndarray, np.ndarray, np.ndarray]:
+    """Parameters ``(beta, Sigma, sigma)`` of replicates using posterior draws ``draw``.
+
+    ``draw == -1`` marks a fixed parameter set (``params`` "mean", "median" or a mapping).
+    """
+    if design.params == "posterior":
+        return posterior.b[draw], posterior.Sigma[draw], posterior.sigma[draw]
+    how = design.params if isinstance(design.params, str) else "mean"
+    p = posterior.point(how)
+    if not isinstance(design.params, str):
+        _override(p, dict(design.params), posterior)
+    sd = p["sd"]
+    Sigma = sd[:, None] * p["cor"] * sd[None, :]
+    n = draw.size
+    return (np.broadcast_to(p["b"], (n, p["b"].size)).copy(),
+            np.broadcast_to(Sigma, (n, *Sigma.shape)).copy(), np.full(n, float(p["sigma"])))
+
+
+def _override(p: dict[str, np.ndarray], values: dict[str, float], post: Posterior) -> None:
+    g = post.group
+    names = {f"b_{t}": ("b", i) for i, t in enumerate(post.fixed)}
+    names |= {f"sd_{g}__{t}": ("sd", i) for i, t in enumerate(post.varying)}
+    names["sigma"] = ("sigma", None)
+    cors = {f"cor_{g}__{a}__{b}": (i, j) for i, a in enumerate(post.varying)
+            for j, b in enumerate(post.varying) if i < j}
+    for name, v in values.items():
+        if name in cors:
+            i, j = cors[name]
+            p["cor"] = p["cor"].copy()
+            p["cor"][i, j] = p["cor"][j, i] = v
+        elif name in names:
+            key, i = names[name]
+            if key == "sigma":
+                p["sigma"] = np.asarray(v)
+            else:
+                p[key] = p[key].copy()
+                p[key][i] = v
+        else:
+            raise ReplicInputError(f"Design params: unknown parameter {name!r}; expected one of "
+                                   f"{', '.join([*names, *cors])}")
+    if (p["sd"] <= 0).any() or float(p["sigma"]) <= 0 or np.linalg.eigvalsh(p["cor"])[0] <= 0:
+        raise ReplicInputError(f"Design params {values}: sds and sigma must be positive and the "
+                               "correlation matrix positive definite")
+
+
+def _blocks(start: int, stop: int):
+    for b in range(start // BLOCK, (stop - 1) // BLOCK + 1):
+        lo, hi = max(start, b * BLOCK), min(stop, (b + 1) * BLOCK)
+        yield b, lo - b * BLOCK, hi - b * BLOCK
+
+
+def simulate(posterior: Posterior, design: Design, frame: ModelFrame, *, start: int, stop: int,
+             seed: int, representation: str = "full") -> Replicates:
+    """Simulate replicates ``start <= r < stop`` of ``design``.
+
+    Parameters
+    ----------
+    posterior : Posterior
+    design : Design
+        Must have ``x`` resolved.
+    frame : ModelFrame
+        ``model_frame(posterior, term, design.x)``.
+    start, stop : int
+        Replicate index range.
+    seed : int
+        Root seed.
+    representation : {"full", "moments"}
+        ``moments`` is only available for balanced designs; ``full`` always.
+
+    Returns
+    -------
+    Replicates
+    """
+    if representation == "moments" and not design.balanced:
+        representation = "full"
+    parts = [_simulate_block(posterior, design, frame, b, lo, hi, seed, representation)
+             for b, lo, hi in _blocks(start, stop)]
+    if len(parts) == 1:
+        return parts[0]
+    cat = {f: np.concatenate([getattr(p, f) for p in parts])
+           for f in ("rep", "draw", "beta", "Sigma", "sigma", "vbar", "y", "observed",
+                     "ols_mean", "ols_var") if getattr(parts[0], f) is not None}
+    return Replicates(design=design, frame=frame, **cat)
+
+
+def _draws(posterior: Posterior, design: Design, block: int, m: int, seed: int) -> np.ndarray:
+    if design.params != "posterior":
+        return np.full(m, -1)
+    return _rng(seed, design, block, "draw").integers(0, posterior.n_draws, size=m)
+
+
+def _simulate_block(posterior: Posterior, design: Design, frame: ModelFrame, block: int, lo: int,
+                    hi: int, seed: int, representation: str) -> Replicates:
+    k, T = design.k, frame.x.size
+    draw = _draws(posterior, design, block, hi, seed)[lo:hi]
+    beta, Sigma, sigma = replicate_params(posterior, design, draw)
+    n = hi - lo
+    rep = np.arange(block * BLOCK + lo, block * BLOCK + hi)
+    common = dict(design=design, frame=frame, rep=rep, draw=draw, beta=beta, Sigma=Sigma,
+                  sigma=sigma)
+    qt = frame.qt
+    if representation == "moments":
+        tau2 = Sigma[:, qt, qt] if qt is not None else np.zeros(n)
+        noise2 = sigma**2 * frame.g
+        vbar = _rng(seed, design, block, "vbar").standard_normal(hi)[lo:] * np.sqrt(tau2 / k)
+        nbar = _rng(seed, design, block, "nbar").standard_normal(hi)[lo:] * np.sqrt(noise2 / k)
+        chi2 = _rng(seed, design, block, "chi2").chisquare(k - 1, size=hi)[lo:]
+        return Replicates(**common, vbar=vbar, ols_mean=beta[:, frame.t] + vbar + nbar,
+                          ols_var=(tau2 + noise2) * chi2 / (k - 1))
+    if representation != "full":
+        raise ValueError(f"unknown representation {representation!r}")
+    Q = Sigma.shape[1]
+    L = np.linalg.cholesky(Sigma)
+    v = np.einsum("nqr,nkr->nkq", L, _rng(seed, design, block, "v").standard_normal(
+        (hi, k, Q))[lo:])
+    e = _rng(seed, design, block, "e").standard_normal((hi, k, T))[lo:] * sigma[:, None, None]
+    y = (beta @ frame.X.T)[:, None, :] + v @ frame.Z.T + e
+    observed = None
+    if design.missing > 0:
+        observed = _rng(seed, design, block, "missing").random((hi, k, T))[lo:] >= design.missing
+        y = np.where(observed, y, np.nan)
+    vbar = v[:, :, qt].mean(axis=1) if qt is not None else np.zeros(n)
+    return Replicates(**common, vbar=vbar, y=y, observed=observed)
