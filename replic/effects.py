@@ -1,0 +1,144 @@
+"""The effect of a term, for each estimand of DESIGN.md, as posterior draws.
+
+| estimand | draws | brms |
+|---|---|---|
+| ``conditional`` | ``beta_s`` | ``re_formula = NA`` |
+| ``fitted`` | ``beta_s + u_js`` for each fitted level j | ``re_formula = NULL`` |
+| ``fitted_mean`` | ``beta_s + mean_j u_js`` | |
+| ``new_gaussian`` | ``beta_s + v_s``, ``v_s ~ MVN(0, Sigma_s)`` | ``sample_new_levels = "gaussian"`` |
+| ``new_uncertainty`` | ``beta_s + u_{J*(s), s}``, J*(s) uniform per draw | ``"uncertainty"`` |
+| ``new_old_levels`` | ``beta_s + u_{J*, s}``, one level J* drawn once | ``"old_levels"`` |
+| ``replication_mean`` | ``beta_s + mean_{i<=k} v_is`` | none |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from replic.errors import ReplicInputError
+from replic.posterior import Posterior
+
+__all__ = ["ESTIMANDS", "effect_draws", "summarise_draws", "trajectory_bands"]
+
+ESTIMANDS = ("conditional", "fitted", "fitted_mean", "new_gaussian", "new_uncertainty",
+             "new_old_levels", "replication_mean")
+
+
+def effect_draws(posterior: Posterior, term: str, *, k: int | Sequence[int] | None = None,
+                 seed: int = 0) -> pd.DataFrame:
+    """Posterior draws of the effect of ``term`` for every estimand.
+
+    Parameters
+    ----------
+    posterior : Posterior
+    term : str
+        A fixed-effect term (``"Days"``).
+    k : int or sequence of int, optional
+        Numbers of new subjects for the ``replication_mean`` estimand; defaults to the number
+        of fitted levels (a replication the size of the original), omitted when unknown.
+    seed : int
+        Seed for the new-subject estimands.
+
+    Returns
+    -------
+    DataFrame
+        Long table with columns ``estimand``, ``draw`` (posterior draw index), ``level`` (the
+        fitted level, ``k=<k>`` for replication means, ``""`` otherwise) and ``value``.
+        Estimands that need fitted group-level draws are omitted when the posterior has none.
+    """
+    t = posterior.fixed_index(term)
+    q = posterior.varying_index(term)
+    beta = posterior.b[:, t]
+    S = beta.size
+    draws = np.arange(S)
+    rng = np.random.default_rng([seed, 0x5EED])
+    tau = np.sqrt(posterior.Sigma[:, q, q]) if q is not None else np.zeros(S)
+    out = [pd.DataFrame({"estimand": "conditional", "draw": draws, "level": "", "value": beta})]
+    if posterior.r is not None and posterior.levels:
+        u = posterior.r[:, :, q] if q is not None else np.zeros((S, len(posterior.levels)))
+        J = u.shape[1]
+        out.append(pd.DataFrame({"estimand": "fitted", "draw": np.repeat(draws, J),
+                                 "level": np.tile(np.asarray(posterior.levels, dtype=object), S),
+                                 "value": (beta[:, None] + u).ravel()}))
+        out.append(pd.DataFrame({"estimand": "fitted_mean", "draw": draws, "level": "",
+                                 "value": beta + u.mean(axis=1)}))
+    out.append(pd.DataFrame({"estimand": "new_gaussian", "draw": draws, "level": "",
+                             "value": beta + tau * rng.standard_normal(S)}))
+    if posterior.r is not None and posterior.levels:
+        pick = rng.integers(0, J, size=S)
+        out.append(pd.DataFrame({"estimand": "new_uncertainty", "draw": draws, "level": "",
+                                 "value": beta + u[draws, pick]}))
+        once = int(rng.integers(0, J))
+        out.append(pd.DataFrame({"estimand": "new_old_levels", "draw": draws,
+                                 "level": posterior.levels[once], "value": beta + u[:, once]}))
+    ks = _ks(k, posterior)
+    for kk in ks:
+        z = rng.standard_normal(S)
+        out.append(pd.DataFrame({"estimand": "replication_mean", "draw": draws,
+                                 "level": f"k={kk}", "value": beta + tau / np.sqrt(kk) * z}))
+    return pd.concat(out, ignore_index=True)
+
+
+def _ks(k: int | Sequence[int] | None, posterior: Posterior) -> list[int]:
+    if k is None:
+        return [len(posterior.levels)] if len(posterior.levels) >= 2 else []
+    ks = [k] if np.ndim(k) == 0 else list(k)
+    for kk in ks:
+        if isinstance(kk, bool) or not isinstance(kk, int | np.integer) or kk < 1:
+            raise ReplicInputError(f"k={kk!r}; expected a positive integer number of new subjects")
+    return [int(kk) for kk in ks]
+
+
+def summarise_draws(draws: pd.DataFrame, *, by_level: bool = False) -> pd.DataFrame:
+    """Mean, sd, 2.5/50/97.5% quantiles and P(< 0) of each estimand.
+
+    ``fitted`` draws are pooled over the fitted levels unless ``by_level``; replication means
+    stay separate per k (their ``level``).
+    """
+    df = draws
+    if not by_level:
+        df = draws.assign(level=np.where(draws["estimand"] == "fitted", "", draws["level"]))
+    order = {e: i for i, e in enumerate(ESTIMANDS)}
+    g = df.groupby(["estimand", "level"], sort=False)["value"]
+    out = pd.DataFrame({
+        "mean": g.mean(), "sd": g.std(),
+        "q2.5": g.quantile(0.025), "q50": g.quantile(0.5), "q97.5": g.quantile(0.975),
+        "P(<0)": g.apply(lambda v: float((v < 0).mean())),
+    }).reset_index()
+    out["_o"] = out["estimand"].map(order)
+    return out.sort_values(["_o"], kind="stable").drop(columns="_o").reset_index(drop=True)
+
+
+def trajectory_bands(posterior: Posterior, term: str, *, x, seed: int = 0,
+                     level: float = 0.95) -> pd.DataFrame:
+    """Credible bands of expected and predicted trajectories over ``x``.
+
+    Bands: ``conditional`` (``X beta_s``, the average subject's expected curve), ``new_subject``
+    (``X beta_s + Z v_s``, ``v_s ~ MVN(0, Sigma_s)``: a new subject's expected curve) and
+    ``prediction`` (adds ``e ~ N(0, sigma_s^2)``: a new subject's observations).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``band``, ``x``, ``mean``, ``lower``, ``median``, ``upper``.
+    """
+    from replic.simulate import model_frame
+
+    frame = model_frame(posterior, term, tuple(float(v) for v in x))
+    rng = np.random.default_rng([seed, 0x7A1])
+    S = posterior.n_draws
+    L = np.linalg.cholesky(posterior.Sigma)
+    v = np.einsum("sqr,sr->sq", L, rng.standard_normal((S, L.shape[1])))
+    cond = posterior.b @ frame.X.T
+    new = cond + v @ frame.Z.T
+    pred = new + posterior.sigma[:, None] * rng.standard_normal(new.shape)
+    a = (1 - level) / 2
+    rows = []
+    for band, m in (("conditional", cond), ("new_subject", new), ("prediction", pred)):
+        lo, med, hi = np.quantile(m, [a, 0.5, 1 - a], axis=0)
+        rows.append(pd.DataFrame({"band": band, "x": frame.x, "mean": m.mean(axis=0),
+                                  "lower": lo, "median": med, "upper": hi}))
+    return pd.concat(rows, ignore_index=True)

@@ -1,0 +1,89 @@
+"""lme4 formula syntax for Gaussian LMMs with one grouping factor.
+
+``y ~ 1 + x + (1 + x | g)``, ``y ~ x + (1 | g)``, ``y ~ x + (0 + x | g)``: the response, a fixed
+part handed to formulaic, and one random-effects term ``(lhs | group)`` whose left-hand side is a
+formulaic formula too (an intercept is implied unless ``0 +`` or ``- 1`` removes it, as in lme4).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from replic.errors import ReplicInputError
+
+__all__ = ["LmmFormula", "parse_formula"]
+
+_BAR = re.compile(r"\(([^()|]*)(\|\|?)([^()|]*)\)")
+_NAME = re.compile(r"^[A-Za-z_.][A-Za-z0-9_.]*$")
+
+
+@dataclass(frozen=True)
+class LmmFormula:
+    """A parsed lme4 formula.
+
+    Attributes
+    ----------
+    text : str
+        The formula as given.
+    response : str
+        Name of the response column.
+    fixed : str
+        Right-hand side of the fixed part, in formulaic syntax (``"1 + x"``).
+    random : str
+        Left-hand side of the random-effects term (``"1 + x"``, ``"0 + x"``).
+    group : str
+        Name of the grouping column.
+    """
+
+    text: str
+    response: str
+    fixed: str
+    random: str
+    group: str
+
+
+def parse_formula(formula: str) -> LmmFormula:
+    """Parse an lme4 formula with exactly one random-effects term.
+
+    Parameters
+    ----------
+    formula : str
+        For example ``"Reaction ~ 1 + Days + (1 + Days | Subject)"``.
+
+    Returns
+    -------
+    LmmFormula
+
+    Raises
+    ------
+    ReplicInputError
+        When the formula has no ``~``, no or several random-effects terms, ``||``, or a
+        grouping expression that is not a plain column name.
+    """
+    if not isinstance(formula, str) or formula.count("~") != 1:
+        raise ReplicInputError(f"formula={formula!r}; expected an lme4 formula such as "
+                               "'y ~ 1 + x + (1 + x | g)'")
+    lhs, rhs = (s.strip() for s in formula.split("~"))
+    if not _NAME.match(lhs):
+        raise ReplicInputError(f"formula={formula!r}: the response {lhs!r} must be a column name")
+    bars = _BAR.findall(rhs)
+    if len(bars) != 1:
+        raise ReplicInputError(f"formula={formula!r}: expected exactly one random-effects term "
+                               f"'(terms | group)', found {len(bars)}")
+    random, bar, group = (s.strip() for s in bars[0])
+    if bar == "||":
+        raise ReplicInputError(f"formula={formula!r}: '||' (uncorrelated random effects) is not "
+                               "supported; use a single '(terms | group)'")
+    if not _NAME.match(group):
+        raise ReplicInputError(f"formula={formula!r}: the grouping factor {group!r} must be a "
+                               "single column name")
+    if not random:
+        raise ReplicInputError(f"formula={formula!r}: the random-effects term has no terms "
+                               "before '|'")
+    fixed = _BAR.sub("", rhs)
+    fixed = re.sub(r"\+\s*(?=\+|$)", "", re.sub(r"^\s*\+", "", fixed.strip())).strip()
+    fixed = re.sub(r"\s*\+\s*$", "", fixed)
+    if not fixed:
+        fixed = "1"
+    return LmmFormula(text=formula, response=lhs, fixed=fixed, random=random, group=group)

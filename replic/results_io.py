@@ -1,0 +1,122 @@
+"""Write a :class:`~replic.study.StudyResult` to a results directory, and read it back.
+
+Layout of a results directory (everything the report needs, so ``replic report DIR``
+re-renders without rerunning)::
+
+    study.json          settings, provenance, the original estimate, package versions
+    summary.csv         probability of each criterion per design, with MCSE and 95% interval
+    k_needed.csv        smallest k reaching the target per criterion
+    type_sm.csv         Type S / Type M among significant replicates
+    replicates.parquet  one row per (design, replicate)
+    effects.csv         the effect of the term for every estimand (summary)
+    effect_draws.parquet  draws behind the effects figure
+    trajectories.csv    conditional, new-subject and prediction bands over the term
+    data.csv            the original data, when the posterior carries it
+    report.html         the self-contained report
+
+Files are written to a temporary sibling directory and moved into place only when complete:
+an error leaves no half-written results.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import asdict
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+
+from replic.criteria import Original
+from replic.effects import effect_draws, summarise_draws, trajectory_bands
+
+__all__ = ["write_results", "read_results", "package_versions", "effect_ks"]
+
+_PACKAGES = ("replic", "numpy", "scipy", "pandas", "joblib", "statsmodels", "matplotlib",
+             "seaborn", "jinja2", "pystan", "cmdstanpy", "dask", "distributed")
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of replic and the packages it computes with (absent ones omitted)."""
+    out = {}
+    for p in _PACKAGES:
+        try:
+            out[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def effect_ks(ks: list[int]) -> list[int]:
+    """A few k from the grid for the effects figure: smallest, a middle one, largest."""
+    ks = sorted(set(ks))
+    return sorted({ks[0], ks[len(ks) // 2], ks[-1]})
+
+
+def write_results(result, directory: str | Path, *, report: bool = True) -> Path:
+    """Write every table of ``result`` (and ``report.html``) into ``directory``."""
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    try:
+        info = dict(result.info) | {"original": asdict(result.original),
+                                    "versions": package_versions()}
+        post, term = result.posterior, result.info["term"]
+        if post is not None:
+            draws = effect_draws(post, term, k=effect_ks(result.replicates["k"].tolist()),
+                                 seed=result.info["seed"])
+            summarise_draws(draws).to_csv(tmp / "effects.csv", index=False)
+            keep = draws["estimand"] != "fitted"
+            draws[keep].to_parquet(tmp / "effect_draws.parquet", index=False)
+            trajectory_bands(post, term, x=result.info["x"], seed=result.info["seed"]).to_csv(
+                tmp / "trajectories.csv", index=False)
+            if post.data is not None:
+                post.data.to_csv(tmp / "data.csv", index=False)
+            info["posterior"] = {"source": post.source, "draws": post.n_draws,
+                                 "fixed": list(post.fixed), "varying": list(post.varying),
+                                 "group": post.group, "levels": len(post.levels),
+                                 "formula": post.formula}
+        (tmp / "study.json").write_text(json.dumps(info, indent=2, default=str))
+        result.summary.to_csv(tmp / "summary.csv", index=False)
+        result.k_needed.to_csv(tmp / "k_needed.csv", index=False)
+        result.type_sm.to_csv(tmp / "type_sm.csv", index=False)
+        result.replicates.to_parquet(tmp / "replicates.parquet", index=False)
+        if report:
+            from replic.report import render_report
+
+            (tmp / "report.html").write_text(render_report(tmp), encoding="utf-8")
+        _replace_dir(tmp, directory)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return directory
+
+
+def _replace_dir(tmp: Path, directory: Path) -> None:
+    """Move the finished files of ``tmp`` into ``directory`` (created if needed)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for f in tmp.iterdir():
+        os.replace(f, directory / f.name)
+    tmp.rmdir()
+
+
+def read_results(directory: str | Path) -> dict:
+    """Read a results directory back: its tables and ``study.json`` as ``info``."""
+    from replic.errors import ReplicInputError
+
+    d = Path(directory)
+    if not (d / "study.json").is_file() or not (d / "summary.csv").is_file():
+        raise ReplicInputError(f"{d}: not a replic results directory (expected study.json and "
+                               "summary.csv, as written by 'replic run')")
+    out: dict = {"info": json.loads((d / "study.json").read_text())}
+    out["original"] = Original(**out["info"]["original"])
+    for name in ("summary", "k_needed", "type_sm", "effects", "trajectories", "data"):
+        f = d / f"{name}.csv"
+        out[name] = pd.read_csv(f, keep_default_na=False, na_values=[""]) if f.is_file() else None
+    for name in ("replicates", "effect_draws"):
+        f = d / f"{name}.parquet"
+        out[name] = pd.read_parquet(f) if f.is_file() else None
+    return out

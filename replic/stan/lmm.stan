@@ -1,0 +1,66 @@
+// replic's Gaussian LMM with one grouping factor and M correlated varying terms.
+//
+// The same parameterisation and default priors as brms 2.18 for
+//   y ~ 1 + x... + (1 + z... | g),  family = gaussian():
+// predictors centred for the intercept prior (b_Intercept recovered in generated quantities),
+// non-centred group-level effects r = (diag(sd) L z)', LKJ prior on the Cholesky factor L.
+// One program serves any number of fixed and varying terms: everything is data-driven, so it is
+// compiled once.
+data {
+  int<lower=1> N;                       // observations
+  vector[N] Y;                          // response
+  int<lower=0> K;                       // fixed-effect columns of X, excluding the intercept
+  matrix[N, K] X;                       // fixed-effect design without the intercept column
+  int<lower=0, upper=1> has_intercept;  // 1: the model has a (centred) intercept
+  int<lower=1> J;                       // levels of the grouping factor
+  int<lower=1> M;                       // varying terms
+  array[N] int<lower=1, upper=J> g;     // level of each observation
+  matrix[N, M] Z;                       // varying-term design
+  // priors: student_t(df, location, scale); flat intercept when intercept_flat == 1
+  int<lower=0, upper=1> intercept_flat;
+  vector[3] prior_intercept;
+  vector[3] prior_sd;
+  vector[3] prior_sigma;
+  real<lower=0> lkj_eta;
+  int<lower=0, upper=1> prior_only;
+}
+transformed data {
+  vector[K] means_X;
+  matrix[N, K] Xc;
+  for (k in 1:K) {
+    means_X[k] = has_intercept ? mean(X[, k]) : 0;
+    Xc[, k] = X[, k] - means_X[k];
+  }
+}
+parameters {
+  vector[K] b;
+  array[has_intercept] real Intercept;  // intercept of the centred predictors
+  real<lower=0> sigma;
+  vector<lower=0>[M] sd_1;
+  matrix[M, J] z_1;
+  cholesky_factor_corr[M] L_1;
+}
+transformed parameters {
+  matrix[J, M] r_1 = transpose(diag_pre_multiply(sd_1, L_1) * z_1);
+}
+model {
+  if (!prior_only) {
+    vector[N] mu = Xc * b + rows_dot_product(Z, r_1[g]);
+    if (has_intercept) {
+      mu += Intercept[1];
+    }
+    target += normal_lpdf(Y | mu, sigma);
+  }
+  if (has_intercept && !intercept_flat) {
+    target += student_t_lpdf(Intercept[1] | prior_intercept[1], prior_intercept[2],
+                             prior_intercept[3]);
+  }
+  target += student_t_lpdf(sigma | prior_sigma[1], prior_sigma[2], prior_sigma[3]);
+  target += student_t_lpdf(sd_1 | prior_sd[1], prior_sd[2], prior_sd[3]);
+  target += lkj_corr_cholesky_lpdf(L_1 | lkj_eta);
+  target += std_normal_lpdf(to_vector(z_1));
+}
+generated quantities {
+  real b_Intercept = has_intercept ? Intercept[1] - dot_product(means_X, b) : 0;
+  matrix[M, M] Cor_1 = multiply_lower_tri_self_transpose(L_1);
+}

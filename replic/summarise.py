@@ -1,0 +1,98 @@
+"""Summaries of replicate tables: probabilities with Monte Carlo error, k needed, Type S/M.
+
+Every probability ``p`` estimated from ``R`` replicates carries its Monte Carlo standard error
+``sqrt(p (1 - p) / R)`` and a 95% Wilson score interval.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from replic.criteria import CRITERIA
+
+__all__ = ["DESIGN_COLUMNS", "criteria_summary", "k_needed", "type_sm", "wilson"]
+
+DESIGN_COLUMNS = ["analysis", "design", "k", "missing", "params"]
+_Z = stats.norm.isf(0.025)
+
+
+def wilson(successes: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """95% Wilson score interval for a binomial proportion."""
+    successes, n = np.asarray(successes, float), np.asarray(n, float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = successes / n
+        centre = (p + _Z**2 / (2 * n)) / (1 + _Z**2 / n)
+        half = _Z * np.sqrt(p * (1 - p) / n + _Z**2 / (4 * n**2)) / (1 + _Z**2 / n)
+    return centre - half, centre + half
+
+
+def criteria_summary(replicates: pd.DataFrame) -> pd.DataFrame:
+    """Probability of each criterion per design, with MCSE and 95% interval.
+
+    Failed replicates (non-empty ``error``) are excluded from the denominator and counted in
+    ``n_failed``.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``analysis, design, k, missing, params, criterion, probability, mcse, lower,
+        upper, successes, n, n_failed``.
+    """
+    rows = []
+    for keys, g in replicates.groupby(DESIGN_COLUMNS, sort=False, dropna=False):
+        failed = int((g["error"].astype(str) != "").sum())
+        for c in CRITERIA:
+            x = g[c].to_numpy(dtype=float)
+            x = x[np.isfinite(x)]
+            n, s = x.size, float(x.sum())
+            p = s / n if n else np.nan
+            lo, hi = wilson(s, n)
+            rows.append((*keys, c, p, np.sqrt(p * (1 - p) / n) if n else np.nan, float(lo),
+                         float(hi), int(s), n, failed))
+    return pd.DataFrame(rows, columns=[*DESIGN_COLUMNS, "criterion", "probability", "mcse",
+                                       "lower", "upper", "successes", "n", "n_failed"])
+
+
+def k_needed(summary: pd.DataFrame, *, target: float = 0.8) -> pd.DataFrame:
+    """Smallest k whose probability reaches ``target``, per criterion and design family.
+
+    ``k`` uses the point estimate; ``k_confident`` requires the 95% interval's lower bound to
+    reach the target.  NaN when no k in the grid reaches it.
+    """
+    fam = ["analysis", "missing", "params", "criterion"]
+    rows = []
+    for keys, g in summary.groupby(fam, sort=False, dropna=False):
+        g = g.sort_values("k")
+        hit = g.loc[g["probability"] >= target, "k"]
+        sure = g.loc[g["lower"] >= target, "k"]
+        rows.append((*keys, target, hit.min() if len(hit) else np.nan,
+                     sure.min() if len(sure) else np.nan, g["k"].max()))
+    return pd.DataFrame(rows, columns=[*fam, "target", "k", "k_confident", "k_max"])
+
+
+def type_sm(replicates: pd.DataFrame) -> pd.DataFrame:
+    """Type S and Type M (exaggeration) rates among significant replicates, per design.
+
+    A replicate is significant when its 95% interval excludes 0 (either side).  Type S: the
+    share of significant replicates whose estimate has the opposite sign of the replicate's
+    true average-subject effect ``beta``; Type M: the mean of ``|estimate| / |beta|`` among
+    them (Gelman & Carlin 2014).  Both with Monte Carlo standard errors.
+    """
+    rows = []
+    for keys, g in replicates.groupby(DESIGN_COLUMNS, sort=False, dropna=False):
+        ok = g["error"].astype(str) == ""
+        sig = ok & ((g["lower"] > 0) | (g["upper"] < 0))
+        est, true = g.loc[sig, "estimate"].to_numpy(), g.loc[sig, "true_effect"].to_numpy()
+        n = est.size
+        wrong = np.sign(est) != np.sign(true)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = np.abs(est) / np.abs(true)
+        s = wrong.mean() if n else np.nan
+        rows.append((*keys, int(ok.sum()), n, n / max(int(ok.sum()), 1), s,
+                     np.sqrt(s * (1 - s) / n) if n else np.nan,
+                     ratio.mean() if n else np.nan,
+                     ratio.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan))
+    return pd.DataFrame(rows, columns=[*DESIGN_COLUMNS, "n", "n_significant", "power", "type_s",
+                                       "type_s_mcse", "type_m", "type_m_mcse"])
