@@ -1,9 +1,29 @@
-"""replic: replication and power analysis for multilevel models, from a fitted posterior."""
+"""replic: replication and power analysis for multilevel models, from a fitted posterior.
 
+Start from posterior draws (``read_draws``), ask what the effect of a term is for each
+estimand (``effect_draws``), and simulate replication experiments with k new subjects
+(``run_study``).
+"""
+
+from replic.criteria import CRITERIA
 from replic.design import Design
+from replic.effects import effect_draws, summarise_draws, trajectory_bands
 from replic.errors import ReplicFitError, ReplicInputError
 from replic.posterior import Posterior
 from replic.read import read_draws
+from replic.study import StudyResult, run_study
 
-__all__ = ["Design", "Posterior", "ReplicFitError", "ReplicInputError", "read_draws"]
+__all__ = [
+    "CRITERIA",
+    "Design",
+    "Posterior",
+    "ReplicFitError",
+    "ReplicInputError",
+    "StudyResult",
+    "effect_draws",
+    "read_draws",
+    "run_study",
+    "summarise_draws",
+    "trajectory_bands",
+]
 __version__ = "0.1.0"

@@ -75,8 +75,8 @@ class SummaryAnalysis:
                 var = (np.where(ok, est - mean[:, None], 0.0) ** 2).sum(axis=1) / (m - 1)
         bad = m < 2
         df = np.where(bad, np.nan, m - 1)
-        se = np.sqrt(var / m)
         with np.errstate(invalid="ignore", divide="ignore"):
+            se = np.sqrt(var / m)
             q = stats.t.isf(0.025, df)
             p = 2 * stats.t.sf(np.abs(mean / se), df)
         error = np.where(bad, "fewer than 2 subjects with an estimable per-subject slope", "")

@@ -1,0 +1,137 @@
+"""The ``replic`` command line.
+
+``replic effects DRAWS.csv --term Days [--k 5 ...]``
+    the effect of the term for every estimand;
+``replic run [STUDY.toml] [--reps N] [--seed S] [--jobs N] [--out DIR]``
+    run a study (default: the bundled sleepstudy study), write DIR/summary.csv,
+    DIR/replicates.parquet and DIR/report.html (DIR defaults to ``reports/<study name>/``);
+``replic report RESULTS_DIR``
+    re-render the report of a saved study without rerunning it;
+``replic fit DATA.csv FORMULA --out draws.csv``
+    fit the model with Stan (when the Stan engine is installed).
+
+Bad input prints one line ``replic: error: ...`` and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from replic.errors import ReplicFitError, ReplicInputError
+
+__all__ = ["main"]
+
+_EXTENSIONS = ("replic.stan.cli",)
+
+
+def _effects(args: argparse.Namespace) -> int:
+    from replic.effects import effect_draws, summarise_draws
+    from replic.read import read_draws
+
+    post = read_draws(args.draws)
+    table = summarise_draws(effect_draws(post, args.term, k=args.k or None, seed=args.seed),
+                            by_level=args.by_level)
+    with pd.option_context("display.width", 120, "display.max_columns", 20,
+                           "display.float_format", "{:.3f}".format):
+        print(f"Effect of {args.term} ({post.n_draws} draws from {post.source})")
+        print(table.to_string(index=False))
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from replic.study import run_study
+    from replic.studyfile import BUILTIN_STUDY, load_study
+
+    spec = load_study(args.study or BUILTIN_STUDY)
+    out = Path(args.out) if args.out else Path("reports") / spec.name
+    result = run_study(spec.posterior(), list(spec.designs), term=spec.term,
+                       analysis=args.analysis or spec.analysis,
+                       reps=args.reps if args.reps is not None else spec.reps,
+                       seed=args.seed if args.seed is not None else spec.seed,
+                       n_jobs=args.jobs, options=spec.options, target=spec.target)
+    result.info["study"] = spec.source
+    result.write(out)
+    _print_headline(result)
+    print(f"wrote {out}/summary.csv, {out}/replicates.parquet, {out}/report.html")
+    return 0
+
+
+def _print_headline(result) -> None:
+    o, info = result.original, result.info
+    print(f"Original effect of {info['term']}: {o.estimate:.2f} (sd {o.se:.2f}, "
+          f"95% [{o.lower:.2f}, {o.upper:.2f}])")
+    s = result.summary
+    head = s[s["criterion"] == "sig_same_direction"]
+    cols = ["design", "probability", "mcse", "lower", "upper", "n", "n_failed"]
+    with pd.option_context("display.width", 120, "display.float_format", "{:.3f}".format):
+        print(f"P(replication significant in the original's direction), {info['analysis']}, "
+              f"{info['reps']} replicates per design:")
+        print(head[cols].to_string(index=False))
+    kn = result.k_needed
+    for _, row in kn[kn["criterion"] == "sig_same_direction"].iterrows():
+        k = "not reached" if pd.isna(row["k"]) else f"k = {int(row['k'])}"
+        print(f"Smallest k reaching {row['target']:.0%}: {k} (grid up to {int(row['k_max'])})")
+
+
+def _report(args: argparse.Namespace) -> int:
+    from replic.report import write_report
+
+    path = write_report(args.results)
+    print(f"wrote {path}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="replic", description="Replication and power analysis "
+                                "for multilevel models, from a fitted posterior.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    e = sub.add_parser("effects", help="the effect of a term for every estimand")
+    e.add_argument("draws", help="brms draws CSV (posterior::as_draws_df + write.csv) or CmdStan CSV")
+    e.add_argument("--term", required=True, help="the term, e.g. Days")
+    e.add_argument("--k", type=int, action="append", help="k for the replication mean "
+                   "(repeatable; default: the number of fitted subjects)")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--by-level", action="store_true", help="one row per fitted subject")
+    e.set_defaults(func=_effects)
+
+    r = sub.add_parser("run", help="run a replication study")
+    r.add_argument("study", nargs="?", help="study TOML file (default: the bundled sleepstudy)")
+    r.add_argument("--reps", type=int, help="replicates per design (overrides the study)")
+    r.add_argument("--seed", type=int, help="root seed (overrides the study)")
+    r.add_argument("--jobs", type=int, default=1, help="parallel workers (-1: all cores)")
+    r.add_argument("--analysis", choices=["summary", "reml", "stan", "bayes-fast"],
+                   help="analysis (overrides the study)")
+    r.add_argument("--out", help="results directory (default: reports/<study name>/)")
+    r.set_defaults(func=_run)
+
+    rep = sub.add_parser("report", help="re-render the report of a saved study")
+    rep.add_argument("results", help="results directory written by 'replic run'")
+    rep.set_defaults(func=_report)
+
+    for name in _EXTENSIONS:
+        try:
+            importlib.import_module(name).register(sub)
+        except ModuleNotFoundError:
+            continue
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``replic`` command; returns the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (ReplicInputError, ReplicFitError) as exc:
+        print(f"replic: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,153 @@
+"""Study files: a TOML description of a replication study.
+
+Example (``studies/sleepstudy.toml``)::
+
+    name = "sleepstudy"
+    draws = "replic:sleepstudy_brms_draws.csv.gz"   # path relative to this file, or replic:NAME
+    data = "replic:sleepstudy.csv"                  # optional: the original data
+    term = "Days"
+    analysis = "summary"
+    reps = 2000
+    seed = 2026
+    target = 0.8
+
+    [design]                 # or [[design]] tables for several design families
+    k = { from = 2, to = 30 }          # or a list [3, 5, 10]
+    x = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+    missing = 0.0
+    params = "posterior"               # "mean", "median" or a table {b_Days = 3.0}
+
+    [options]                # passed to the analysis (e.g. Stan's chains)
+
+``replic:NAME`` names a file shipped in ``replic/datasets``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+
+from replic.design import Design
+from replic.errors import ReplicInputError
+from replic.posterior import Posterior
+from replic.read import read_draws
+
+__all__ = ["StudySpec", "load_study", "resolve_path", "BUILTIN_STUDY"]
+
+BUILTIN_STUDY = "replic:sleepstudy.toml"
+_KEYS = {"name", "draws", "data", "term", "analysis", "reps", "seed", "target", "design",
+         "options", "description"}
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """A parsed study file."""
+
+    name: str
+    draws: Path
+    term: str
+    designs: tuple[Design, ...]
+    analysis: str = "summary"
+    reps: int = 2000
+    seed: int = 0
+    target: float = 0.8
+    data: Path | None = None
+    options: dict = field(default_factory=dict)
+    source: str = ""
+    digest: str = ""
+
+    def posterior(self) -> Posterior:
+        """Read the study's posterior, attaching the original data when the study names it."""
+        post = read_draws(self.draws)
+        if self.data is None:
+            return post
+        df = pd.read_csv(self.data)
+        if self.term not in df:
+            raise ReplicInputError(f"{self.data}: no column {self.term!r} (the study's term)")
+        return dataclasses.replace(post, data=df)
+
+
+def resolve_path(value: str, base: Path) -> Path:
+    """A study path: ``replic:NAME`` (shipped with replic) or relative to the study file."""
+    if value.startswith("replic:"):
+        p = Path(str(resources.files("replic") / "datasets" / value.removeprefix("replic:")))
+    else:
+        p = (base / value).resolve() if not Path(value).is_absolute() else Path(value)
+    if not p.is_file():
+        raise ReplicInputError(f"{value}: no such file (looked for {p})")
+    return p
+
+
+def _ks(spec, where: str) -> list[int]:
+    if isinstance(spec, dict):
+        try:
+            lo, hi, by = int(spec["from"]), int(spec["to"]), int(spec.get("by", 1))
+        except (KeyError, TypeError, ValueError):
+            raise ReplicInputError(f"{where}: k = {spec!r}; expected {{from = 2, to = 30}} "
+                                   "(optionally by = 1) or a list of integers") from None
+        return list(range(lo, hi + 1, by))
+    if isinstance(spec, int):
+        return [spec]
+    if isinstance(spec, list) and all(isinstance(v, int) for v in spec):
+        return spec
+    raise ReplicInputError(f"{where}: k = {spec!r}; expected an integer, a list of integers or "
+                           "{from = 2, to = 30}")
+
+
+def load_study(path: str | Path) -> StudySpec:
+    """Parse and validate a study file; errors name the file and the key."""
+    path_s = str(path)
+    if path_s.startswith("replic:"):
+        path = resolve_path(path_s, Path.cwd())
+    path = Path(path)
+    if not path.is_file():
+        raise ReplicInputError(f"{path}: no such study file")
+    raw = path.read_bytes()
+    try:
+        doc = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ReplicInputError(f"{path}: not valid TOML ({exc})") from None
+    unknown = set(doc) - _KEYS
+    if unknown:
+        raise ReplicInputError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}; expected "
+                               f"{', '.join(sorted(_KEYS))}")
+    for key in ("draws", "term", "design"):
+        if key not in doc:
+            raise ReplicInputError(f"{path}: missing required key {key!r}")
+    base = path.parent
+    tables = doc["design"] if isinstance(doc["design"], list) else [doc["design"]]
+    designs: list[Design] = []
+    for i, t in enumerate(tables):
+        where = f"{path}: design {i + 1}"
+        if not isinstance(t, dict) or "k" not in t:
+            raise ReplicInputError(f"{where}: expected a table with at least k")
+        bad = set(t) - {"k", "x", "missing", "params"}
+        if bad:
+            raise ReplicInputError(f"{where}: unknown key(s) {', '.join(sorted(bad))}")
+        for k in _ks(t["k"], where):
+            try:
+                designs.append(Design(k, x=t.get("x"), missing=t.get("missing", 0.0),
+                                      params=t.get("params", "posterior")))
+            except ReplicInputError as exc:
+                raise ReplicInputError(f"{where}: {exc}") from None
+    return StudySpec(
+        name=str(doc.get("name", path.stem)), draws=resolve_path(str(doc["draws"]), base),
+        term=str(doc["term"]), designs=tuple(designs), analysis=str(doc.get("analysis",
+                                                                            "summary")),
+        reps=_int(doc.get("reps", 2000), "reps", path), seed=_int(doc.get("seed", 0), "seed", path),
+        target=float(doc.get("target", 0.8)),
+        data=resolve_path(str(doc["data"]), base) if "data" in doc else None,
+        options=dict(doc.get("options", {})), source=str(path),
+        digest=hashlib.sha256(raw).hexdigest())
+
+
+def _int(value, key: str, path: Path) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ReplicInputError(f"{path}: {key} = {value!r}; expected an integer")
+    return value

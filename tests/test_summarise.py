@@ -1,0 +1,53 @@
+"""Monte Carlo summaries: probability, MCSE, Wilson interval, k needed, Type S / M."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from replic.criteria import CRITERIA
+from replic.summarise import criteria_summary, k_needed, type_sm, wilson
+
+
+def _table(k, values, errors=None):
+    n = len(values)
+    d = {"analysis": "summary", "design": f"k={k}", "k": k, "missing": 0.0,
+         "params": "posterior", "error": errors or [""] * n,
+         "estimate": np.ones(n), "lower": np.ones(n), "upper": np.ones(n),
+         "true_effect": np.ones(n)}
+    return pd.DataFrame(d | {c: values for c in CRITERIA})
+
+
+def test_probability_mcse_and_failures():
+    vals = [1.0] * 30 + [0.0] * 70 + [np.nan] * 5
+    s = criteria_summary(_table(4, vals, [""] * 100 + ["boom"] * 5))
+    row = s[s["criterion"] == "sig_same_direction"].iloc[0]
+    assert row["probability"] == 0.3 and row["n"] == 100 and row["n_failed"] == 5
+    assert row["mcse"] == pytest.approx(np.sqrt(0.3 * 0.7 / 100))
+    lo, hi = wilson(30, 100)
+    assert (row["lower"], row["upper"]) == (pytest.approx(lo), pytest.approx(hi))
+    assert lo == pytest.approx(0.2189, abs=1e-4) and hi == pytest.approx(0.3958, abs=1e-4)
+
+
+def test_k_needed():
+    t = pd.concat([_table(k, [1.0] * p + [0.0] * (100 - p))
+                   for k, p in ((2, 50), (3, 79), (4, 85), (5, 99))])
+    kn = k_needed(criteria_summary(t), target=0.8).set_index("criterion")
+    assert kn.loc["sig_same_direction", "k"] == 4
+    assert kn.loc["sig_same_direction", "k_confident"] == 5  # Wilson lower of 85/100 < 0.8
+    never = k_needed(criteria_summary(t), target=0.995)
+    assert never["k"].isna().all()
+
+
+def test_type_s_and_m():
+    t = _table(3, [1.0] * 4)
+    t["estimate"] = [4.0, -2.0, 0.5, 6.0]
+    t["lower"] = [1.0, -3.0, -1.0, 5.0]
+    t["upper"] = [7.0, -1.0, 2.0, 7.0]
+    t["true_effect"] = 2.0
+    r = type_sm(t).iloc[0]
+    assert r["n_significant"] == 3  # the third interval includes 0
+    assert r["type_s"] == pytest.approx(1 / 3)
+    assert r["type_m"] == pytest.approx(np.mean([2.0, 1.0, 3.0]))
+    assert r["power"] == pytest.approx(0.75)
