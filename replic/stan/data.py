@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 
 from replic.errors import ReplicInputError
+from replic.lmm.formula import LmmFormula, parse_formula
 from replic.priors import Priors, default_priors
-from replic.stan.formula import LmmFormula, parse_formula
 
-__all__ = ["StanData", "stan_data", "brms_name"]
+__all__ = ["StanData", "brms_name", "stan_data"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -141,23 +141,23 @@ def stan_data(data: pd.DataFrame, formula: str | LmmFormula, *,
 
     try:
         needed = {f.response, f.group} | set(Formula(f.fixed).required_variables) \
-            | set(Formula(f.varying).required_variables)
+            | set(Formula(f.random).required_variables)
     except Exception as exc:  # formulaic's parser errors
-        raise ReplicInputError(f"formula {f.formula!r}: cannot parse ({exc})") from None
+        raise ReplicInputError(f"formula {f.text!r}: cannot parse ({exc})") from None
     missing = sorted(c for c in needed if c not in data.columns)
     if missing:
         raise ReplicInputError(f"{source}: column(s) {', '.join(missing)} used in formula "
-                               f"{f.formula!r} not found; columns are {', '.join(map(str, data))}")
+                               f"{f.text!r} not found; columns are {', '.join(map(str, data))}")
     df = data[sorted(needed)].dropna().reset_index(drop=True)
     if len(df) < 2:
         raise ReplicInputError(f"{source}: fewer than 2 complete rows for {sorted(needed)}")
     y = pd.to_numeric(df[f.response], errors="coerce").to_numpy(dtype=float)
     if not np.all(np.isfinite(y)):
         raise ReplicInputError(f"{source}: response column {f.response!r} must be numeric")
-    X, fixed = _matrix(f.fixed, df, f.formula, "fixed-effect")
-    Z, varying = _matrix(f.varying, df, f.formula, "varying-effect")
+    X, fixed = _matrix(f.fixed, df, f.text, "fixed-effect")
+    Z, varying = _matrix(f.random, df, f.text, "varying-effect")
     if np.linalg.matrix_rank(X) < X.shape[1]:
-        raise ReplicInputError(f"formula {f.formula!r}: the fixed-effect design {fixed} is "
+        raise ReplicInputError(f"formula {f.text!r}: the fixed-effect design {fixed} is "
                                "rank deficient")
     codes, levels = pd.factorize(df[f.group].astype(str), sort=True)
     return StanData(y=y, X=X, Z=Z, g=codes.astype(int), fixed=fixed, varying=varying,

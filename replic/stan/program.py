@@ -16,7 +16,7 @@ import pandas as pd
 
 from replic.errors import ReplicFitError
 
-__all__ = ["program_code", "program_hash", "brms_draws", "SAMPLER_COLUMNS"]
+__all__ = ["SAMPLER_COLUMNS", "brms_draws", "program_code", "program_hash"]
 
 SAMPLER_COLUMNS = ("lp__", "accept_stat__", "stepsize__", "treedepth__", "n_leapfrog__",
                    "divergent__", "energy__")
@@ -74,7 +74,8 @@ def brms_draws(flat: pd.DataFrame, *, fixed: tuple[str, ...], varying: tuple[str
         out[f"sd_{group}__{name}"] = _column(flat, f"sd_1.{q}")
     for j in range(2, len(varying) + 1):
         for i in range(1, j):
-            out[f"cor_{group}__{varying[i - 1]}__{varying[j - 1]}"] = _column(flat, f"Cor_1.{i}.{j}")
+            name = f"cor_{group}__{varying[i - 1]}__{varying[j - 1]}"
+            out[name] = _column(flat, f"Cor_1.{i}.{j}")
     out["sigma"] = _column(flat, "sigma")
     for q, name in enumerate(varying, start=1):
         for j, level in enumerate(levels, start=1):

@@ -1,0 +1,143 @@
+"""``fit_posterior``: fit replic's Gaussian LMM with Stan and return a brms-named Posterior.
+
+A study can start from data: the returned :class:`~replic.Posterior` carries the data, formula
+and response, so designs default to the original's x values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from replic.errors import ReplicInputError
+from replic.posterior import Posterior
+from replic.priors import Priors
+from replic.stan.backends import StanModel, compile_model
+from replic.stan.data import StanData, stan_data
+from replic.stan.diagnostics import convergence
+from replic.stan.program import brms_draws
+
+__all__ = ["fit_draws", "fit_posterior", "sample_draws"]
+
+log = logging.getLogger(__name__)
+
+
+def _check_counts(chains: int, warmup: int, draws: int, seed: int) -> None:
+    for name, v, low in (("chains", chains, 1), ("warmup", warmup, 0), ("draws", draws, 1),
+                         ("seed", seed, 0)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < low:
+            raise ReplicInputError(f"{name}={v!r}; expected an integer >= {low}")
+
+
+def sample_draws(model: StanModel, data: StanData, *, chains: int, warmup: int, draws: int,
+                 seed: int, workdir: str | None = None,
+                 quiet: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Sample ``data`` with a compiled ``model``.
+
+    Returns
+    -------
+    table : DataFrame
+        brms-named draws (:func:`replic.stan.program.brms_draws`).
+    flat : DataFrame
+        Stan's flat output (sampler columns such as ``divergent__`` included).
+    """
+    flat = model.sample(data.to_stan(), chains=chains, warmup=warmup, draws=draws, seed=seed,
+                        workdir=workdir, quiet=quiet)
+    table = brms_draws(flat, fixed=data.fixed, varying=data.varying, group=data.group,
+                       levels=data.levels)
+    return table, flat
+
+
+def fit_draws(data: pd.DataFrame, formula: str, *, chains: int = 4, warmup: int = 1000,
+              draws: int = 1000, seed: int = 0, priors: Priors | None = None,
+              backend: str = "auto", output_dir: str | Path | None = None,
+              quiet: bool = False) -> tuple[pd.DataFrame, dict]:
+    """Fit ``formula`` to ``data`` and return brms-named draws with diagnostics.
+
+    Parameters are those of :func:`fit_posterior`.
+
+    Returns
+    -------
+    table : DataFrame
+        One row per draw, brms column names (``b_Days``, ``sd_Subject__Days``, ...).
+    info : dict
+        Diagnostics (max R-hat, min bulk ESS, divergences, converged), backend, timing, priors.
+    """
+    _check_counts(chains, warmup, draws, seed)
+    sd = stan_data(data, formula, priors=priors)
+    model = compile_model(backend=backend)
+    started = time.perf_counter()
+    workdir = None
+    if output_dir is not None:
+        workdir = str(output_dir)
+        Path(workdir).mkdir(parents=True, exist_ok=True)
+    table, flat = sample_draws(model, sd, chains=chains, warmup=warmup, draws=draws, seed=seed,
+                               workdir=workdir, quiet=quiet)
+    if workdir is not None and model.backend == "cmdstan":
+        from replic.io_cmdstan import write_model_names
+
+        write_model_names(workdir, {"fixed": sd.fixed, "varying": sd.varying, "group": sd.group,
+                                    "levels": sd.levels, "formula": formula,
+                                    "response": sd.response})
+    diag = convergence(table, flat.get("divergent__"), ess_min=100.0 * chains)
+    info = {**diag, "backend": model.backend, "chains": chains, "warmup": warmup,
+            "draws": draws, "seed": seed, "seconds": time.perf_counter() - started,
+            "priors": dataclasses.asdict(sd.priors)}
+    if not diag["converged"]:
+        log.warning("Stan fit of %r may not have converged: max R-hat %.3f, min bulk ESS %.0f, "
+                    "%d divergent transitions", formula, diag["rhat"], diag["ess_bulk"],
+                    diag["divergences"])
+    return table, info
+
+
+def fit_posterior(data: pd.DataFrame, formula: str, *, chains: int = 4, warmup: int = 1000,
+                  draws: int = 1000, seed: int = 0, priors: Priors | None = None,
+                  backend: str = "auto", output_dir: str | Path | None = None,
+                  quiet: bool = False) -> Posterior:
+    """Fit ``formula`` to ``data`` with Stan (NUTS), brms's model and default priors.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per observation.
+    formula : str
+        ``"Reaction ~ 1 + Days + (1 + Days | Subject)"``: one grouping factor, any number of
+        correlated varying terms.
+    chains, warmup, draws : int
+        Chains, warm-up iterations and kept draws per chain (brms's defaults: 4, 1000, 1000).
+    seed : int
+        Random seed.
+    priors : Priors, optional
+        Defaults to brms's data-dependent defaults (:func:`replic.priors.default_priors`).
+    backend : {"auto", "pystan", "cmdstan"}
+        Stan backend; ``auto`` uses CmdStan when installed, else PyStan.
+    output_dir : path, optional
+        CmdStan only: where the CSV files (and ``replic-model.json``) are written.
+    quiet : bool
+        Silence the backend's progress output.
+
+    Returns
+    -------
+    Posterior
+        brms-named draws carrying ``data``, ``formula`` and ``response``; ``diagnostics`` holds
+        max R-hat, min bulk ESS, divergences and timing.
+
+    Raises
+    ------
+    ReplicInputError
+        Bad formula, missing column, bad option.
+    ReplicFitError
+        No Stan backend, compilation or sampling failure.
+    """
+    from replic.io_brms import posterior_from_brms
+
+    table, info = fit_draws(data, formula, chains=chains, warmup=warmup, draws=draws, seed=seed,
+                            priors=priors, backend=backend, output_dir=output_dir, quiet=quiet)
+    post = posterior_from_brms(table, source=f"stan ({info['backend']})")
+    response = formula.split("~", 1)[0].strip()
+    return dataclasses.replace(post, formula=formula, response=response, data=data,
+                               diagnostics={**post.diagnostics, **info})

@@ -1,0 +1,96 @@
+"""fit_posterior on sleepstudy reproduces brms's posterior within Monte Carlo error."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from replic import ReplicFitError, ReplicInputError
+from replic.io_brms import posterior_from_brms
+from tests.stan.conftest import FORMULA
+
+# brms 2.18 summary (../shared/data/README.md): posterior mean (sd)
+BRMS = {"b_Days": (10.34, 1.73), "b_Intercept": (251.19, 7.44), "sd_Subject__Days": (6.62, 1.52),
+        "sd_Subject__Intercept": (26.91, 6.80), "sigma": (25.90, 1.60)}
+
+
+def _draws(post) -> dict[str, np.ndarray]:
+    return {"b_Intercept": post.b[:, 0], "b_Days": post.b[:, 1],
+            "sd_Subject__Intercept": post.sd[:, 0], "sd_Subject__Days": post.sd[:, 1],
+            "cor_Subject__Intercept__Days": post.cor[:, 0, 1], "sigma": post.sigma}
+
+
+def test_published_brms_summary(sleepstudy_fit):
+    ours = _draws(sleepstudy_fit)
+    for name, (mean, sd) in BRMS.items():
+        assert abs(ours[name].mean() - mean) < 0.15 * sd, name
+        assert ours[name].std() == pytest.approx(sd, rel=0.15), name
+
+
+def test_all_brms_draws_within_mc_error(sleepstudy_fit, brms_draws):
+    """Every parameter, including the 36 subject deviations, against brms's 4000 draws."""
+    ref = posterior_from_brms(brms_draws, source="brms")
+    assert sleepstudy_fit.levels == ref.levels
+    mine, theirs = _draws(sleepstudy_fit), _draws(ref)
+    mine |= {f"r{j}": sleepstudy_fit.r[:, j // 2, j % 2] for j in range(36)}
+    theirs |= {f"r{j}": ref.r[:, j // 2, j % 2] for j in range(36)}
+    for name, x in theirs.items():
+        y = mine[name]
+        assert abs(y.mean() - x.mean()) < 0.15 * x.std(), name
+        assert y.std() == pytest.approx(x.std(), rel=0.15), name
+
+
+def test_posterior_carries_data_and_names(sleepstudy_fit, sleepstudy):
+    p = sleepstudy_fit
+    assert p.fixed == ("Intercept", "Days") and p.varying == ("Intercept", "Days")
+    assert p.group == "Subject" and len(p.levels) == 18 and p.r.shape == (4000, 18, 2)
+    assert p.formula == FORMULA and p.response == "Reaction"
+    assert p.data is sleepstudy
+    assert sorted(np.unique(p.chain)) == [1, 2, 3, 4]
+    d = p.diagnostics
+    assert d["converged"] and d["rhat"] < 1.01 and d["ess_bulk"] > 400 and d["divergences"] == 0
+    assert d["priors"]["intercept"] == {"df": 3.0, "location": 288.7, "scale": 59.3}
+
+
+def test_default_design_x_from_carried_data(sleepstudy_fit):
+    from replic.study import resolve_designs
+
+    (design,) = resolve_designs(sleepstudy_fit, 5, "Days")
+    assert design.x == tuple(float(d) for d in range(10))
+
+
+def test_bad_inputs_fail_before_compiling(sleepstudy):
+    from replic.stan import fit_posterior
+
+    with pytest.raises(ReplicInputError, match="Reactio"):
+        fit_posterior(sleepstudy, "Reactio ~ Days + (Days | Subject)")
+    with pytest.raises(ReplicInputError, match="exactly one random-effects term"):
+        fit_posterior(sleepstudy, "Reaction ~ Days")
+    with pytest.raises(ReplicInputError, match="chains"):
+        fit_posterior(sleepstudy, FORMULA, chains=0)
+    with pytest.raises(ReplicInputError, match="backend"):
+        fit_posterior(sleepstudy, FORMULA, backend="rstan")
+    with pytest.raises(ReplicInputError, match="DataFrame"):
+        fit_posterior(sleepstudy.to_dict(), FORMULA)
+
+
+def test_compiler_failure_is_a_fit_error():
+    pytest.importorskip("stan")
+    from replic.stan.pystan_backend import compile_pystan
+
+    with pytest.raises(ReplicFitError, match="could not build"):
+        compile_pystan("parameters { real x; } model { x ~ no_such_distribution(); }")
+
+
+def test_sampling_reproducible_with_seed(pystan_model, sleepstudy):
+    from replic.stan.data import stan_data
+    from replic.stan.fit import sample_draws
+
+    sd = stan_data(sleepstudy.iloc[:60], FORMULA)
+    a, _ = sample_draws(pystan_model, sd, chains=2, warmup=100, draws=50, seed=5)
+    b, flat = sample_draws(pystan_model, sd, chains=2, warmup=100, draws=50, seed=5)
+    pd.testing.assert_frame_equal(a, b)
+    # chains are told apart correctly: the adapted step size is constant within a chain
+    assert flat.groupby(".chain")["stepsize__"].nunique().eq(1).all()
+    assert flat["stepsize__"].nunique() == 2
