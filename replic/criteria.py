@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-__all__ = ["CRITERIA", "Original", "evaluate", "sceptical_p", "bf_rep", "d33"]
+__all__ = ["CRITERIA", "Original", "evaluate", "sceptical_p", "bf_rep", "d33", "t_isf"]
 
 CRITERIA = ("sig_same_direction", "same_sign", "orig_in_rep_ci", "rep_in_orig_ci", "rep_in_pi",
             "small_telescopes", "bf_rep", "sceptical_p")
@@ -51,6 +51,14 @@ class Original:
     def direction(self) -> float:
         """+1 when the original effect is positive, -1 when negative."""
         return 1.0 if self.estimate >= 0 else -1.0
+
+
+def t_isf(q: float, df) -> np.ndarray:
+    """``scipy.stats.t.isf(q, df)`` evaluated once per distinct ``df`` (replicates share few)."""
+    df = np.asarray(df, float)
+    u, inv = np.unique(df, return_inverse=True)
+    with np.errstate(invalid="ignore"):
+        return stats.t.isf(q, u)[inv].reshape(df.shape)
 
 
 def d33(se_o: float, *, alpha: float = 0.05) -> float:
@@ -138,12 +146,12 @@ def evaluate(original: Original, estimate, se, lower, upper, df=None, *, alpha: 
     sgn = o.direction
     ok = np.isfinite(est) & np.isfinite(se) & np.isfinite(lo) & np.isfinite(hi)
     crit = stats.norm.isf(alpha / 2)
-    q = stats.norm.isf(alpha) if df is None else stats.t.isf(alpha, np.asarray(df, float))
+    q = stats.norm.isf(alpha) if df is None else t_isf(alpha, df)
     # one-sided upper bound of |effect| in the original's direction
     upper_dir = sgn * est + q * se
     # normal-approximation criteria use the standard error whose normal interval has the
     # replicate's own width (a t(df) interval widens it by t_{df} / z)
-    se_n = se if df is None else se * stats.t.isf(alpha / 2, np.asarray(df, float)) / crit
+    se_n = se if df is None else se * t_isf(alpha / 2, df) / crit
     bf = bf_rep(est, se_n, o.estimate, o.se)
     with np.errstate(divide="ignore", invalid="ignore"):
         p_s = sceptical_p(o.estimate / o.se, est / se_n, o.se**2 / se_n**2)

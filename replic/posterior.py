@@ -8,6 +8,7 @@ them is vectorised over draws.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -92,7 +93,7 @@ class Posterior:
         """Number of posterior draws ``S``."""
         return int(self.b.shape[0])
 
-    @property
+    @cached_property
     def Sigma(self) -> np.ndarray:
         """Covariance matrices ``Sigma_s`` of the varying terms, shape (S, Q, Q)."""
         return self.sd[:, :, None] * self.cor * self.sd[:, None, :]

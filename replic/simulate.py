@@ -212,59 +212,48 @@ def simulate(posterior: Posterior, design: Design, frame: ModelFrame, *, start: 
     seed : int
         Root seed.
     representation : {"full", "moments"}
-        ``moments`` is only available for balanced designs; ``full`` always.
+        ``moments`` is only available for balanced designs (``full`` is used otherwise).
 
     Returns
     -------
     Replicates
     """
+    if representation not in ("full", "moments"):
+        raise ValueError(f"unknown representation {representation!r}")
     if representation == "moments" and not design.balanced:
         representation = "full"
-    parts = [_simulate_block(posterior, design, frame, b, lo, hi, seed, representation)
-             for b, lo, hi in _blocks(start, stop)]
-    if len(parts) == 1:
-        return parts[0]
-    cat = {f: np.concatenate([getattr(p, f) for p in parts])
-           for f in ("rep", "draw", "beta", "Sigma", "sigma", "vbar", "y", "observed",
-                     "ols_mean", "ols_var") if getattr(parts[0], f) is not None}
-    return Replicates(design=design, frame=frame, **cat)
+    spans = list(_blocks(start, stop))
 
+    def stream(name: str, draw):
+        """Numbers of stream ``name`` for replicates start..stop, block by block."""
+        return np.concatenate([draw(_rng(seed, design, b, name), hi)[lo:] for b, lo, hi in spans])
 
-def _draws(posterior: Posterior, design: Design, block: int, m: int, seed: int) -> np.ndarray:
-    if design.params != "posterior":
-        return np.full(m, -1)
-    return _rng(seed, design, block, "draw").integers(0, posterior.n_draws, size=m)
-
-
-def _simulate_block(posterior: Posterior, design: Design, frame: ModelFrame, block: int, lo: int,
-                    hi: int, seed: int, representation: str) -> Replicates:
     k, T = design.k, frame.x.size
-    draw = _draws(posterior, design, block, hi, seed)[lo:hi]
+    n = stop - start
+    if design.params == "posterior":
+        draw = stream("draw", lambda g, m: g.integers(0, posterior.n_draws, size=m))
+    else:
+        draw = np.full(n, -1)
     beta, Sigma, sigma = replicate_params(posterior, design, draw)
-    n = hi - lo
-    rep = np.arange(block * BLOCK + lo, block * BLOCK + hi)
-    common = dict(design=design, frame=frame, rep=rep, draw=draw, beta=beta, Sigma=Sigma,
-                  sigma=sigma)
+    common = dict(design=design, frame=frame, rep=np.arange(start, stop), draw=draw, beta=beta,
+                  Sigma=Sigma, sigma=sigma)
     qt = frame.qt
     if representation == "moments":
         tau2 = Sigma[:, qt, qt] if qt is not None else np.zeros(n)
         noise2 = sigma**2 * frame.g
-        vbar = _rng(seed, design, block, "vbar").standard_normal(hi)[lo:] * np.sqrt(tau2 / k)
-        nbar = _rng(seed, design, block, "nbar").standard_normal(hi)[lo:] * np.sqrt(noise2 / k)
-        chi2 = _rng(seed, design, block, "chi2").chisquare(k - 1, size=hi)[lo:]
+        vbar = stream("vbar", lambda g, m: g.standard_normal(m)) * np.sqrt(tau2 / k)
+        nbar = stream("nbar", lambda g, m: g.standard_normal(m)) * np.sqrt(noise2 / k)
+        chi2 = stream("chi2", lambda g, m: g.chisquare(k - 1, size=m))
         return Replicates(**common, vbar=vbar, ols_mean=beta[:, frame.t] + vbar + nbar,
                           ols_var=(tau2 + noise2) * chi2 / (k - 1))
-    if representation != "full":
-        raise ValueError(f"unknown representation {representation!r}")
     Q = Sigma.shape[1]
     L = np.linalg.cholesky(Sigma)
-    v = np.einsum("nqr,nkr->nkq", L, _rng(seed, design, block, "v").standard_normal(
-        (hi, k, Q))[lo:])
-    e = _rng(seed, design, block, "e").standard_normal((hi, k, T))[lo:] * sigma[:, None, None]
+    v = np.einsum("nqr,nkr->nkq", L, stream("v", lambda g, m: g.standard_normal((m, k, Q))))
+    e = stream("e", lambda g, m: g.standard_normal((m, k, T))) * sigma[:, None, None]
     y = (beta @ frame.X.T)[:, None, :] + v @ frame.Z.T + e
     observed = None
     if design.missing > 0:
-        observed = _rng(seed, design, block, "missing").random((hi, k, T))[lo:] >= design.missing
+        observed = stream("missing", lambda g, m: g.random((m, k, T))) >= design.missing
         y = np.where(observed, y, np.nan)
     vbar = v[:, :, qt].mean(axis=1) if qt is not None else np.zeros(n)
     return Replicates(**common, vbar=vbar, y=y, observed=observed)

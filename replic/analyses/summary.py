@@ -13,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
+from replic.criteria import t_isf
 from replic.simulate import Replicates
 
 __all__ = ["ANALYSIS", "SummaryAnalysis", "per_subject_ols"]
@@ -77,8 +78,8 @@ class SummaryAnalysis:
         df = np.where(bad, np.nan, m - 1)
         with np.errstate(invalid="ignore", divide="ignore"):
             se = np.sqrt(var / m)
-            q = stats.t.isf(0.025, df)
-            p = 2 * stats.t.sf(np.abs(mean / se), df)
+            q = t_isf(0.025, df)
+            p = 2 * special.stdtr(df, -np.abs(mean / se))
         error = np.where(bad, "fewer than 2 subjects with an estimable per-subject slope", "")
         nan_if = lambda a: np.where(bad, np.nan, a)  # noqa: E731
         return {"estimate": nan_if(mean), "se": nan_if(se), "df": df,

@@ -1,0 +1,61 @@
+"""Study files: the bundled study, and errors naming the file and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from replic import ReplicInputError
+from replic.studyfile import BUILTIN_STUDY, load_study
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_bundled_study():
+    spec = load_study(ROOT / "studies" / "sleepstudy.toml")
+    assert spec.name == "sleepstudy" and spec.term == "Days" and spec.reps == 2000
+    assert [d.k for d in spec.designs] == list(range(2, 31))
+    assert spec.designs[0].x == tuple(float(v) for v in range(10))
+    post = spec.posterior()
+    assert post.n_draws == 4000 and post.data is not None and len(post.data) == 180
+
+
+def test_packaged_copy_is_identical():
+    from importlib import resources
+
+    packaged = Path(str(resources.files("replic") / "datasets" / "sleepstudy.toml"))
+    assert packaged.read_text() == (ROOT / "studies" / "sleepstudy.toml").read_text()
+    assert load_study(BUILTIN_STUDY).designs == load_study(packaged).designs
+
+
+def _study(tmp_path, text):
+    p = tmp_path / "s.toml"
+    p.write_text(text)
+    return p
+
+
+BASE = 'draws = "replic:sleepstudy_brms_draws.csv.gz"\nterm = "Days"\n'
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('term = "Days"\n[design]\nk = 3\n', r"s\.toml: missing required key 'draws'"),
+    (BASE + "[design]\nk = 1\n", r"s\.toml: design 1: Design: k=1"),
+    (BASE + "[design]\nk = 'many'\n", r"design 1: k = 'many'"),
+    (BASE + "[design]\nk = 3\nkk = 2\n", r"design 1: unknown key\(s\) kk"),
+    (BASE + "reps = 'lots'\n[design]\nk = 3\n", r"reps = 'lots'; expected an integer"),
+    (BASE + "colour = 1\n[design]\nk = 3\n", r"unknown key\(s\) colour"),
+    ('draws = "nope.csv"\nterm = "Days"\n[design]\nk = 3\n', r"nope\.csv: no such file"),
+    ("this is = = not toml", r"s\.toml: not valid TOML"),
+])
+def test_bad_study_files(tmp_path, text, message):
+    with pytest.raises(ReplicInputError, match=message):
+        load_study(_study(tmp_path, text))
+
+
+def test_several_design_tables(tmp_path):
+    spec = load_study(_study(tmp_path, BASE + "[[design]]\nk = [3, 5]\nx = [0, 1, 2]\n"
+                             "[[design]]\nk = {from = 4, to = 8, by = 2}\nx = [0, 1, 2]\n"
+                             "missing = 0.1\nparams = {b_Days = 3.0}\n"))
+    assert [d.k for d in spec.designs] == [3, 5, 4, 6, 8]
+    assert spec.designs[-1].params == (("b_Days", 3.0),)
