@@ -17,13 +17,13 @@ import time
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
-import statsmodels.api as sm  # noqa: E402
+import numpy as np
+import statsmodels.api as sm
 
-import replic  # noqa: E402
-from replic.analyses.summary import ANALYSIS  # noqa: E402
-from replic.criteria import Original, evaluate  # noqa: E402
-from replic.simulate import model_frame, simulate  # noqa: E402
+import replic
+from replic.analyses.summary import ANALYSIS
+from replic.criteria import Original, evaluate
+from replic.simulate import model_frame, simulate
 
 X = tuple(range(10))
 

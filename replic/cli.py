@@ -93,7 +93,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     e = sub.add_parser("effects", help="the effect of a term for every estimand")
-    e.add_argument("draws", help="brms draws CSV (posterior::as_draws_df + write.csv) or CmdStan CSV")
+    e.add_argument("draws", help="brms draws CSV (posterior::as_draws_df + write.csv) "
+                   "or CmdStan CSV")
     e.add_argument("--term", required=True, help="the term, e.g. Days")
     e.add_argument("--k", type=int, action="append", help="k for the replication mean "
                    "(repeatable; default: the number of fitted subjects)")

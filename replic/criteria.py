@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-__all__ = ["CRITERIA", "Original", "evaluate", "sceptical_p", "bf_rep", "d33", "t_isf"]
+__all__ = ["CRITERIA", "Original", "bf_rep", "d33", "evaluate", "sceptical_p", "t_isf"]
 
 CRITERIA = ("sig_same_direction", "same_sign", "orig_in_rep_ci", "rep_in_orig_ci", "rep_in_pi",
             "small_telescopes", "bf_rep", "sceptical_p")

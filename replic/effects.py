@@ -5,7 +5,7 @@
 | ``conditional`` | ``beta_s`` | ``re_formula = NA`` |
 | ``fitted`` | ``beta_s + u_js`` for each fitted level j | ``re_formula = NULL`` |
 | ``fitted_mean`` | ``beta_s + mean_j u_js`` | |
-| ``new_gaussian`` | ``beta_s + v_s``, ``v_s ~ MVN(0, Sigma_s)`` | ``sample_new_levels = "gaussian"`` |
+| ``new_gaussian`` | ``beta_s + v_s``, ``v_s ~ MVN(0, Sigma_s)`` | ``"gaussian"`` |
 | ``new_uncertainty`` | ``beta_s + u_{J*(s), s}``, J*(s) uniform per draw | ``"uncertainty"`` |
 | ``new_old_levels`` | ``beta_s + u_{J*, s}``, one level J* drawn once | ``"old_levels"`` |
 | ``replication_mean`` | ``beta_s + mean_{i<=k} v_is`` | none |

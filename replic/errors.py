@@ -6,7 +6,7 @@ file, column or argument and what was expected; the CLI prints it as one line an
 
 from __future__ import annotations
 
-__all__ = ["ReplicInputError", "ReplicFitError"]
+__all__ = ["ReplicFitError", "ReplicInputError"]
 
 
 class ReplicInputError(ValueError):

@@ -46,7 +46,8 @@ def posterior_from_brms(df: pd.DataFrame, *, source: str = "DataFrame") -> Poste
     b_cols = [c for c in cols if c.startswith("b_")]
     if not b_cols:
         raise ReplicInputError(f"{source}: no fixed-effect columns 'b_<term>' found; expected brms "
-                               "draws from posterior::as_draws_df() (columns b_*, sd_*, sigma, r_*)")
+                               "draws from posterior::as_draws_df() "
+                               "(columns b_*, sd_*, sigma, r_*)")
     dpar = [c for c in b_cols if c.startswith(("b_sigma_", "b_mu"))] + \
         [c for c in cols if c.startswith("sigma_") or c.startswith("sd_sigma")]
     family = sorted(c for c in cols if c in _FAMILY_PARAMS or c.startswith(tuple(
@@ -110,9 +111,11 @@ def posterior_from_brms(df: pd.DataFrame, *, source: str = "DataFrame") -> Poste
     r = None
     if r_cols:
         levels = tuple(dict.fromkeys(lv for lv, _ in r_cols))
-        missing = [f"r_{group}[{lv},{t}]" for lv in levels for t in varying if (lv, t) not in r_cols]
+        missing = [f"r_{group}[{lv},{t}]" for lv in levels for t in varying
+                   if (lv, t) not in r_cols]
         if missing:
-            raise ReplicInputError(f"{source}: missing group-level column(s) {', '.join(missing[:3])}")
+            raise ReplicInputError(f"{source}: missing group-level column(s) "
+                                   f"{', '.join(missing[:3])}")
         r = np.stack([np.stack([values[r_cols[(lv, t)]] for t in varying], axis=-1)
                       for lv in levels], axis=1)
     chain = df[".chain"].to_numpy(dtype=int) if ".chain" in cols else np.ones(S, dtype=int)

@@ -15,7 +15,7 @@ import numpy as np
 
 from replic.errors import ReplicInputError
 
-__all__ = ["StudentT", "Priors", "default_priors"]
+__all__ = ["Priors", "StudentT", "default_priors"]
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ import pandas as pd
 from replic.criteria import Original
 from replic.effects import effect_draws, summarise_draws, trajectory_bands
 
-__all__ = ["write_results", "read_results", "package_versions", "effect_ks"]
+__all__ = ["effect_ks", "package_versions", "read_results", "write_results"]
 
 _PACKAGES = ("replic", "numpy", "scipy", "pandas", "joblib", "statsmodels", "matplotlib",
              "seaborn", "jinja2", "pystan", "cmdstanpy", "dask", "distributed")

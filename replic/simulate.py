@@ -26,7 +26,7 @@ from replic.design import Design
 from replic.errors import ReplicInputError
 from replic.posterior import Posterior
 
-__all__ = ["BLOCK", "ModelFrame", "Replicates", "model_frame", "simulate", "replicate_params"]
+__all__ = ["BLOCK", "ModelFrame", "Replicates", "model_frame", "replicate_params", "simulate"]
 
 BLOCK = 1024
 _STREAM = {"draw": 0, "v": 1, "e": 2, "missing": 3, "vbar": 4, "nbar": 5, "chi2": 6}

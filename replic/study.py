@@ -1,8 +1,10 @@
 """``run_study``: simulate and analyse replicates of a grid of designs, then summarise.
 
-Pure orchestration: tasks are (design, replicate range) chunks whose numbers depend only on the
-root seed, the design and the replicate indices (see :mod:`replic.simulate`), so results are
-bit-identical for any ``n_jobs`` and any joblib backend.
+Validation and preparation happen here; execution is delegated to :mod:`replic.runner`
+(joblib/loky or dask workers, results streamed to disk, resume, progress).  Tasks are
+(design, replicate range) chunks whose numbers depend only on the root seed, the design and the
+replicate indices (see :mod:`replic.simulate`), so results are bit-identical for any ``n_jobs``
+and any backend.
 """
 
 from __future__ import annotations
@@ -11,23 +13,49 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 
 from replic.analyses import get_analysis
-from replic.criteria import Original, evaluate
+from replic.criteria import Original
 from replic.design import Design
 from replic.errors import ReplicInputError
 from replic.posterior import Posterior
 from replic.read import read_draws
-from replic.simulate import ModelFrame, model_frame, simulate
+from replic.runner.backends import resolve_backend
+from replic.runner.engine import execute
+from replic.runner.manifest import fingerprint
+from replic.runner.tasks import Payload, Task, analyse_chunk, slim_posterior
+from replic.runner.tasks import chunk_size as default_chunk_size
+from replic.simulate import ModelFrame, model_frame
 from replic.summarise import criteria_summary, k_needed, type_sm
 
-__all__ = ["StudyResult", "run_study", "resolve_designs", "run_chunk"]
+__all__ = ["StudyResult", "resolve_designs", "run_chunk", "run_study"]
 
-_CHUNK = {"moments": 1 << 16, "full": 1 << 10}
+
+class _Replicates:
+    """The replicate table: a DataFrame held in memory, or a parquet file read on each access.
+
+    A data descriptor used as the default of :attr:`StudyResult.replicates`, so that studies
+    run with ``out=DIR`` never hold every row in memory unless asked to.
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = f"_{name}"
+
+    def __get__(self, obj: Any, owner: type | None = None) -> pd.DataFrame:
+        if obj is None:
+            raise AttributeError("replicates")  # no class-level default: the field is required
+        value = obj.__dict__[self.slot]
+        return pd.read_parquet(value) if isinstance(value, Path) else value
+
+    def __set__(self, obj: Any, value: pd.DataFrame | Path) -> None:
+        if not isinstance(value, pd.DataFrame | Path):
+            raise TypeError(f"replicates: expected a DataFrame or a parquet Path, got "
+                            f"{type(value).__name__}")
+        obj.__dict__[self.slot] = value
 
 
 @dataclass(frozen=True, eq=False)
@@ -39,7 +67,10 @@ class StudyResult:
     replicates : DataFrame
         One row per (design, replicate): draw, seed, true and realised effect, the analysis's
         estimate, se, df, interval, p and diagnostics, ``error`` ("" when the fit succeeded),
-        and each criterion (1.0 / 0.0, NaN for failed fits).
+        and each criterion (1.0 / 0.0, NaN for failed fits).  Constructed from a DataFrame or
+        from the Path of a parquet file; in the latter case (studies run with ``out=DIR``)
+        every access reads the file, so keep the frame if you need it repeatedly, or read
+        only the columns you need from :attr:`replicates_file`.
     summary : DataFrame
         Per (design, criterion): ``probability``, ``mcse``, 95% ``lower``/``upper``, counts.
     k_needed : DataFrame
@@ -52,13 +83,19 @@ class StudyResult:
         Study settings, provenance and timing.
     """
 
-    replicates: pd.DataFrame
+    replicates: pd.DataFrame = _Replicates()  # type: ignore[assignment]
     summary: pd.DataFrame
     k_needed: pd.DataFrame
     type_sm: pd.DataFrame
     original: Original
     info: dict = field(default_factory=dict)
     posterior: Posterior | None = None
+
+    @property
+    def replicates_file(self) -> Path | None:
+        """The parquet file holding :attr:`replicates`, or None when they are in memory."""
+        value = self.__dict__["_replicates"]
+        return value if isinstance(value, Path) else None
 
     def write(self, directory: str | Path, *, report: bool = True) -> Path:
         """Write tables (and the HTML report) to ``directory``; see :mod:`replic.results_io`."""
@@ -93,49 +130,23 @@ def resolve_designs(posterior: Posterior, designs, term: str) -> list[Design]:
 
 def run_chunk(posterior: Posterior, design: Design, frame: ModelFrame, start: int, stop: int,
               *, seed: int, analysis: str, context, original: Original) -> pd.DataFrame:
-    """Simulate, analyse and judge replicates ``start <= r < stop`` of one design."""
-    an = get_analysis(analysis)
-    reps = simulate(posterior, design, frame, start=start, stop=stop, seed=seed,
-                    representation=an.representation)
-    try:
-        res = an.run(reps, context)
-    except Exception:  # noqa: BLE001 - isolate the failing replicate(s) one by one
-        res = _one_by_one(an, posterior, design, frame, start, stop, seed, context)
-    crit = evaluate(original, res["estimate"], res["se"], res["lower"], res["upper"],
-                    res.get("df"))
-    n = reps.n
-    head = {
-        "analysis": analysis, "design": design.label, "k": design.k, "missing": design.missing,
-        "params": design.params if isinstance(design.params, str) else
-        ",".join(f"{a}={b:g}" for a, b in design.params),
-        "rep": reps.rep, "draw": reps.draw, "seed": np.full(n, seed),
-        "design_key": np.full(n, design.key, dtype=np.int64),
-        "true_effect": reps.true_effect, "realised_effect": reps.realised_effect,
-    }
-    return pd.DataFrame(head | res | crit)
+    """Simulate, analyse and judge replicates ``start <= r < stop`` of one design.
 
-
-def _one_by_one(an, posterior, design, frame, start, stop, seed, context) -> dict:
-    from replic.analyses import failed_columns
-
-    parts = []
-    for r in range(start, stop):
-        one = simulate(posterior, design, frame, start=r, stop=r + 1, seed=seed,
-                       representation=an.representation)
-        try:
-            parts.append(an.run(one, context))
-        except Exception as exc:  # noqa: BLE001 - recorded per replicate, never dropped
-            parts.append(failed_columns(1, f"{type(exc).__name__}: {exc}"))
-    keys = dict.fromkeys(k for p in parts for k in p)
-    return {k: np.concatenate([np.asarray(p.get(k, np.full(1, np.nan)), dtype=object
-                                          if k == "error" else None) for p in parts])
-            for k in keys}
+    A failing replicate is re-run alone and recorded with its error text; see
+    :func:`replic.runner.tasks.analyse_chunk`.
+    """
+    payload = Payload(posterior=posterior, designs=(design,), frames=(frame,), seed=int(seed),
+                      analysis_name=analysis, analysis=get_analysis(analysis), context=context,
+                      original=original)
+    return analyse_chunk(payload, Task(0, design.key, start, stop))
 
 
 def run_study(posterior: Posterior | str | Path | pd.DataFrame, designs: Design | int | Sequence,
-              *, term: str, analysis: str = "summary", reps: int, seed: int, n_jobs: int = 1,
-              options: Mapping | None = None, target: float = 0.8,
-              chunk_size: int | None = None) -> StudyResult:
+              *, term: str, analysis: str = "summary", reps: int, seed: int,
+              n_jobs: int | None = None, options: Mapping | None = None, target: float = 0.8,
+              chunk_size: int | None = None, scheduler: Any = None,
+              out: str | Path | None = None, resume: bool = False,
+              quiet: bool = True) -> StudyResult:
     """Simulate ``reps`` replication experiments per design and summarise how often they match.
 
     Parameters
@@ -152,14 +163,28 @@ def run_study(posterior: Posterior | str | Path | pd.DataFrame, designs: Design 
         Replicates per design.
     seed : int
         Root seed; results depend only on it, the designs and the replicate indices.
-    n_jobs : int
-        joblib workers (``-1``: all cores).
+    n_jobs : int or None
+        Workers: 1 runs in this process; None or -1 uses all cores (joblib's loky processes,
+        or the workers of a LocalCluster with ``scheduler="local"``).
     options : mapping, optional
         Options for the analysis (e.g. Stan's ``chains``).
     target : float
         Probability for :attr:`StudyResult.k_needed`.
     chunk_size : int, optional
-        Replicates per task (default depends on the analysis; never changes the numbers).
+        Replicates per task (default depends on the analysis; never changes the numbers).  A
+        resumed study keeps the chunk size it was started with.
+    scheduler : dask.distributed.Client, str, optional
+        Run on dask: a ``Client``, a scheduler address (``"tcp://host:8786"``) or ``"local"``
+        to start a LocalCluster of ``n_jobs`` single-threaded worker processes.
+    out : path, optional
+        Stream each finished chunk to ``out/chunks/`` with a run manifest, and keep the
+        replicate table on disk (``out/replicates.parquet``); summaries are computed from
+        per-chunk counts, so memory stays bounded however many replicates.
+    resume : bool
+        Continue the interrupted study in ``out``, skipping finished chunks; refused with a
+        :class:`~replic.errors.ReplicInputError` when the study or its data changed.
+    quiet : bool
+        No progress bar (it is drawn on stderr only when that is a terminal).
 
     Returns
     -------
@@ -172,6 +197,10 @@ def run_study(posterior: Posterior | str | Path | pd.DataFrame, designs: Design 
         raise ReplicInputError(f"seed={seed!r}; expected a non-negative integer")
     if not 0 < target < 1:
         raise ReplicInputError(f"target={target!r}; expected a probability in (0, 1)")
+    if chunk_size is not None and (isinstance(chunk_size, bool) or
+                                   not isinstance(chunk_size, int | np.integer) or chunk_size < 1):
+        raise ReplicInputError(f"chunk_size={chunk_size!r}; expected a positive integer")
+    backend = resolve_backend(n_jobs=n_jobs, scheduler=scheduler)
     post = read_draws(posterior)
     post.fixed_index(term)
     ds = resolve_designs(post, designs, term)
@@ -180,31 +209,25 @@ def run_study(posterior: Posterior | str | Path | pd.DataFrame, designs: Design 
     context = an.prepare(post, frames[0], dict(options or {}))
     original = Original(**{("se" if k == "sd" else k): v
                            for k, v in post.term_summary(term).items()})
-    size = chunk_size or getattr(an, "chunk", None) or _CHUNK[an.representation]
-    tasks = [(i, lo, min(lo + size, reps)) for i in range(len(ds)) for lo in range(0, reps, size)]
-    jobs = (delayed(run_chunk)(post, ds[i], frames[i], lo, hi, seed=int(seed), analysis=analysis,
-                               context=context, original=original) for i, lo, hi in tasks)
-    parts = list(Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs)) \
-        if n_jobs != 1 else list(jobs_serial(tasks, post, ds, frames, seed, analysis, context,
-                                             original))
-    table = _order(pd.concat(parts, ignore_index=True), ds)
-    summary = criteria_summary(table)
+    payload = Payload(posterior=slim_posterior(post), designs=tuple(ds), frames=tuple(frames),
+                      seed=int(seed), analysis_name=analysis, analysis=an, context=context,
+                      original=original)
+    run = execute(payload, reps=int(reps),
+                  chunk_size=int(chunk_size or default_chunk_size(an, reps=int(reps))),
+                  backend=backend, quiet=quiet, out=out, resume=resume,
+                  fingerprint=fingerprint(post, ds, term=term, analysis=analysis,
+                                          options=dict(options or {}), reps=int(reps),
+                                          seed=int(seed)))
+    if run.replicates is not None:
+        table = run.replicates
+        summary, tsm = criteria_summary(table), type_sm(table)
+    else:
+        table, summary, tsm = run.replicates_file, run.summary, run.type_sm
     info = {"term": term, "analysis": analysis, "reps": int(reps), "seed": int(seed),
             "n_jobs": n_jobs, "target": target, "options": dict(options or {}),
             "designs": [d.label for d in ds], "x": list(ds[0].x), "source": post.source,
-            "formula": post.formula, "started": started, "seconds": time.time() - started}
+            "formula": post.formula, "started": started, **run.info,
+            "seconds": time.time() - started}
     return StudyResult(replicates=table, summary=summary, k_needed=k_needed(summary, target=target),
-                       type_sm=type_sm(table), original=original, info=info, posterior=post)
+                       type_sm=tsm, original=original, info=info, posterior=post)
 
-
-def jobs_serial(tasks, post, ds, frames, seed, analysis, context, original):
-    """The tasks run in this process (``n_jobs=1``), in order."""
-    for i, lo, hi in tasks:
-        yield run_chunk(post, ds[i], frames[i], lo, hi, seed=int(seed), analysis=analysis,
-                        context=context, original=original)
-
-
-def _order(table: pd.DataFrame, designs: list[Design]) -> pd.DataFrame:
-    rank = {d.key: i for i, d in enumerate(designs)}
-    return (table.assign(_d=table["design_key"].map(rank))
-            .sort_values(["_d", "rep"], kind="stable").drop(columns="_d").reset_index(drop=True))

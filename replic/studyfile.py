@@ -38,7 +38,7 @@ from replic.errors import ReplicInputError
 from replic.posterior import Posterior
 from replic.read import read_draws
 
-__all__ = ["StudySpec", "load_study", "resolve_path", "BUILTIN_STUDY"]
+__all__ = ["BUILTIN_STUDY", "StudySpec", "load_study", "resolve_path"]
 
 BUILTIN_STUDY = "replic:sleepstudy.toml"
 _KEYS = {"name", "draws", "data", "term", "analysis", "reps", "seed", "target", "design",

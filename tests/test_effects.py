@@ -60,7 +60,8 @@ def test_new_levels_modes_use_fitted_levels(draws, sleep_df):
 
 
 def test_new_gaussian_matches_brms(sleep_post):
-    """brms's own posterior_linpred(..., sample_new_levels = "gaussian") (tests/r/brms_new_levels.R),
+    """brms's own posterior_linpred(..., sample_new_levels = "gaussian")
+    (tests/r/brms_new_levels.R),
     computed on a brms refit whose draws are replic's input here."""
     ref_draws = REF / "sleepstudy_refit_draws.csv.gz"
     if not ref_draws.is_file():
@@ -136,6 +137,7 @@ def test_trajectory_bands(sleep_post):
     t = replic.trajectory_bands(sleep_post, "Days", x=range(10), seed=1)
     assert set(t["band"]) == {"conditional", "new_subject", "prediction"}
     w = t.assign(width=t["upper"] - t["lower"]).pivot(index="x", columns="band", values="width")
-    assert (w["conditional"] < w["new_subject"]).all() and (w["new_subject"] < w["prediction"]).all()
+    assert (w["conditional"] < w["new_subject"]).all()
+    assert (w["new_subject"] < w["prediction"]).all()
     c = t[t["band"] == "conditional"]
     assert np.allclose(c["mean"], sleep_post.b[:, 0].mean() + sleep_post.b[:, 1].mean() * c["x"])

@@ -92,7 +92,8 @@ def test_non_positive_sd(sleep_df):
 
 def test_two_grouping_factors(sleep_df):
     df = sleep_df.head(10).assign(sd_Lab__Intercept=3.0)
-    with pytest.raises(ReplicInputError, match=r"2 grouping factors \(Lab, Subject\).*one grouping"):
+    with pytest.raises(ReplicInputError,
+                       match=r"2 grouping factors \(Lab, Subject\).*one grouping"):
         replic.read_draws(df)
 
 
@@ -116,7 +117,8 @@ def test_gzip_and_binary(tmp_path, sleep_df):
 
 
 def test_unknown_term(sleep_post):
-    with pytest.raises(ReplicInputError, match=r"term 'Dayz' is not a fixed effect.*Intercept, Days"):
+    with pytest.raises(ReplicInputError,
+                       match=r"term 'Dayz' is not a fixed effect.*Intercept, Days"):
         replic.effect_draws(sleep_post, "Dayz")
 
 

@@ -97,6 +97,6 @@ def test_design_validation():
 def test_model_frame_rejects_covariates(sleep_post):
     import dataclasses
 
-    post = dataclasses.replace(sleep_post, fixed=("Intercept", "Days"), varying=("Intercept", "Age"))
+    post = dataclasses.replace(sleep_post, varying=("Intercept", "Age"))
     with pytest.raises(ReplicInputError, match=r"varying term 'Age'"):
         model_frame(post, "Days", X10)

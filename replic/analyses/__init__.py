@@ -25,7 +25,7 @@ import numpy as np
 
 from replic.errors import ReplicInputError
 
-__all__ = ["Analysis", "get_analysis", "ANALYSES", "failed_columns"]
+__all__ = ["ANALYSES", "Analysis", "failed_columns", "get_analysis"]
 
 ANALYSES = {
     "summary": "replic.analyses.summary",
