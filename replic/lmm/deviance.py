@@ -22,10 +22,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from replic.lmm.smallmat import det_inv, lower_from_theta, mm, mtm
+from replic.lmm.smallmat import det_inv, det_inv_lead, lower_from_theta, tri_index
 from replic.lmm.stats import GroupStats
 
-__all__ = ["Components", "components", "deviance", "deviance_vp", "LOG2PI"]
+__all__ = ["LOG2PI", "Components", "components", "deviance", "deviance_vp"]
 
 LOG2PI = float(np.log(2 * np.pi))
 
@@ -36,9 +36,9 @@ class Components:
 
     Attributes
     ----------
-    ldL2 : ndarray, shape (n, E)
+    ld_l2 : ndarray, shape (n, E)
         ``log |L_theta|^2``.
-    ldRX2 : ndarray, shape (n, E)
+    ld_rx2 : ndarray, shape (n, E)
         ``log |RX|^2``.
     r2 : ndarray, shape (n, E)
         Penalised residual sum of squares.
@@ -48,8 +48,8 @@ class Components:
         ``(RX'RX)^-1``; ``sigma^2`` times it is the covariance of ``beta``.
     """
 
-    ldL2: np.ndarray
-    ldRX2: np.ndarray
+    ld_l2: np.ndarray
+    ld_rx2: np.ndarray
     r2: np.ndarray
     beta: np.ndarray
     CXX_inv: np.ndarray
@@ -70,20 +70,61 @@ def components(stats: GroupStats, theta: np.ndarray) -> Components:
     Components
     """
     q, p = stats.q, stats.p
-    lam = lower_from_theta(theta, q)[:, :, None]            # (n, E, 1, q, q)
-    ztz = stats.ZtZ[:, None]                                 # (n, 1, J, q, q)
-    M = mtm(lam, mm(ztz, lam)) + np.eye(q)
-    W = mtm(lam, stats.ZtXy[:, None])                        # (n, E, J, q, p + 1)
-    detM, Minv = det_inv(M)
-    S = mtm(W, mm(Minv, W)).sum(axis=2)                     # (n, E, p + 1, p + 1)
+    rows, cols = tri_index(q)
+    # matrix axes first: lam[i, k] has shape (n, E, 1), A[i, j] shape (n, 1, J)
+    lam = np.moveaxis(lower_from_theta(theta, q), (-2, -1), (0, 1))[..., None]
+    A = np.moveaxis(stats.ZtZ, (-2, -1), (0, 1))[:, :, :, None, :]
+    M = _sandwich(lam, A, q, transpose=True)            # Lambda' A_j Lambda, (q, q, n, E, J)
+    for k in range(q):
+        M[k, k] += 1.0
+    detM, Minv = det_inv_lead(M)
+    N = _sandwich(lam, Minv, q, transpose=False)        # Lambda M_j^-1 Lambda'
+    Ncat = np.concatenate([N[r, c] for r, c in zip(rows, cols, strict=True)], axis=-1)
+    S = (Ncat @ _outer_blocks(stats)).reshape(*theta.shape[:2], p + 1, p + 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ld_l2 = np.log(detM).sum(axis=-1)
     C = stats.XytXy[:, None] - S
     detC, CXX_inv = det_inv(C[..., :p, :p])
     beta = (CXX_inv * C[..., None, :p, p]).sum(-1)
     r2 = C[..., p, p] - (C[..., :p, p] * beta).sum(-1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ldL2 = np.log(detM).sum(axis=2)
-        ldRX2 = np.log(detC)
-    return Components(ldL2=ldL2, ldRX2=ldRX2, r2=r2, beta=beta, CXX_inv=CXX_inv)
+        ld_rx2 = np.log(detC)
+    return Components(ld_l2=ld_l2, ld_rx2=ld_rx2, r2=r2, beta=beta, CXX_inv=CXX_inv)
+
+
+def _sandwich(lam: np.ndarray, A: np.ndarray, q: int, *, transpose: bool) -> np.ndarray:
+    """``Lambda' A Lambda`` (``transpose``) or ``Lambda A Lambda'`` for symmetric ``A``, matrix
+    axes first, using that ``Lambda`` is lower triangular."""
+    L = np.swapaxes(lam, 0, 1) if transpose else lam       # left factor F, result F A F'
+    out = np.empty((q, q, *np.broadcast_shapes(lam.shape[2:], A.shape[2:])))
+    nz = [[j for j in range(q) if (j >= i if transpose else j <= i)] for i in range(q)]
+    FA = [[_dot([L[k, i] for i in nz[k]], [A[i, ell] for i in nz[k]]) for ell in range(q)]
+          for k in range(q)]
+    for k in range(q):
+        for ell in range(k, q):
+            out[k, ell] = _dot([FA[k][i] for i in nz[ell]], [L[ell, i] for i in nz[ell]])
+            out[ell, k] = out[k, ell]
+    return out
+
+
+def _dot(a: list, b: list) -> np.ndarray:
+    out = a[0] * b[0]
+    for x, y in zip(a[1:], b[1:], strict=True):
+        out = out + x * y
+    return out
+
+
+def _outer_blocks(stats: GroupStats) -> np.ndarray:
+    """``B_r (x) B_s`` (symmetrised) of ``B = Z_j'[X y]`` rows, stacked to (n, t J, (p+1)^2)."""
+    B = stats.ZtXy                                          # (n, J, q, p + 1)
+    rows, cols = tri_index(stats.q)
+    blocks = []
+    for r, c in zip(rows, cols, strict=True):
+        o = B[:, :, r, :, None] * B[:, :, c, None, :]
+        if r != c:
+            o = o + np.swapaxes(o, -1, -2)
+        blocks.append(o.reshape(B.shape[0], B.shape[1], -1))
+    return np.concatenate(blocks, axis=1)
 
 
 def deviance(stats: GroupStats, theta: np.ndarray, *, reml: bool = True,
@@ -97,9 +138,9 @@ def deviance(stats: GroupStats, theta: np.ndarray, *, reml: bool = True,
     with np.errstate(divide="ignore", invalid="ignore"):
         if reml:
             nu = N - stats.p
-            out = c.ldL2 + c.ldRX2 + nu * (1.0 + LOG2PI + np.log(c.r2 / nu))
+            out = c.ld_l2 + c.ld_rx2 + nu * (1.0 + LOG2PI + np.log(c.r2 / nu))
         else:
-            out = c.ldL2 + N * (1.0 + LOG2PI + np.log(c.r2 / N))
+            out = c.ld_l2 + N * (1.0 + LOG2PI + np.log(c.r2 / N))
     return np.where(np.isfinite(out) & (c.r2 > 0), out, np.inf)
 
 
@@ -111,5 +152,5 @@ def deviance_vp(stats: GroupStats, theta: np.ndarray, sigma: np.ndarray, *, reml
     N = stats.n_obs[:, None].astype(float)
     s2 = sigma**2
     nu = N - stats.p if reml else N
-    out = c.ldL2 + c.r2 / s2 + nu * (LOG2PI + np.log(s2))
-    return out + c.ldRX2 if reml else out
+    out = c.ld_l2 + c.r2 / s2 + nu * (LOG2PI + np.log(s2))
+    return out + c.ld_rx2 if reml else out

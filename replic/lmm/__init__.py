@@ -1,0 +1,19 @@
+"""Gaussian linear mixed models with one grouping factor, fitted as lme4 + lmerTest do.
+
+- :func:`fit_lmm`: one data set in lme4 formula syntax, returning an :class:`LmmFit`;
+- :func:`fit_replicates`: many replicate data sets sharing a per-subject design, at thousands of
+  refits per second (closed form for balanced complete data, vectorised profiled REML otherwise);
+- :func:`fit_batch`: the vectorised profiled-REML engine on per-group sufficient statistics.
+
+The computational modules (``stats``, ``deviance``, ``optimize``, ``satterthwaite``, ``balanced``,
+``batch``) depend only on numpy; formula handling uses formulaic and pandas.
+"""
+
+from replic.lmm.batch import BatchFit, fit_batch
+from replic.lmm.fit import LmmFit, fit_lmm
+from replic.lmm.formula import LmmFormula, parse_formula
+from replic.lmm.replicates import fit_replicates
+from replic.lmm.stats import GroupStats, stats_from_long, stats_from_replicates
+
+__all__ = ["BatchFit", "GroupStats", "LmmFit", "LmmFormula", "fit_batch", "fit_lmm",
+           "fit_replicates", "parse_formula", "stats_from_long", "stats_from_replicates"]

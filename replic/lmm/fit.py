@@ -1,0 +1,153 @@
+"""``fit_lmm``: a Gaussian LMM with one grouping factor, fitted as lme4 + lmerTest would.
+
+Reports live in :class:`LmmFit`; the computation is :func:`replic.lmm.batch.fit_batch` on one
+data set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from replic.errors import ReplicFitError
+from replic.lmm.batch import fit_batch
+from replic.lmm.data import model_arrays
+from replic.lmm.formula import parse_formula
+from replic.lmm.smallmat import det_inv, lower_from_theta
+from replic.lmm.stats import stats_from_long
+
+__all__ = ["LmmFit", "fit_lmm"]
+
+
+@dataclass(frozen=True, eq=False)
+class LmmFit:
+    """A fitted Gaussian LMM.
+
+    Attributes
+    ----------
+    fixed : DataFrame
+        Indexed by term, columns ``estimate``, ``se``, ``df`` (Satterthwaite), ``t``, ``p``,
+        ``lower``, ``upper`` (95% t interval on the Satterthwaite df).
+    sd : Series
+        Standard deviations of the varying terms, by term.
+    cor : DataFrame
+        Correlation matrix of the varying terms.
+    sigma : float
+        Residual standard deviation.
+    criterion : float
+        REML criterion (or the deviance, ``-2 logLik``, for ML).
+    loglik : float
+        ``-criterion / 2`` (lme4's ``logLik``, REML or ML).
+    singular, converged : bool
+        Boundary fit (a diagonal element of ``Lambda`` below 1e-4, lme4's ``isSingular``), and
+        whether the optimiser converged.
+    ranef : DataFrame
+        Conditional modes (BLUPs) of the varying terms, indexed by level.
+    theta : ndarray
+        lme4's ``theta``.
+    reml : bool
+    formula : str
+    n_obs, n_groups : int
+    """
+
+    fixed: pd.DataFrame
+    sd: pd.Series
+    cor: pd.DataFrame
+    sigma: float
+    criterion: float
+    loglik: float
+    singular: bool
+    converged: bool
+    ranef: pd.DataFrame
+    theta: np.ndarray
+    reml: bool
+    formula: str
+    n_obs: int
+    n_groups: int
+
+    def __repr__(self) -> str:
+        kind = "REML criterion" if self.reml else "deviance"
+        flags = " (singular)" if self.singular else ""
+        return (f"LmmFit({self.formula!r}, n_obs={self.n_obs}, n_groups={self.n_groups}, "
+                f"{kind}={self.criterion:.4f}{flags})\n{self.fixed.round(4)}\n"
+                f"sd: {self.sd.round(4).to_dict()}  sigma: {self.sigma:.4f}")
+
+
+def fit_lmm(data: pd.DataFrame, formula: str, *, reml: bool = True) -> LmmFit:
+    """Fit a Gaussian linear mixed model with one grouping factor.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per observation.
+    formula : str
+        lme4 syntax with one random-effects term: ``"y ~ 1 + x + (1 + x | g)"``,
+        ``"y ~ x + (1 | g)"``, ``"y ~ x + (0 + x | g)"``.
+    reml : bool
+        Restricted maximum likelihood (default, as lme4) or maximum likelihood.
+
+    Returns
+    -------
+    LmmFit
+
+    Raises
+    ------
+    ReplicInputError
+        Bad formula or data (the message names the column or argument).
+    ReplicFitError
+        When the deviance cannot be evaluated at the optimum.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from replic.lmm import fit_lmm
+    >>> from importlib.resources import files
+    >>> ss = pd.read_csv(files("replic.datasets") / "sleepstudy.csv")
+    >>> fit = fit_lmm(ss, "Reaction ~ 1 + Days + (1 + Days | Subject)")
+    >>> round(fit.fixed.loc["Days", "estimate"], 3), round(fit.fixed.loc["Days", "df"], 1)
+    (10.467, 17.0)
+    """
+    spec = parse_formula(formula)
+    arr = model_arrays(data, spec)
+    stats = stats_from_long(arr.y, arr.X, arr.Z, arr.group, len(arr.levels))
+    fit = fit_batch(stats, reml=bool(reml))
+    if fit.error[0]:
+        raise ReplicFitError(f"fit_lmm({formula!r}): {fit.error[0]}")
+    beta, se, df = fit.beta[0], fit.se[0], fit.df[0]
+    t = beta / se
+    crit = sps.t.ppf(0.975, df)
+    fixed = pd.DataFrame({"estimate": beta, "se": se, "df": df, "t": t,
+                          "p": 2 * sps.t.sf(np.abs(t), df),
+                          "lower": beta - crit * se, "upper": beta + crit * se},
+                         index=pd.Index(arr.fixed_names, name="term"))
+    names = list(arr.random_names)
+    Sigma = fit.Sigma[0]
+    sd = np.sqrt(np.diag(Sigma))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cor = Sigma / np.outer(sd, sd)
+    np.fill_diagonal(cor, 1.0)
+    q = len(names)
+    lam = lower_from_theta(fit.theta[0], q)
+    ranef = _blups(stats, lam, beta, len(arr.levels))
+    return LmmFit(
+        fixed=fixed, sd=pd.Series(sd, index=pd.Index(names, name="term"), name="sd"),
+        cor=pd.DataFrame(cor, index=names, columns=names), sigma=float(fit.sigma[0]),
+        criterion=float(fit.criterion[0]), loglik=float(-fit.criterion[0] / 2),
+        singular=bool(fit.singular[0]), converged=bool(fit.converged[0]),
+        ranef=pd.DataFrame(ranef, index=pd.Index(arr.levels, name=spec.group), columns=names),
+        theta=fit.theta[0].copy(), reml=bool(reml), formula=formula, n_obs=int(arr.y.size),
+        n_groups=len(arr.levels))
+
+
+def _blups(stats, lam: np.ndarray, beta: np.ndarray, J: int) -> np.ndarray:
+    """Conditional modes ``b_j = Lambda M_j^-1 Lambda' Z_j'(y_j - X_j beta)``, shape (J, q)."""
+    ztz, ztxy = stats.ZtZ[0], stats.ZtXy[0]
+    q = lam.shape[0]
+    M = lam.T @ ztz @ lam + np.eye(q)
+    _, Minv = det_inv(M)
+    resid = ztxy[:, :, -1] - ztxy[:, :, :-1] @ beta               # Z_j'(y_j - X_j beta)
+    u = np.einsum("jab,bc,jc->ja", Minv, lam.T, resid)
+    return u @ lam.T
