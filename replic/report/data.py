@@ -1,0 +1,164 @@
+"""The numbers behind the report, derived from a results directory.
+
+Nothing here draws or formats: these functions turn the tables of
+:func:`replic.results_io.read_results` into the frames the figures plot and the tables show,
+so that tests can check them directly.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "DIAGNOSTIC_CHECKS",
+    "FAMILY",
+    "add_series",
+    "data_columns",
+    "diagnostics",
+    "effect_intervals",
+    "error_messages",
+    "model_formula",
+]
+
+#: Columns that identify a "design family": one curve over k.
+FAMILY = ["analysis", "missing", "params"]
+
+#: Diagnostic columns a replicate table may carry, and the rule marking a replicate.
+DIAGNOSTIC_CHECKS = {
+    "singular": ("singular fit", lambda s: s.astype("boolean").fillna(False)),
+    "converged": ("not converged", lambda s: ~s.astype("boolean").fillna(True)),
+    "rhat": ("R-hat > 1.01", lambda s: pd.to_numeric(s, errors="coerce") > 1.01),
+    "divergences": ("divergent transitions", lambda s: pd.to_numeric(s, errors="coerce") > 0),
+    "khat": ("Pareto k > 0.7", lambda s: pd.to_numeric(s, errors="coerce") > 0.7),
+    "flagged": ("flagged", lambda s: s.astype("boolean").fillna(False)),
+}
+
+
+def add_series(df: pd.DataFrame) -> pd.DataFrame:
+    """Add a ``series`` column naming each design family (one curve over k).
+
+    The label is the analysis, extended by missingness and parameter mode only when those vary
+    within ``df``.
+    """
+    out = df.copy()
+    parts = [out["analysis"].astype(str)]
+    if "missing" in out and out["missing"].nunique(dropna=False) > 1:
+        parts.append("missing " + (100 * out["missing"].astype(float)).round(0)
+                     .astype(int).astype(str) + "%")
+    if "params" in out and out["params"].nunique(dropna=False) > 1:
+        parts.append("params " + out["params"].astype(str))
+    label = parts[0]
+    for p in parts[1:]:
+        label = label + ", " + p
+    out["series"] = label
+    return out
+
+
+def effect_intervals(draws: pd.DataFrame) -> pd.DataFrame:
+    """The estimands shown in the effects figure, with mean and 95% interval of each.
+
+    ``fitted`` (pooled over the study's subjects) is used when present; otherwise its
+    equal-in-distribution stand-in ``new_uncertainty`` (one fitted subject picked at random per
+    draw).  ``new_old_levels`` is left out (it is one arbitrary subject).  Replication means
+    come in increasing k.
+
+    Returns
+    -------
+    DataFrame
+        One row per shown row of the figure, top to bottom: ``estimand``, ``level``, ``group``
+        (population / study / new / replication), ``n``, ``mean``, ``q2.5``, ``q50``,
+        ``q97.5``, ``P(<0)``.
+    """
+    have = set(draws["estimand"])
+    study = "fitted" if "fitted" in have else "new_uncertainty"
+    plan = [("conditional", "population"), ("fitted_mean", "study"), (study, "study"),
+            ("new_gaussian", "new")]
+    rows = []
+    for est, group in plan:
+        v = draws.loc[draws["estimand"] == est, "value"].to_numpy(float)
+        if v.size:
+            rows.append(_row(est, "", group, v))
+    rep = draws[draws["estimand"] == "replication_mean"]
+    levels = sorted(rep["level"].unique(), key=lambda s: int(re.sub(r"\D", "", s) or 0))
+    for lev in levels:
+        rows.append(_row("replication_mean", lev, "replication",
+                         rep.loc[rep["level"] == lev, "value"].to_numpy(float)))
+    return pd.DataFrame(rows)
+
+
+def _row(estimand: str, level: str, group: str, v: np.ndarray) -> dict:
+    q = np.quantile(v, [0.025, 0.5, 0.975])
+    return {"estimand": estimand, "level": level, "group": group, "n": v.size,
+            "mean": float(v.mean()), "q2.5": float(q[0]), "q50": float(q[1]),
+            "q97.5": float(q[2]), "P(<0)": float((v < 0).mean())}
+
+
+def diagnostics(replicates: pd.DataFrame) -> pd.DataFrame:
+    """Counts of failed and suspicious fits per design.
+
+    Returns
+    -------
+    DataFrame
+        ``series``, ``k``, ``design``, ``replicates``, ``failed`` (non-empty ``error``) and one
+        count per diagnostic column present (see :data:`DIAGNOSTIC_CHECKS`), with ``any`` the
+        number of replicates failed or marked by at least one check.
+    """
+    df = add_series(replicates)
+    err = df["error"].fillna("").astype(str) != "" if "error" in df else \
+        pd.Series(False, index=df.index)
+    marks = {"failed": err}
+    for col, (label, rule) in DIAGNOSTIC_CHECKS.items():
+        if col in df:
+            marks[label] = pd.Series(np.asarray(rule(df[col]), dtype=bool), index=df.index)
+    flags = pd.DataFrame(marks)
+    flags["any"] = flags.any(axis=1)
+    keys = df[["series", "k", "design"]]
+    out = pd.concat([keys, flags.astype(int)], axis=1).groupby(
+        ["series", "k", "design"], sort=False).sum()
+    out.insert(0, "replicates", df.groupby(["series", "k", "design"], sort=False).size())
+    return out.reset_index()
+
+
+def error_messages(replicates: pd.DataFrame, *, top: int = 5) -> pd.DataFrame:
+    """The most frequent error messages of failed fits, with counts (``message``, ``count``)."""
+    if "error" not in replicates:
+        return pd.DataFrame({"message": [], "count": []})
+    e = replicates["error"].fillna("").astype(str)
+    counts = e[e != ""].value_counts().head(top)
+    return pd.DataFrame({"message": counts.index.tolist(), "count": counts.to_numpy(int)})
+
+
+def model_formula(info: dict, term: str) -> str:
+    """The model formula: as recorded, or rebuilt from the posterior's terms."""
+    post = info.get("posterior") or {}
+    if post.get("formula") or info.get("formula"):
+        return str(post.get("formula") or info.get("formula"))
+    fixed = ["1" if t == "Intercept" else t for t in post.get("fixed", ["Intercept", term])]
+    varying = ["1" if t == "Intercept" else t for t in post.get("varying", [])]
+    resp = post.get("response") or "y"
+    rhs = " + ".join(fixed)
+    if varying:
+        rhs += f" + ({' + '.join(varying)} | {post.get('group', 'group')})"
+    return f"{resp} ~ {rhs}"
+
+
+def data_columns(data: pd.DataFrame, info: dict, term: str) -> tuple[str, str, str] | None:
+    """The (response, term, group) columns of the original data, or None if not found."""
+    post = info.get("posterior") or {}
+    group = post.get("group")
+    if term not in data or group not in data:
+        return None
+    resp = post.get("response")
+    formula = post.get("formula") or info.get("formula") or ""
+    if not resp and "~" in formula:
+        resp = formula.split("~")[0].strip()
+    if not resp or resp not in data:
+        numeric = [c for c in data.columns if c not in (term, group)
+                   and pd.api.types.is_numeric_dtype(data[c])]
+        if not numeric:
+            return None
+        resp = numeric[0]
+    return resp, term, group

@@ -1,0 +1,186 @@
+"""Render a results directory into one self-contained HTML report.
+
+``render_report(dir)`` reads the tables written by :func:`replic.results_io.write_results`,
+builds the figures and tables, and fills the jinja2 template shipped in
+``replic/report/templates/``.  ``write_report(dir)`` (re)writes ``dir/report.html`` atomically.
+The output depends only on the files of the directory, so re-rendering a saved study gives the
+same bytes.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import jinja2
+import pandas as pd
+
+from replic.report.curves import HEADLINE, all_criteria_figure, headline_curve, type_sm_figure
+from replic.report.data import add_series, data_columns, error_messages
+from replic.report.figures import effects_figure, trajectory_figure
+from replic.report.tables import (
+    criteria_table,
+    diagnostics_table,
+    effects_table,
+    k_needed_table,
+    study_rows,
+    type_sm_table,
+)
+from replic.report.text import READING_GUIDE, fmt, headline
+
+__all__ = ["TEMPLATE", "build_context", "render_report", "write_report"]
+
+#: The template file, in ``replic/report/templates/``.
+TEMPLATE = "report.html.j2"
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
+        autoescape=jinja2.select_autoescape(["html", "j2"]), undefined=jinja2.StrictUndefined,
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+
+
+def build_context(results: dict) -> dict:
+    """Everything the template shows, from :func:`~replic.results_io.read_results` output.
+
+    Returns
+    -------
+    dict
+        ``title``, ``term``, ``headlines``, ``guide``, ``study``, ``figures`` (name ->
+        :class:`~replic.report.figures.Figure`), ``tables`` (name ->
+        :class:`~replic.report.tables.Table`), ``errors``, ``versions`` and notes.
+    """
+    info, original = results["info"], results["original"]
+    term = info["term"]
+    summary, k_needed = results["summary"], results["k_needed"]
+    target = float(info.get("target", 0.8))
+    analyses = list(dict.fromkeys(summary["analysis"]))
+    info = info | {"analyses": analyses}
+    figures, tables = {}, {}
+    data, cols = results.get("data"), None
+    if data is not None:
+        cols = data_columns(data, info, term)
+    response = cols[0] if cols else (info.get("posterior") or {}).get("response") or "response"
+    if results.get("effect_draws") is not None:
+        figures["effects"] = effects_figure(results["effect_draws"], term=term)
+    if results.get("effects") is not None:
+        tables["effects"] = effects_table(results["effects"])
+    if results.get("trajectories") is not None:
+        figures["trajectories"] = trajectory_figure(results["trajectories"], term=term,
+                                                    data=data, columns=cols)
+    figures["curve"] = headline_curve(summary, k_needed, term=term, target=target,
+                                      direction=original.direction)
+    figures["criteria"] = all_criteria_figure(summary, target=target)
+    tables["k_needed"] = k_needed_table(k_needed)
+    tables["criteria"] = criteria_table(summary)
+    if results.get("type_sm") is not None and len(results["type_sm"]):
+        figures["type_sm"] = type_sm_figure(results["type_sm"])
+        tables["type_sm"] = type_sm_table(results["type_sm"])
+    reps = results.get("replicates")
+    if reps is not None:
+        tables["diagnostics"] = diagnostics_table(reps)
+    return {
+        "title": f"Replicating the effect of {term}",
+        "term": term,
+        "response": response,
+        "headlines": headlines(summary, k_needed, term=term, target=target,
+                               direction=original.direction, reps=int(info.get("reps", 0))),
+        "guide": guide(results.get("effects"), term=term, response=response),
+        "study": study_rows(info, original, term=term),
+        "figures": figures,
+        "tables": tables,
+        "errors": error_messages(reps).to_dict("records") if reps is not None else [],
+        "versions": info.get("versions", {}),
+        "has_data": cols is not None,
+        "several": len(add_series(summary)["series"].unique()) > 1,
+    }
+
+
+def headlines(summary: pd.DataFrame, k_needed: pd.DataFrame, *, term: str, target: float,
+              direction: float, reps: int) -> list[dict]:
+    """One headline (sentence and fine print) per series, for the headline criterion."""
+    s = add_series(summary)
+    s = s[s["criterion"] == HEADLINE]
+    kn = add_series(k_needed)
+    kn = kn[kn["criterion"] == HEADLINE].set_index("series")
+    several = s["series"].nunique() > 1
+    out = []
+    for name, g in s.groupby("series", sort=False):
+        k = float(kn.loc[name, "k"]) if name in kn.index else math.nan
+        at = g[g["k"] == k] if math.isfinite(k) else g[g["k"] == g["k"].max()]
+        row = at.iloc[0]
+        out.append(headline(term=term, direction=direction, k=k, prob=row["probability"],
+                            lower=row["lower"], upper=row["upper"], target=target,
+                            k_max=int(g["k"].max()), reps=int(row["n"]) or reps,
+                            series=name if several else "") | {"series": name})
+    return out
+
+
+def guide(effects: pd.DataFrame | None, *, term: str, response: str) -> list[dict]:
+    """The reading guide, each question with its estimand's median and 95% interval."""
+    rows = []
+    for item in READING_GUIDE:
+        numbers = ""
+        if effects is not None:
+            e = effects[effects["estimand"] == item["id"]]
+            if item["id"] == "replication_mean" and len(e):
+                numbers = "; ".join(f"{lev.replace('k=', 'k = ')}: {fmt(r['q50'], 1)} "
+                                    f"[{fmt(r['q2.5'], 1)}, {fmt(r['q97.5'], 1)}]"
+                                    for lev, r in zip(e["level"], e.to_dict("records"),
+                                                      strict=True))
+            elif len(e):
+                r = e.iloc[0]
+                numbers = f"{fmt(r['q50'], 1)} [{fmt(r['q2.5'], 1)}, {fmt(r['q97.5'], 1)}]"
+        rows.append({"question": item["question"].format(term=term, response=response),
+                     "estimand": item["estimand"], "how": item["how"], "numbers": numbers})
+    return rows
+
+
+def render_report(results_dir: str | Path) -> str:
+    """The HTML report of a results directory, as text.
+
+    Parameters
+    ----------
+    results_dir : str or Path
+        A directory written by :func:`replic.results_io.write_results` (``report.html`` need
+        not exist).
+
+    Returns
+    -------
+    str
+        One self-contained HTML5 document (figures embedded, no external requests).
+    """
+    from replic.results_io import read_results
+
+    context = build_context(read_results(results_dir))
+    return _environment().get_template(TEMPLATE).render(**context)
+
+
+def write_report(results_dir: str | Path) -> Path:
+    """(Re)write ``results_dir/report.html`` from the saved results, atomically.
+
+    Parameters
+    ----------
+    results_dir : str or Path
+        A results directory.
+
+    Returns
+    -------
+    Path
+        The report's path.
+    """
+    d = Path(results_dir)
+    html = render_report(d)
+    fd, tmp = tempfile.mkstemp(prefix=".report.", suffix=".html", dir=d)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(html)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, d / "report.html")
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return d / "report.html"

@@ -1,0 +1,194 @@
+"""The report's tables, as formatted cells with the raw numbers kept alongside.
+
+A :class:`Table` holds the header, the rows of display strings and the DataFrame they came from;
+the template only lays them out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from replic.criteria import CRITERIA
+from replic.report.data import add_series, diagnostics, model_formula
+from replic.report.text import (
+    ANALYSIS_LABELS,
+    CRITERION_HELP,
+    CRITERION_LABELS,
+    CRITERION_SHORT,
+    ESTIMAND_LABELS,
+    estimand_label,
+    fmt,
+)
+
+__all__ = ["Table", "criteria_table", "diagnostics_table", "effects_table", "k_needed_table",
+           "study_rows", "type_sm_table"]
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table of the report.
+
+    Attributes
+    ----------
+    name : str
+        Identifier (HTML id).
+    columns : list of str
+        Header cells.
+    rows : list of list of str
+        Display cells.
+    data : DataFrame
+        The numbers behind the cells.
+    notes : list of str
+        Lines printed under the table.
+    """
+
+    name: str
+    columns: list[str]
+    rows: list[list[str]]
+    data: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+
+def study_rows(info: dict, original, *, term: str) -> list[tuple[str, str]]:
+    """Label/value pairs describing the study: source, model, designs, analysis, seed, time."""
+    post = info.get("posterior") or {}
+    designs = info.get("designs") or []
+    ks = sorted({int(d.split("=")[1].split(",")[0]) for d in designs
+                 if d.startswith("k=") and d.split("=")[1].split(",")[0].isdigit()})
+    grid = f"k = {ks[0]} to {ks[-1]} ({len(designs)} designs)" if ks else ", ".join(designs)
+    x = info.get("x") or []
+    xs = ", ".join(fmt(v, 0) if float(v).is_integer() else fmt(v, 2) for v in x)
+    analyses = info.get("analyses") or [info.get("analysis", "")]
+    started = info.get("started")
+    when = (dt.datetime.fromtimestamp(float(started), tz=dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+            if started else "–")
+    secs = info.get("seconds")
+    rows = [
+        ("Posterior source", str(post.get("source") or info.get("source") or "–")),
+        ("Posterior draws", f"{post.get('draws', '–')}"
+         + (f"; {post.get('levels')} fitted levels of {post.get('group')}"
+            if post.get("levels") else "")),
+        ("Model", model_formula(info, term)),
+        ("Term", term),
+        ("Original estimate", f"{fmt(original.estimate)} (posterior sd {fmt(original.se)}), "
+                              f"95% interval {fmt(original.lower)} to {fmt(original.upper)}"),
+        ("Design grid", grid),
+        (f"{term} values per new subject", xs or "–"),
+        ("Analysis", "; ".join(ANALYSIS_LABELS.get(a, a) for a in analyses)),
+        ("Replicates per design", f"{info.get('reps', '–')}"),
+        ("Root seed", f"{info.get('seed', '–')}"),
+        ("Target probability", f"{fmt(100 * float(info.get('target', 0.8)), 0)}%"),
+        ("Run", f"started {when}, took "
+                + (f"{float(secs):.1f} s" if secs is not None else "–")
+                + (f" with n_jobs = {info['n_jobs']}" if "n_jobs" in info else "")),
+    ]
+    return rows
+
+
+def effects_table(effects: pd.DataFrame) -> Table:
+    """``effects.csv`` with reader-facing estimand names."""
+    cols = ["mean", "sd", "q2.5", "q50", "q97.5", "P(<0)"]
+    rows = []
+    for r in effects.to_dict("records"):
+        lev = "" if pd.isna(r["level"]) else str(r["level"])
+        label = estimand_label(r["estimand"], lev)
+        rows.append([label, r["estimand"]] + [fmt(r[c], 3 if c == "P(<0)" else 2)
+                                              for c in cols])
+    return Table("effects-table", ["Question", "estimand", "mean", "sd", "2.5%", "50%", "97.5%",
+                                   "P(< 0)"], rows, effects,
+                 notes=[f"{ESTIMAND_LABELS['fitted']}: every fitted subject's effect in every "
+                        "draw, pooled. 'Picked at random' and 'reused for all draws' are brms's "
+                        "sample_new_levels = 'uncertainty' and 'old_levels'. P(< 0): posterior "
+                        "probability that the effect is negative."])
+
+
+def criteria_table(summary: pd.DataFrame) -> Table:
+    """Probability ± MCSE of every criterion, one row per (series, k)."""
+    s = add_series(summary)
+    crits = [c for c in CRITERIA if c in set(s["criterion"])] + \
+        [c for c in dict.fromkeys(s["criterion"]) if c not in CRITERIA]
+    several = s["series"].nunique() > 1
+    rows = []
+    for (series, k), g in s.groupby(["series", "k"], sort=False):
+        cells = g.set_index("criterion")
+        row = ([series] if several else []) + [str(int(k)), str(int(cells["n"].iloc[0])),
+                                               str(int(cells["n_failed"].iloc[0]))]
+        for c in crits:
+            if c in cells.index:
+                p, se = cells.loc[c, "probability"], cells.loc[c, "mcse"]
+                row.append(f"{fmt(p, 3)} ± {fmt(se, 3)}")
+            else:
+                row.append("–")
+        rows.append(row)
+    head = (["analysis"] if several else []) + ["k", "replicates", "failed"] + \
+        [CRITERION_SHORT.get(c, c) for c in crits]
+    notes = [f"{CRITERION_SHORT.get(c, c)} — {CRITERION_LABELS[c]}: {CRITERION_HELP[c]}."
+             for c in crits
+             if c in CRITERION_HELP]
+    notes.append("Each cell: the share of replications meeting the criterion ± its Monte Carlo "
+                 "standard error √(p(1 − p)/R). Failed fits are left out of the share.")
+    return Table("criteria-table", head, rows, s, notes=notes)
+
+
+def k_needed_table(k_needed: pd.DataFrame) -> Table:
+    """Smallest k reaching the target, per criterion and series."""
+    kn = add_series(k_needed)
+    several = kn["series"].nunique() > 1
+    rows = []
+    for r in kn.to_dict("records"):
+        k, kc = r["k"], r["k_confident"]
+        rows.append(([r["series"]] if several else []) + [
+            CRITERION_LABELS.get(r["criterion"], r["criterion"]),
+            str(int(k)) if _finite(k) else f"> {int(r['k_max'])}",
+            str(int(kc)) if _finite(kc) else f"> {int(r['k_max'])}"])
+    head = (["analysis"] if several else []) + ["criterion", "smallest k (estimate)",
+                                                "smallest k (lower MC bound)"]
+    target = float(kn["target"].iloc[0]) if len(kn) else 0.8
+    return Table("k-needed-table", head, rows, kn, notes=[
+        f"Smallest k whose estimated probability reaches {fmt(100 * target, 0)}%, and the "
+        "smallest whose 95% Monte Carlo interval lies wholly above it (the cautious choice)."])
+
+
+def type_sm_table(type_sm: pd.DataFrame) -> Table:
+    """Type S and Type M rates per (series, k)."""
+    t = add_series(type_sm)
+    several = t["series"].nunique() > 1
+    rows = [([r["series"]] if several else []) + [
+        str(int(r["k"])), str(int(r["n"])), str(int(r["n_significant"])), fmt(r["power"], 3),
+        f"{fmt(r['type_s'], 3)} ± {fmt(r['type_s_mcse'], 3)}",
+        f"{fmt(r['type_m'], 3)} ± {fmt(r['type_m_mcse'], 3)}"] for r in t.to_dict("records")]
+    head = (["analysis"] if several else []) + ["k", "fits", "significant", "share significant",
+                                                "Type S ± MCSE", "Type M ± MCSE"]
+    return Table("type-sm-table", head, rows, t, notes=[
+        "Significant: the 95% interval excludes 0 on either side. Type S: share of those with "
+        "the opposite sign of the replicate's true average-subject effect. Type M: mean of "
+        "|estimate| / |true effect| among them (Gelman & Carlin 2014)."])
+
+
+def diagnostics_table(replicates: pd.DataFrame) -> Table:
+    """Counts of failed, singular, non-converged or flagged fits; only designs with any."""
+    d = diagnostics(replicates)
+    checks = [c for c in d.columns if c not in ("series", "k", "design", "replicates", "any")]
+    several = d["series"].nunique() > 1
+    shown = d[d["any"] > 0]
+    rows = [([r["series"]] if several else []) + [str(int(r["k"])), str(int(r["replicates"]))]
+            + [str(int(r[c])) for c in checks] for r in shown.to_dict("records")]
+    head = (["analysis"] if several else []) + ["k", "replicates"] + checks
+    total = int(d["replicates"].sum())
+    flagged = int(d["any"].sum())
+    notes = [f"{flagged} of {total} replicate fits failed or were flagged by a diagnostic "
+             f"({', '.join(checks)})."]
+    if not rows:
+        notes.append("No design had a failed or flagged fit, so no rows are shown.")
+    return Table("diagnostics-table", head, rows, d, notes=notes)
+
+
+def _finite(x) -> bool:
+    try:
+        return math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False

@@ -1,0 +1,174 @@
+"""Plain-language labels and explanations used by the report.
+
+Everything a reader sees in words — estimand names, the reading guide, criterion descriptions,
+headline sentences — lives here, apart from the figures and the numbers.
+"""
+
+from __future__ import annotations
+
+import math
+
+__all__ = [
+    "ANALYSIS_LABELS",
+    "CRITERION_HELP",
+    "CRITERION_LABELS",
+    "CRITERION_SHORT",
+    "ESTIMAND_LABELS",
+    "READING_GUIDE",
+    "estimand_label",
+    "fmt",
+    "fmt_pct",
+    "headline",
+]
+
+#: Reader-facing names of the effect estimands of :mod:`replic.effects`.
+ESTIMAND_LABELS = {
+    "conditional": "The average subject",
+    "fitted": "A subject of the study (pooled)",
+    "fitted_mean": "The study's subjects, on average",
+    "new_gaussian": "A new person",
+    "new_uncertainty": "A subject of the study, picked at random",
+    "new_old_levels": "One fitted subject, reused for all draws",
+    "replication_mean": "A new experiment with k people",
+}
+
+#: Reader-facing names of the analyses of a replicate.
+ANALYSIS_LABELS = {
+    "summary": "summary (no refit: per-subject OLS, t interval)",
+    "reml": "REML refit (lme4-style, Satterthwaite df)",
+    "stan": "Bayesian refit with Stan (NUTS)",
+    "bayes-fast": "Bayesian refit without MCMC (bayes-fast)",
+}
+
+#: Short names of the replication criteria.
+CRITERION_LABELS = {
+    "sig_same_direction": "Significant, same direction",
+    "same_sign": "Same sign",
+    "orig_in_rep_ci": "Original inside replicate's 95% interval",
+    "rep_in_orig_ci": "Replicate inside original's 95% interval",
+    "rep_in_pi": "Replicate inside 95% prediction interval",
+    "small_telescopes": "Not a small-telescopes failure",
+    "bf_rep": "Replication Bayes factor > 1",
+    "sceptical_p": "Sceptical p < 0.025",
+}
+
+#: Column headers of the criteria table.
+CRITERION_SHORT = {
+    "sig_same_direction": "significant", "same_sign": "same sign",
+    "orig_in_rep_ci": "orig. in rep. CI", "rep_in_orig_ci": "rep. in orig. CI",
+    "rep_in_pi": "rep. in PI", "small_telescopes": "small telescopes", "bf_rep": "BF_rep > 1",
+    "sceptical_p": "sceptical p",
+}
+
+#: One-sentence explanations of the criteria.
+CRITERION_HELP = {
+    "sig_same_direction": "the replication's 95% interval excludes 0 on the original's side "
+                          "(the usual 'it replicated'); the headline criterion",
+    "same_sign": "the replication's estimate merely points the same way as the original's",
+    "orig_in_rep_ci": "the original estimate lies inside the replication's 95% interval",
+    "rep_in_orig_ci": "the replication's estimate lies inside the original's 95% interval",
+    "rep_in_pi": "the replication's estimate lies inside the 95% prediction interval "
+                 "θ₀ ± 1.96 √(se₀² + seᵣ²), which allows for the noise of both studies",
+    "small_telescopes": "the replication cannot rule out d33, the effect the original had 33% "
+                        "power to detect (Simonsohn 2015); ruling it out counts as a failure",
+    "bf_rep": "the replication Bayes factor (Verhagen & Wagenmakers 2014, normal "
+              "approximation) favours 'the original's effect' over 'no effect'",
+    "sceptical_p": "the one-sided sceptical p-value (Held 2020), which asks original and "
+                   "replication to convince a sceptic together, is below 0.025",
+}
+
+#: The reading guide: which estimand answers which question (after the brms forum answer
+#: quoted in DESIGN.md's background).
+READING_GUIDE = [
+    {"question": "Did the average subject's {response} change with {term}?",
+     "estimand": "The average subject", "id": "conditional",
+     "how": "the population-level coefficient β alone, with the subjects' deviations held at "
+            "zero (brms: re_formula = NA). Its interval is the narrowest: it is about a mean, "
+            "not about anyone in particular."},
+    {"question": "Did the subjects in this study change with {term}?",
+     "estimand": "The study's subjects", "id": "fitted",
+     "how": "β plus each fitted subject's own deviation (brms: re_formula = NULL). Describes "
+            "what happened to these people; it does not generalise beyond them."},
+    {"question": "Will a new person, not in the study, change with {term}?",
+     "estimand": "A new person", "id": "new_gaussian",
+     "how": "β plus a deviation drawn from the estimated between-subject distribution (brms: "
+            "allow_new_levels = TRUE, sample_new_levels = 'gaussian'). Wide, because people "
+            "differ: this is the honest answer for an individual."},
+    {"question": "Will a new experiment with k people find the effect?",
+     "estimand": "A new experiment with k people", "id": "replication_mean",
+     "how": "β plus the mean of k new deviations: between the average subject (k → ∞) and a "
+            "new person (k = 1). The curves below turn this into the probability that a "
+            "replication with k new subjects 'finds' the effect."},
+]
+
+
+def estimand_label(estimand: str, level: str = "") -> str:
+    """The reader-facing name of an estimand (with its k for replication means)."""
+    base = ESTIMAND_LABELS.get(estimand, estimand)
+    if estimand == "replication_mean" and str(level).startswith("k="):
+        return f"A new experiment with {level.replace('k=', 'k = ')} people"
+    if estimand == "new_old_levels" and level:
+        return f"{base} ({level})"
+    return base
+
+
+def fmt(x: float, digits: int = 2) -> str:
+    """A number with ``digits`` decimals; an en dash for missing values."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "–"
+    return f"{x:.{digits}f}"
+
+
+def fmt_pct(p: float, digits: int = 0) -> str:
+    """A probability as a percentage (``0.856`` -> ``"86%"``)."""
+    if p is None or not math.isfinite(p):
+        return "–"
+    return f"{100 * p:.{digits}f}%"
+
+
+def headline(*, term: str, direction: float, k: float, prob: float, lower: float,
+             upper: float, target: float, k_max: int, reps: int, series: str = "") -> dict:
+    """The headline sentence and its fine print for one analysis.
+
+    Parameters
+    ----------
+    term : str
+        The term (``"Days"``).
+    direction : float
+        Sign of the original effect.
+    k : float
+        Smallest k reaching ``target`` (NaN when none in the grid does).
+    prob, lower, upper : float
+        Probability of the headline criterion at ``k`` (at ``k_max`` when ``k`` is NaN) and
+        its 95% Monte Carlo interval.
+    target : float
+        Target probability.
+    k_max : int
+        Largest k in the grid.
+    reps : int
+        Replicates per design.
+    series : str
+        The analysis (and design family) the sentence is about.
+
+    Returns
+    -------
+    dict
+        ``text`` (the sentence) and ``detail`` (its fine print).
+    """
+    sign = "positive" if direction >= 0 else "negative"
+    side = "above" if direction >= 0 else "below"
+    where = f" ({series})" if series else ""
+    mc = (f"Monte Carlo 95% interval {fmt_pct(lower)}–{fmt_pct(upper)} from {reps} simulated "
+          f"replications per k")
+    if math.isfinite(k):
+        text = (f"With k = {int(k)} new subjects, {fmt_pct(prob)} of replications find a "
+                f"significant {sign} effect of {term}.")
+        detail = (f"k = {int(k)} is the smallest k in the grid reaching the {fmt_pct(target)} "
+                  f"target{where}; 'significant' means the replication's 95% interval lies "
+                  f"{side} 0. {mc}.")
+    else:
+        text = (f"Even with k = {k_max} new subjects, only {fmt_pct(prob)} of replications find "
+                f"a significant {sign} effect of {term}.")
+        detail = (f"No k in the grid reaches the {fmt_pct(target)} target{where}; extend the "
+                  f"grid beyond k = {k_max}. {mc}.")
+    return {"text": text, "detail": detail}

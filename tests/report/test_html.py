@@ -1,0 +1,154 @@
+"""The HTML file: valid HTML5, self-contained, holding every figure and the summary's numbers,
+and re-rendered identically from the saved results."""
+
+from __future__ import annotations
+
+import base64
+import re
+import shutil
+import xml.etree.ElementTree as ET
+
+import html5lib
+import pandas as pd
+import pytest
+
+from replic.report import render_report, write_report
+from replic.results_io import read_results
+
+FIGURES = ("effects", "trajectories", "curve", "criteria", "type_sm")
+SVG = "{http://www.w3.org/2000/svg}svg"
+
+
+def parse(text: str):
+    """Parse with html5lib's strict parser (raises on any HTML5 parse error)."""
+    return html5lib.HTMLParser(strict=True, namespaceHTMLElements=False).parse(text)
+
+
+@pytest.fixture(scope="module")
+def html(study_dir) -> str:
+    return (study_dir / "report.html").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def doc(html):
+    return parse(html)
+
+
+def cells(doc, table_id: str) -> list[list[str]]:
+    table = doc.find(f".//table[@id='{table_id}']")
+    assert table is not None, table_id
+    return [["".join(td.itertext()) for td in tr.findall("td")]
+            for tr in table.find("tbody").findall("tr")]
+
+
+def test_parses_as_html5_with_sections(doc):
+    assert doc.find("head/meta[@charset='utf-8']") is not None
+    assert doc.get("lang") == "en"
+    ids = {s.get("id") for s in doc.iter("section")}
+    assert {"guide", "study", "effect", "trajectories", "curves", "criteria", "type-sm",
+            "diagnostics"} <= ids
+
+
+def test_every_figure_is_embedded_with_alt_text(doc):
+    for name in FIGURES:
+        fig = doc.find(f".//figure[@id='figure-{name}']")
+        assert fig is not None, name
+        img = fig.find("img")
+        assert len(img.get("alt", "")) > 80, name
+        src = img.get("src")
+        assert src.startswith("data:image/svg+xml;base64,")
+        svg = ET.fromstring(base64.b64decode(src.split(",", 1)[1]))
+        assert svg.tag == SVG
+        assert "".join(fig.find("figcaption").itertext()).strip()
+    assert all(img.get("alt") for img in doc.iter("img"))
+
+
+def test_self_contained(doc, html):
+    for el in doc.iter():
+        for attr in ("src", "href"):
+            v = el.get(attr)
+            if v is not None:
+                assert v.startswith(("data:", "#")), (el.tag, v[:60])
+    assert doc.find(".//link") is None and doc.find(".//script") is None
+    assert not re.search(r"url\(|@import|https?://", html)
+    assert "@media print" in html
+
+
+def test_criteria_table_holds_the_summary(doc, study_dir):
+    summary = pd.read_csv(study_dir / "summary.csv")
+    table = doc.find(".//table[@id='criteria-table']")
+    head = ["".join(th.itertext()) for th in table.iter("th")]
+    rows = {r[0]: r for r in cells(doc, "criteria-table")}
+    short = dict(zip(["sig_same_direction", "same_sign", "orig_in_rep_ci", "rep_in_orig_ci",
+                      "rep_in_pi", "small_telescopes", "bf_rep", "sceptical_p"], head[3:],
+                     strict=True))
+    for r in summary.to_dict("records"):
+        row = rows[str(r["k"])]
+        assert row[1] == str(r["n"]) and row[2] == str(r["n_failed"])
+        cell = row[head.index(short[r["criterion"]])]
+        assert cell == f"{r['probability']:.3f} ± {r['mcse']:.3f}"
+    assert len(rows) == summary["k"].nunique()
+
+
+def test_effects_and_k_needed_tables(doc, study_dir):
+    eff = pd.read_csv(study_dir / "effects.csv")
+    rows = cells(doc, "effects-table")
+    assert [r[1] for r in rows] == list(eff["estimand"])
+    for row, r in zip(rows, eff.to_dict("records"), strict=True):
+        assert row[2:7] == [f"{r[c]:.2f}" for c in ("mean", "sd", "q2.5", "q50", "q97.5")]
+    kn = pd.read_csv(study_dir / "k_needed.csv")
+    krows = cells(doc, "k-needed-table")
+    for row, r in zip(krows, kn.to_dict("records"), strict=True):
+        assert row[1] == (str(int(r["k"])) if pd.notna(r["k"]) else f"> {int(r['k_max'])}")
+
+
+def test_headline_and_study(doc, study_dir):
+    res = read_results(study_dir)
+    s = res["summary"]
+    k = int(res["k_needed"].set_index("criterion").loc["sig_same_direction", "k"])
+    p = s[(s["criterion"] == "sig_same_direction") & (s["k"] == k)]["probability"].iloc[0]
+    big = "".join(doc.find(".//section[@class='headline']/p[@class='big']").itertext())
+    assert big == (f"With k = {k} new subjects, {100 * p:.0f}% of replications find a "
+                   "significant positive effect of Days.")
+    study = dict(zip(["".join(e.itertext()) for e in doc.iter("dt")],
+                     ["".join(e.itertext()) for e in doc.iter("dd")], strict=True))
+    o = res["original"]
+    assert study["Original estimate"].startswith(f"{o.estimate:.2f}")
+    assert f"{o.lower:.2f} to {o.upper:.2f}" in study["Original estimate"]
+    assert study["Root seed"] == "7" and study["Replicates per design"] == "400"
+    assert study["Design grid"] == "k = 2 to 16 (15 designs)"
+    assert study["Model"] == "y ~ 1 + Days + (1 + Days | Subject)"
+    guide = "".join(doc.find(".//section[@id='guide']").itertext())
+    for phrase in ("The average subject", "The study's subjects", "A new person",
+                   "A new experiment with k people", "Reaction"):
+        assert phrase in guide
+
+
+def test_report_is_reproduced_from_saved_results(study_dir, tmp_path, html):
+    copy = tmp_path / "saved"
+    shutil.copytree(study_dir, copy)
+    (copy / "report.html").unlink()
+    path = write_report(copy)
+    assert path == copy / "report.html"
+    assert path.read_text(encoding="utf-8") == html
+    assert write_report(copy).read_bytes() == path.read_bytes()
+    assert sorted(p.name for p in copy.iterdir() if p.name.startswith(".")) == []
+
+
+def test_missing_data_is_said(nodata_dir):
+    text = render_report(nodata_dir)
+    doc = parse(text)
+    assert "Observed data: not available" in "".join(doc.itertext())
+    assert doc.find(".//figure[@id='figure-trajectories']") is not None
+
+
+def test_several_analyses_overlaid(multi_dir):
+    doc = parse((multi_dir / "report.html").read_text(encoding="utf-8"))
+    heads = doc.findall(".//section[@class='headline']")
+    assert [h.get("aria-label") for h in heads] == ["headline: summary", "headline: reml"]
+    rows = cells(doc, "criteria-table")
+    assert {r[0] for r in rows} == {"summary", "reml"}
+    study = "".join(doc.find(".//section[@id='study']").itertext())
+    assert "REML refit" in study and "summary (no refit" in study
+    diag = "".join(doc.find(".//section[@id='diagnostics']").itertext())
+    assert "singular fit" in diag and "not converged" in diag
