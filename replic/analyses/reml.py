@@ -72,8 +72,9 @@ class RemlAnalysis:
                                    "expected 'level'")
         return RemlContext(level=float(level))
 
-    def run(self, reps: Any, context: RemlContext) -> dict[str, np.ndarray]:
+    def run(self, reps: Any, context: RemlContext | None = None) -> dict[str, np.ndarray]:
         """Refit every replicate of ``reps`` (``full`` representation)."""
+        context = RemlContext() if context is None else context
         if reps.y is None:
             raise ReplicInputError("analysis 'reml' needs the 'full' representation (whole data "
                                    "sets y), got replicates without y")

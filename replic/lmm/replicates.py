@@ -8,6 +8,8 @@ observations, random intercepts only, ...) through vectorised profiled REML
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import numpy as np
 
 from replic.errors import ReplicInputError
@@ -16,6 +18,10 @@ from replic.lmm.batch import BatchFit, fit_batch
 from replic.lmm.stats import stats_from_replicates
 
 __all__ = ["fit_replicates"]
+
+# replicates x subjects per vectorised slice of the profiled engine: bounds the memory of the
+# (slice, trial points, subjects) work arrays to some hundred MB
+_CELLS = 40_000
 
 
 def fit_replicates(y: np.ndarray, X: np.ndarray, Z: np.ndarray, *,
@@ -55,5 +61,13 @@ def fit_replicates(y: np.ndarray, X: np.ndarray, Z: np.ndarray, *,
     complete = bool(observed.all())
     if complete and reml and closed_form_applies(X, Z):
         return fit_balanced(y, X, Z, df=df)
-    stats = stats_from_replicates(y, X, Z, None if complete else observed)
-    return fit_batch(stats, reml=reml, df=df)
+    n, k = y.shape[:2]
+    step = max(16, _CELLS // max(k, 1))
+    parts = [fit_batch(stats_from_replicates(y[i:i + step], X, Z,
+                                             None if complete else observed[i:i + step]),
+                       reml=reml, df=df)
+             for i in range(0, n, step)]
+    if len(parts) == 1:
+        return parts[0]
+    return BatchFit(**{f.name: np.concatenate([getattr(p, f.name) for p in parts])
+                       for f in fields(BatchFit)})

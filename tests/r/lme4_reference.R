@@ -6,6 +6,7 @@
 #   varcorr.csv  dataset, reml, name, value   (sd_<term>, cor_<a>__<b>, sigma)
 #   fit.csv      dataset, reml, formula, criterion, loglik, singular, n, n_groups
 #   theta.csv    dataset, reml, index, theta
+#   ranef.csv    dataset, reml, level, term, value   (conditional modes, BLUPs)
 # CI never runs R: the CSVs are committed.
 suppressPackageStartupMessages({
   library(lme4)
@@ -76,7 +77,7 @@ datasets$slope_only <- list(
 ss <- read.csv("replic/datasets/sleepstudy.csv", colClasses = c(Subject = "character"))
 datasets$sleepstudy <- list(data = ss, formula = Reaction ~ 1 + Days + (1 + Days | Subject))
 
-fixed <- list(); varcorr <- list(); fits <- list(); thetas <- list()
+fixed <- list(); varcorr <- list(); fits <- list(); thetas <- list(); ranefs <- list()
 for (name in names(datasets)) {
   d <- datasets[[name]]
   if (name != "sleepstudy") write.csv(d$data, file.path(out, paste0(name, ".csv")), row.names = FALSE)
@@ -104,10 +105,16 @@ for (name in names(datasets)) {
     thetas[[length(thetas) + 1]] <- data.frame(dataset = name, reml = reml,
                                                index = seq_along(getME(m, "theta")),
                                                theta = unname(getME(m, "theta")))
+    re <- ranef(m)[[1]]
+    ranefs[[length(ranefs) + 1]] <- data.frame(
+      dataset = name, reml = reml, level = rep(rownames(re), ncol(re)),
+      term = rep(sub("\\(Intercept\\)", "Intercept", colnames(re)), each = nrow(re)),
+      value = unlist(re, use.names = FALSE))
   }
 }
 w <- function(x, f) write.csv(do.call(rbind, x), file.path(out, f), row.names = FALSE)
 w(fixed, "fixed.csv"); w(varcorr, "varcorr.csv"); w(fits, "fit.csv"); w(thetas, "theta.csv")
+w(ranefs, "ranef.csv")
 cat(sprintf("R %s, lme4 %s, lmerTest %s\n", getRversion(), packageVersion("lme4"),
             packageVersion("lmerTest")),
     file = file.path(out, "VERSIONS.txt"))
