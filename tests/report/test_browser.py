@@ -104,7 +104,7 @@ def test_probe_sees_a_broken_figure(tmp_path):
 
 
 def test_no_console_errors_or_requests(browser_run):
-    proc, _, page = browser_run
+    proc = browser_run[0]
     others = [m.group(0) for m in CONSOLE.finditer(proc.stderr)
               if not m.group(1).startswith("REPLIC-PROBE")]
     assert others == []
