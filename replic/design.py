@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 
@@ -79,7 +80,7 @@ class Design:
         """True when every subject is observed at every x (no missingness)."""
         return self.missing == 0.0
 
-    @property
+    @cached_property
     def key(self) -> int:
         """A stable 32-bit key of what the design is (not where it sits in a grid).
 
