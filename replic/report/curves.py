@@ -12,6 +12,7 @@ import math
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.ticker import MaxNLocator
 
 from replic.report.data import add_series
 from replic.report.figures import Figure, encode_svg, figure_style, new_figure
@@ -83,6 +84,7 @@ def headline_curve(summary: pd.DataFrame, k_needed: pd.DataFrame, *, term: str,
                             textcoords="offset points", color=c, fontsize=10,
                             fontweight="bold")
         ax.set_ylim(0, 1.02)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("k, number of new subjects in the replication")
         ax.set_ylabel(f"P(significant {sign} effect)")
         ax.set_title(f"How often does a replication with k new subjects find the effect of "
@@ -136,6 +138,7 @@ def all_criteria_figure(summary: pd.DataFrame, *, target: float) -> Figure:
             ax.axhline(target, color="#333333", lw=0.8, ls="--")
             ax.set_title(_wrap(CRITERION_LABELS.get(crit, crit)), fontsize=9, loc="left")
             ax.set_ylim(0, 1.02)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         for ax in axes[len(crits):]:
             ax.set_visible(False)
         for ax in axes[(nrow - 1) * ncol:]:
@@ -199,6 +202,7 @@ def type_sm_figure(type_sm: pd.DataFrame) -> Figure:
                         label=name)
             ax.set_title(title, fontsize=10, loc="left")
             ax.set_xlabel("k")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes[1].axhline(1, color="#333333", lw=0.8, ls="--")
         axes[0].set_ylim(bottom=0)
         if len(order) > 1:

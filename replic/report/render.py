@@ -28,7 +28,7 @@ from replic.report.tables import (
     study_rows,
     type_sm_table,
 )
-from replic.report.text import READING_GUIDE, fmt, headline
+from replic.report.text import ANALYSIS_LABELS, READING_GUIDE, fmt, headline
 
 __all__ = ["TEMPLATE", "build_context", "render_report", "write_report"]
 
@@ -115,7 +115,8 @@ def headlines(summary: pd.DataFrame, k_needed: pd.DataFrame, *, term: str, targe
         out.append(headline(term=term, direction=direction, k=k, prob=row["probability"],
                             lower=row["lower"], upper=row["upper"], target=target,
                             k_max=int(g["k"].max()), reps=int(row["n"]) or reps,
-                            series=name if several else "") | {"series": name})
+                            series=name if several else "")
+                   | {"series": name, "label": ANALYSIS_LABELS.get(name, name)})
     return out
 
 
@@ -123,17 +124,16 @@ def guide(effects: pd.DataFrame | None, *, term: str, response: str) -> list[dic
     """The reading guide, each question with its estimand's median and 95% interval."""
     rows = []
     for item in READING_GUIDE:
-        numbers = ""
+        numbers: list[str] = []
         if effects is not None:
             e = effects[effects["estimand"] == item["id"]]
-            if item["id"] == "replication_mean" and len(e):
-                numbers = "; ".join(f"{lev.replace('k=', 'k = ')}: {fmt(r['q50'], 1)} "
-                                    f"[{fmt(r['q2.5'], 1)}, {fmt(r['q97.5'], 1)}]"
-                                    for lev, r in zip(e["level"], e.to_dict("records"),
-                                                      strict=True))
-            elif len(e):
-                r = e.iloc[0]
-                numbers = f"{fmt(r['q50'], 1)} [{fmt(r['q2.5'], 1)}, {fmt(r['q97.5'], 1)}]"
+            for r in e.to_dict("records"):
+                lev = str(r["level"]) if item["id"] == "replication_mean" else ""
+                numbers.append((f"{lev.replace('k=', 'k = ')}: " if lev else "")
+                               + f"{fmt(r['q50'], 1)} [{fmt(r['q2.5'], 1)}, "
+                                 f"{fmt(r['q97.5'], 1)}]")
+                if not lev:
+                    break
         rows.append({"question": item["question"].format(term=term, response=response),
                      "estimand": item["estimand"], "how": item["how"], "numbers": numbers})
     return rows

@@ -19,6 +19,7 @@ from replic.report.text import (
     CRITERION_HELP,
     CRITERION_LABELS,
     CRITERION_SHORT,
+    DIAGNOSTIC_HELP,
     ESTIMAND_LABELS,
     estimand_label,
     fmt,
@@ -107,16 +108,25 @@ def effects_table(effects: pd.DataFrame) -> Table:
 
 
 def criteria_table(summary: pd.DataFrame) -> Table:
-    """Probability ± MCSE of every criterion, one row per (series, k)."""
+    """Probability ± MCSE of every criterion, one row per (series, k).
+
+    The replicate and failure counts get columns only when they vary (or are non-zero);
+    otherwise a note states them.
+    """
     s = add_series(summary)
     crits = [c for c in CRITERIA if c in set(s["criterion"])] + \
         [c for c in dict.fromkeys(s["criterion"]) if c not in CRITERIA]
     several = s["series"].nunique() > 1
+    show_n = s["n"].nunique() > 1 or s["n_failed"].any()
+    show_failed = bool(s["n_failed"].any())
     rows = []
     for (series, k), g in s.groupby(["series", "k"], sort=False):
         cells = g.set_index("criterion")
-        row = ([series] if several else []) + [str(int(k)), str(int(cells["n"].iloc[0])),
-                                               str(int(cells["n_failed"].iloc[0]))]
+        row = ([series] if several else []) + [str(int(k))]
+        if show_n:
+            row.append(str(int(cells["n"].iloc[0])))
+        if show_failed:
+            row.append(str(int(cells["n_failed"].iloc[0])))
         for c in crits:
             if c in cells.index:
                 p, se = cells.loc[c, "probability"], cells.loc[c, "mcse"]
@@ -124,11 +134,13 @@ def criteria_table(summary: pd.DataFrame) -> Table:
             else:
                 row.append("–")
         rows.append(row)
-    head = (["analysis"] if several else []) + ["k", "replicates", "failed"] + \
-        [CRITERION_SHORT.get(c, c) for c in crits]
-    notes = [f"{CRITERION_SHORT.get(c, c)} — {CRITERION_LABELS[c]}: {CRITERION_HELP[c]}."
-             for c in crits
-             if c in CRITERION_HELP]
+    head = (["analysis"] if several else []) + ["k"] + (["fits"] if show_n else []) + \
+        (["failed"] if show_failed else []) + [CRITERION_SHORT.get(c, c) for c in crits]
+    notes = []
+    if not show_n:
+        notes.append(f"Every design: {int(s['n'].iloc[0])} replicates, none failed.")
+    notes += [f"{CRITERION_SHORT.get(c, c)} — {CRITERION_LABELS[c]}: {CRITERION_HELP[c]}."
+              for c in crits if c in CRITERION_HELP]
     notes.append("Each cell: the share of replications meeting the criterion ± its Monte Carlo "
                  "standard error √(p(1 − p)/R). Failed fits are left out of the share.")
     return Table("criteria-table", head, rows, s, notes=notes)
@@ -178,10 +190,11 @@ def diagnostics_table(replicates: pd.DataFrame) -> Table:
     rows = [([r["series"]] if several else []) + [str(int(r["k"])), str(int(r["replicates"]))]
             + [str(int(r[c])) for c in checks] for r in shown.to_dict("records")]
     head = (["analysis"] if several else []) + ["k", "replicates"] + checks
-    total = int(d["replicates"].sum())
-    flagged = int(d["any"].sum())
-    notes = [f"{flagged} of {total} replicate fits failed or were flagged by a diagnostic "
-             f"({', '.join(checks)})."]
+    notes = []
+    for name, g in d.groupby("series", sort=False):
+        notes.append(f"{name}: {int(g['any'].sum())} of {int(g['replicates'].sum())} replicate "
+                     f"fits failed or were flagged ({', '.join(checks)}).")
+    notes += [f"{c}: {DIAGNOSTIC_HELP[c]}" for c in checks if c in DIAGNOSTIC_HELP]
     if not rows:
         notes.append("No design had a failed or flagged fit, so no rows are shown.")
     return Table("diagnostics-table", head, rows, d, notes=notes)

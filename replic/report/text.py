@@ -13,6 +13,7 @@ __all__ = [
     "CRITERION_HELP",
     "CRITERION_LABELS",
     "CRITERION_SHORT",
+    "DIAGNOSTIC_HELP",
     "ESTIMAND_LABELS",
     "READING_GUIDE",
     "estimand_label",
@@ -75,6 +76,22 @@ CRITERION_HELP = {
               "approximation) favours 'the original's effect' over 'no effect'",
     "sceptical_p": "the one-sided sceptical p-value (Held 2020), which asks original and "
                    "replication to convince a sceptic together, is below 0.025",
+}
+
+#: What each diagnostic count means.
+DIAGNOSTIC_HELP = {
+    "failed": "the analysis raised an error; the replicate is left out of every probability.",
+    "singular fit": "the REML estimate of the between-subject covariance is on the boundary "
+                    "(a zero variance or a ±1 correlation), common with few subjects; the "
+                    "fixed-effect estimate is still used, but its standard error may be "
+                    "optimistic.",
+    "not converged": "the optimiser or sampler stopped before convergence.",
+    "R-hat > 1.01": "the Stan chains disagree; the posterior summary is unreliable.",
+    "divergent transitions": "NUTS met regions it could not explore; the posterior may be "
+                             "biased.",
+    "Pareto k > 0.7": "the importance sampling of bayes-fast is unreliable for this "
+                      "replicate (PSIS diagnostic).",
+    "flagged": "marked as suspicious by the analysis itself.",
 }
 
 #: The reading guide: which estimand answers which question (after the brms forum answer
