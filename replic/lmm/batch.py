@@ -16,7 +16,13 @@ import numpy as np
 from replic.lmm.deviance import components, deviance
 from replic.lmm.optimize import minimize
 from replic.lmm.satterthwaite import satterthwaite_df
-from replic.lmm.smallmat import lower_from_theta, q_from_m, tri_index
+from replic.lmm.smallmat import (
+    lower_from_theta,
+    psd_cholesky,
+    q_from_m,
+    theta_from_lower,
+    tri_index,
+)
 from replic.lmm.start import moment_start
 from replic.lmm.stats import GroupStats
 
@@ -109,8 +115,37 @@ def fit_batch(stats: GroupStats, *, reml: bool = True, theta0: np.ndarray | None
     sub = stats.take(ok)
     x0 = moment_start(sub) if theta0 is None else np.asarray(theta0, dtype=float)[ok]
     opt = minimize(lambda idx, th: deviance(sub.take(idx), th, reml=reml), x0)
-    finish(out, ok, sub, opt.theta, converged=opt.converged, reml=reml, df=df)
+    theta, converged = opt.theta, opt.converged
+    if q > 1 and not converged.all():
+        theta, converged = _retry_reversed(sub, theta, converged, opt.value, reml=reml)
+    finish(out, ok, sub, theta, converged=converged, reml=reml, df=df)
     return out
+
+
+def _retry_reversed(stats: GroupStats, theta: np.ndarray, converged: np.ndarray,
+                    value: np.ndarray, *, reml: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Refit unconverged data sets with the varying terms in reverse order.
+
+    A boundary optimum where the first varying term has no variance (``Lambda_11 = 0``) lies
+    in a curved valley of ``theta`` that Newton steps crawl along; in the reversed order the
+    same optimum is a regular point.  The result is mapped back to the original order.
+    """
+    idx = np.flatnonzero(~converged)
+    q = stats.q
+    rev = np.arange(q)[::-1]
+    sub = stats.take(idx)
+    flipped = GroupStats(ZtZ=sub.ZtZ[..., rev, :][..., rev], ZtXy=sub.ZtXy[..., rev, :],
+                         XytXy=sub.XytXy, n_obs=sub.n_obs, n_groups=sub.n_groups)
+    opt = minimize(lambda i, th: deviance(flipped.take(i), th, reml=reml),
+                   moment_start(flipped))
+    lam = lower_from_theta(opt.theta, q)
+    rel = (lam @ np.swapaxes(lam, -1, -2))[..., rev, :][..., rev]
+    back = theta_from_lower(psd_cholesky(rel))
+    better = opt.converged | (opt.value < value[idx] - 1e-9)
+    theta, converged = theta.copy(), converged.copy()
+    theta[idx[better]] = back[better]
+    converged[idx[better]] = opt.converged[better]
+    return theta, converged
 
 
 def finish(out: BatchFit, index: np.ndarray, stats: GroupStats, theta: np.ndarray, *,

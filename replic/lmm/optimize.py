@@ -2,11 +2,11 @@
 
 Each iteration evaluates the deviance on a finite-difference stencil around the current point of
 every unconverged data set (one vectorised call), takes a Newton step with the Hessian's
-eigenvalues made positive, and a vectorised backtracking line search picks the best of a ladder
-of step lengths.  The deviance depends on ``Lambda Lambda'`` only, so it is even in the sign of
-each column of ``Lambda``: optimising ``theta`` without bounds and then flipping columns to
-non-negative diagonals reaches boundary (singular) fits exactly, where bobyqa in lme4 stops at a
-bound.
+eigenvalues made positive, and a vectorised line search picks the best of a ladder of Newton
+step lengths and a few steepest-descent steps (which rescue curved valleys near the boundary).
+The deviance depends on ``Lambda Lambda'`` only, so it is even in the sign of each column of
+``Lambda``: optimising ``theta`` without bounds and then flipping columns to non-negative
+diagonals reaches boundary (singular) fits exactly, where bobyqa in lme4 stops at a bound.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from replic.lmm.smallmat import q_from_m, tri_index
 
 __all__ = ["Optimum", "canonical_theta", "minimize"]
 
-_ALPHAS = np.array([1.0, 0.5, 0.25, 0.1, 0.03, 0.01, 1e-3, 0.0])
+_ALPHAS = np.array([1.0, 0.5, 0.25, 0.1, 0.03, 0.01, 1e-3, 1e-4])
+_BETAS = np.array([1.0, 0.3, 0.1, 0.01])
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ def minimize(fun: Callable[[np.ndarray, np.ndarray], np.ndarray], theta0: np.nda
         fx[active] = f[:, 0]
         lam, V = np.linalg.eigh(np.where(np.isfinite(H), H, 0.0))
         big = np.abs(lam).max(axis=1, keepdims=True)
+        descent = -g / np.maximum(big, 1e-10)
         lam = np.maximum(np.abs(lam), np.maximum(1e-8 * big, 1e-10))
         step = -np.einsum("nij,nj,nkj,nk->ni", V, 1.0 / lam, V, g)
         step = np.where(np.isfinite(step), step, 0.0)
@@ -85,12 +87,16 @@ def minimize(fun: Callable[[np.ndarray, np.ndarray], np.ndarray], theta0: np.nda
         done[active[small]] = True
         keep = ~small
         active, xa, step, fa = active[keep], xa[keep], step[keep], fx[active[keep]]
+        descent = descent[keep]
         if active.size == 0:
             break
         scale = np.maximum(1.0, np.abs(xa).max(axis=1)) * 2.0
         norm = np.abs(step).max(axis=1)
         step *= np.minimum(1.0, scale / np.maximum(norm, 1e-300))[:, None]
-        trial = xa[:, None, :] + _ALPHAS[None, :, None] * step[:, None, :]
+        # Newton ladder, then a safeguarded steepest-descent ladder for curved valleys
+        trial = np.concatenate([xa[:, None, :] + _ALPHAS[None, :, None] * step[:, None, :],
+                                xa[:, None, :] + _BETAS[None, :, None] * descent[:, None, :]],
+                               axis=1)
         ft = fun(active, trial)
         ft = np.where(np.isfinite(ft), ft, np.inf)
         best = np.argmin(ft, axis=1)
