@@ -112,7 +112,7 @@ def fit_batch(stats: GroupStats, *, reml: bool = True, theta0: np.ndarray | None
     out = empty_fit(n, p, m, error)
     if ok.size == 0:
         return out
-    sub = stats.take(ok)
+    sub = stats.take(ok).with_outer()
     x0 = moment_start(sub) if theta0 is None else np.asarray(theta0, dtype=float)[ok]
     opt = minimize(lambda idx, th: deviance(sub.take(idx), th, reml=reml), x0)
     theta, converged = opt.theta, opt.converged

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from replic.lmm.smallmat import det_inv, det_inv_lead, lower_from_theta, tri_index
-from replic.lmm.stats import GroupStats
+from replic.lmm.stats import GroupStats, outer_blocks
 
 __all__ = ["LOG2PI", "Components", "components", "deviance", "deviance_vp"]
 
@@ -80,7 +80,8 @@ def components(stats: GroupStats, theta: np.ndarray) -> Components:
     detM, Minv = det_inv_lead(M)
     N = _sandwich(lam, Minv, q, transpose=False)        # Lambda M_j^-1 Lambda'
     Ncat = np.concatenate([N[r, c] for r, c in zip(rows, cols, strict=True)], axis=-1)
-    S = (Ncat @ _outer_blocks(stats)).reshape(*theta.shape[:2], p + 1, p + 1)
+    D = stats.outer if stats.outer is not None else outer_blocks(stats.ZtXy)
+    S = (Ncat @ D).reshape(*theta.shape[:2], p + 1, p + 1)
     with np.errstate(divide="ignore", invalid="ignore"):
         ld_l2 = np.log(detM).sum(axis=-1)
     C = stats.XytXy[:, None] - S
@@ -112,19 +113,6 @@ def _dot(a: list, b: list) -> np.ndarray:
     for x, y in zip(a[1:], b[1:], strict=True):
         out = out + x * y
     return out
-
-
-def _outer_blocks(stats: GroupStats) -> np.ndarray:
-    """``B_r (x) B_s`` (symmetrised) of ``B = Z_j'[X y]`` rows, stacked to (n, t J, (p+1)^2)."""
-    B = stats.ZtXy                                          # (n, J, q, p + 1)
-    rows, cols = tri_index(stats.q)
-    blocks = []
-    for r, c in zip(rows, cols, strict=True):
-        o = B[:, :, r, :, None] * B[:, :, c, None, :]
-        if r != c:
-            o = o + np.swapaxes(o, -1, -2)
-        blocks.append(o.reshape(B.shape[0], B.shape[1], -1))
-    return np.concatenate(blocks, axis=1)
 
 
 def deviance(stats: GroupStats, theta: np.ndarray, *, reml: bool = True,

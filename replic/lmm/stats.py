@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["GroupStats", "stats_from_long", "stats_from_replicates"]
+__all__ = ["GroupStats", "outer_blocks", "stats_from_long", "stats_from_replicates"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,9 @@ class GroupStats:
         Number of observations.
     n_groups : ndarray of int, shape (n,)
         Number of groups with at least one observation.
+    outer : ndarray, shape (n, q (q + 1) / 2 * J, (p + 1)^2), optional
+        Products of the rows of ``Z_j'[X y]`` (see :meth:`with_outer`), cached for the
+        deviance.
     """
 
     ZtZ: np.ndarray
@@ -36,6 +39,7 @@ class GroupStats:
     XytXy: np.ndarray
     n_obs: np.ndarray
     n_groups: np.ndarray
+    outer: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -55,7 +59,32 @@ class GroupStats:
     def take(self, index: np.ndarray) -> GroupStats:
         """The statistics of the data sets ``index``."""
         return GroupStats(ZtZ=self.ZtZ[index], ZtXy=self.ZtXy[index], XytXy=self.XytXy[index],
-                          n_obs=self.n_obs[index], n_groups=self.n_groups[index])
+                          n_obs=self.n_obs[index], n_groups=self.n_groups[index],
+                          outer=None if self.outer is None else self.outer[index])
+
+    def with_outer(self) -> GroupStats:
+        """These statistics with :attr:`outer` computed."""
+        if self.outer is not None:
+            return self
+        return GroupStats(ZtZ=self.ZtZ, ZtXy=self.ZtXy, XytXy=self.XytXy, n_obs=self.n_obs,
+                          n_groups=self.n_groups, outer=outer_blocks(self.ZtXy))
+
+
+def outer_blocks(ZtXy: np.ndarray) -> np.ndarray:
+    """Symmetrised products ``B_r B_s' (+ B_s B_r')`` of the rows ``B_r`` of ``Z_j'[X y]``.
+
+    For ``r <= s`` in lme4's ``theta`` order, stacked to shape (n, t J, (p + 1)^2): the
+    deviance's ``sum_j B_j' N_j B_j`` is then one matrix product with the entries of ``N_j``.
+    """
+    n, J, q, _ = ZtXy.shape
+    cols, rows = np.triu_indices(q)
+    blocks = []
+    for r, c in zip(rows, cols, strict=True):
+        o = ZtXy[:, :, r, :, None] * ZtXy[:, :, c, None, :]
+        if r != c:
+            o = o + np.swapaxes(o, -1, -2)
+        blocks.append(o.reshape(n, J, -1))
+    return np.concatenate(blocks, axis=1)
 
 
 def stats_from_long(y: np.ndarray, X: np.ndarray, Z: np.ndarray, group: np.ndarray,
