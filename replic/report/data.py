@@ -131,14 +131,14 @@ def error_messages(replicates: pd.DataFrame, *, top: int = 5) -> pd.DataFrame:
     return pd.DataFrame({"message": counts.index.tolist(), "count": counts.to_numpy(int)})
 
 
-def model_formula(info: dict, term: str) -> str:
+def model_formula(info: dict, term: str, *, response: str | None = None) -> str:
     """The model formula: as recorded, or rebuilt from the posterior's terms."""
     post = info.get("posterior") or {}
     if post.get("formula") or info.get("formula"):
         return str(post.get("formula") or info.get("formula"))
     fixed = ["1" if t == "Intercept" else t for t in post.get("fixed", ["Intercept", term])]
     varying = ["1" if t == "Intercept" else t for t in post.get("varying", [])]
-    resp = post.get("response") or "y"
+    resp = post.get("response") or response or "y"
     rhs = " + ".join(fixed)
     if varying:
         rhs += f" + ({' + '.join(varying)} | {post.get('group', 'group')})"

@@ -89,7 +89,8 @@ def build_context(results: dict) -> dict:
         "headlines": headlines(summary, k_needed, term=term, target=target,
                                direction=original.direction, reps=int(info.get("reps", 0))),
         "guide": guide(results.get("effects"), term=term, response=response),
-        "study": study_rows(info, original, term=term),
+        "study": study_rows(info, original, term=term, summary=summary,
+                            response=cols[0] if cols else None),
         "figures": figures,
         "tables": tables,
         "errors": error_messages(reps).to_dict("records") if reps is not None else [],
@@ -112,7 +113,9 @@ def headlines(summary: pd.DataFrame, k_needed: pd.DataFrame, *, term: str, targe
         k = float(kn.loc[name, "k"]) if name in kn.index else math.nan
         at = g[g["k"] == k] if math.isfinite(k) else g[g["k"] == g["k"].max()]
         row = at.iloc[0]
-        out.append(headline(term=term, direction=direction, k=k, prob=row["probability"],
+        kc = float(kn.loc[name, "k_confident"]) if name in kn.index else math.nan
+        out.append(headline(term=term, direction=direction, k=k, k_confident=kc,
+                            prob=row["probability"],
                             lower=row["lower"], upper=row["upper"], target=target,
                             k_max=int(g["k"].max()), reps=int(row["n"]) or reps,
                             series=name if several else "")

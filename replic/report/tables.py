@@ -54,8 +54,13 @@ class Table:
     notes: list[str] = field(default_factory=list)
 
 
-def study_rows(info: dict, original, *, term: str) -> list[tuple[str, str]]:
-    """Label/value pairs describing the study: source, model, designs, analysis, seed, time."""
+def study_rows(info: dict, original, *, term: str, summary: pd.DataFrame | None = None,
+               response: str | None = None) -> list[tuple[str, str]]:
+    """Label/value pairs describing the study: source, model, designs, analysis, seed, time.
+
+    ``summary`` (when given) describes the design families' missingness and parameter mode;
+    ``response`` names the response in the model formula when the study's record lacks it.
+    """
     post = info.get("posterior") or {}
     designs = info.get("designs") or []
     ks = sorted({int(d.split("=")[1].split(",")[0]) for d in designs
@@ -68,16 +73,17 @@ def study_rows(info: dict, original, *, term: str) -> list[tuple[str, str]]:
     when = (dt.datetime.fromtimestamp(float(started), tz=dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
             if started else "–")
     secs = info.get("seconds")
+    jobs = f" with n_jobs = {info['n_jobs']}" if info.get("n_jobs") is not None else ""
     rows = [
         ("Posterior source", str(post.get("source") or info.get("source") or "–")),
         ("Posterior draws", f"{post.get('draws', '–')}"
          + (f"; {post.get('levels')} fitted levels of {post.get('group')}"
             if post.get("levels") else "")),
-        ("Model", model_formula(info, term)),
+        ("Model", model_formula(info, term, response=response)),
         ("Term", term),
         ("Original estimate", f"{fmt(original.estimate)} (posterior sd {fmt(original.se)}), "
                               f"95% interval {fmt(original.lower)} to {fmt(original.upper)}"),
-        ("Design grid", grid),
+        ("Design grid", grid + _families(summary)),
         (f"{term} values per new subject", xs or "–"),
         ("Analysis", "; ".join(ANALYSIS_LABELS.get(a, a) for a in analyses)),
         ("Replicates per design", f"{info.get('reps', '–')}"),
@@ -85,9 +91,24 @@ def study_rows(info: dict, original, *, term: str) -> list[tuple[str, str]]:
         ("Target probability", f"{fmt(100 * float(info.get('target', 0.8)), 0)}%"),
         ("Run", f"started {when}, took "
                 + (f"{float(secs):.1f} s" if secs is not None else "–")
-                + (f" with n_jobs = {info['n_jobs']}" if "n_jobs" in info else "")),
+                + jobs),
     ]
     return rows
+
+
+def _families(summary: pd.DataFrame | None) -> str:
+    if summary is None:
+        return ""
+    parts = []
+    miss = sorted(summary["missing"].astype(float).unique()) if "missing" in summary else []
+    if miss:
+        parts.append("complete data" if miss == [0.0] else "missing observations: "
+                     + ", ".join(f"{100 * m:.0f}%" for m in miss))
+    modes = {"posterior": "parameters drawn from the posterior (assurance)",
+             "mean": "parameters fixed at the posterior mean (conditional power)"}
+    for p in dict.fromkeys(summary.get("params", pd.Series(dtype=str)).astype(str)):
+        parts.append(modes.get(p, f"parameters fixed at {p} (conditional power)"))
+    return "; " + "; ".join(parts) if parts else ""
 
 
 def effects_table(effects: pd.DataFrame) -> Table:

@@ -99,7 +99,7 @@ DIAGNOSTIC_HELP = {
 READING_GUIDE = [
     {"question": "Did the average subject's {response} change with {term}?",
      "estimand": "The average subject", "id": "conditional",
-     "how": "the population-level coefficient β alone, with the subjects' deviations held at "
+     "how": "The population-level coefficient β alone, with the subjects' deviations held at "
             "zero (brms: re_formula = NA). Its interval is the narrowest: it is about a mean, "
             "not about anyone in particular."},
     {"question": "Did the subjects in this study change with {term}?",
@@ -144,7 +144,8 @@ def fmt_pct(p: float, digits: int = 0) -> str:
 
 
 def headline(*, term: str, direction: float, k: float, prob: float, lower: float,
-             upper: float, target: float, k_max: int, reps: int, series: str = "") -> dict:
+             upper: float, target: float, k_max: int, reps: int, series: str = "",
+             k_confident: float = math.nan) -> dict:
     """The headline sentence and its fine print for one analysis.
 
     Parameters
@@ -155,6 +156,8 @@ def headline(*, term: str, direction: float, k: float, prob: float, lower: float
         Sign of the original effect.
     k : float
         Smallest k reaching ``target`` (NaN when none in the grid does).
+    k_confident : float
+        Smallest k whose 95% Monte Carlo interval lies wholly above ``target`` (NaN if none).
     prob, lower, upper : float
         Probability of the headline criterion at ``k`` (at ``k_max`` when ``k`` is NaN) and
         its 95% Monte Carlo interval.
@@ -183,6 +186,10 @@ def headline(*, term: str, direction: float, k: float, prob: float, lower: float
         detail = (f"k = {int(k)} is the smallest k in the grid reaching the {fmt_pct(target)} "
                   f"target{where}; 'significant' means the replication's 95% interval lies "
                   f"{side} 0. {mc}.")
+        if k_confident != k:
+            detail += (f" Allowing for Monte Carlo error, the cautious choice is k = "
+                       f"{int(k_confident)}." if math.isfinite(k_confident) else
+                       " Allowing for Monte Carlo error, no k in the grid is sure to reach it.")
     else:
         text = (f"Even with k = {k_max} new subjects, only {fmt_pct(prob)} of replications find "
                 f"a significant {sign} effect of {term}.")

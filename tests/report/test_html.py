@@ -118,8 +118,9 @@ def test_headline_and_study(doc, study_dir):
     assert study["Original estimate"].startswith(f"{o.estimate:.2f}")
     assert f"{o.lower:.2f} to {o.upper:.2f}" in study["Original estimate"]
     assert study["Root seed"] == "7" and study["Replicates per design"] == "400"
-    assert study["Design grid"] == "k = 2 to 16 (15 designs)"
-    assert study["Model"] == "y ~ 1 + Days + (1 + Days | Subject)"
+    assert study["Design grid"] == ("k = 2 to 16 (15 designs); complete data; parameters drawn "
+                                    "from the posterior (assurance)")
+    assert study["Model"] == "Reaction ~ 1 + Days + (1 + Days | Subject)"
     guide = "".join(doc.find(".//section[@id='guide']").itertext())
     for phrase in ("The average subject", "The study's subjects", "A new person",
                    "A new experiment with k people", "Reaction"):
