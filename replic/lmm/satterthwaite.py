@@ -7,14 +7,17 @@ Jacobian of ``Cov(beta) = sigma^2 (RX'RX)^-1`` in ``varpar``.  For a contrast ``
 
     df = 2 (l' C l)^2 / (g' A g),      g_i = l' (dC / d varpar_i) l.
 
-Here the derivatives are central finite differences, evaluated for all data sets at once.
+With ``devfun_vp = ld(theta) + r2(theta) / sigma^2 + nu log(2 pi sigma^2)`` (``ld`` the
+log-determinants, ``r2`` the penalised RSS, ``nu = N - P`` for REML) the derivatives in ``sigma``
+are analytic; those in ``theta`` are central finite differences of ``ld``, ``r2`` and
+``(RX'RX)^-1`` on one stencil, evaluated for all data sets at once.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from replic.lmm.deviance import components, deviance_vp
+from replic.lmm.deviance import components
 from replic.lmm.fdiff import assemble, stencil, steps
 from replic.lmm.stats import GroupStats
 
@@ -48,27 +51,26 @@ def satterthwaite_df(stats: GroupStats, theta: np.ndarray, sigma: np.ndarray, *,
     cov : ndarray, shape (n, P, P)
         ``sigma^2 (RX'RX)^-1`` at the optimum.
     """
-    x = np.column_stack([theta, sigma])
-    # steps of 1e-3 balance truncation and rounding error (relative error of df ~1e-6)
-    h = steps(x, rel=1e-3, floor=0.05)
-    h[:, -1] = 1e-3 * np.abs(sigma)
-    g, H, cov = _derivatives(stats, x, h, reml)
-    v0 = np.diagonal(cov, axis1=-2, axis2=-1)
-    A = varpar_covariance(H)
-    denom = np.einsum("nip,nij,njp->np", g, A, g)
+    c = components(stats, stencil(theta, h := steps(theta, rel=1e-3, floor=0.05)))
+    ld = c.ld_l2 + c.ld_rx2 if reml else c.ld_l2
+    cxx = np.diagonal(c.CXX_inv, axis1=-2, axis2=-1)             # (n, E, P)
+    vals = np.concatenate([ld[..., None], c.r2[..., None], cxx], axis=-1)
+    g, H = assemble(vals, h)                                     # (n, m, 2+P), (n, m, m, 2+P)
+    n, m = theta.shape
+    nu = stats.n_obs - (stats.p if reml else 0)
+    s2 = sigma**2
+    r2, c0 = c.r2[:, 0], cxx[:, 0]                               # at the optimum
+    # Hessian of devfun_vp(theta, sigma) = ld + r2 / sigma^2 + nu log(2 pi sigma^2)
+    Hv = np.empty((n, m + 1, m + 1))
+    Hv[:, :m, :m] = H[..., 0] + H[..., 1] / s2[:, None, None]
+    Hv[:, :m, m] = Hv[:, m, :m] = -2.0 * g[..., 1] / (s2 * sigma)[:, None]
+    Hv[:, m, m] = 6.0 * r2 / s2**2 - 2.0 * nu / s2
+    # gradient of Var(beta_i) = sigma^2 [CXX^-1]_ii in (theta, sigma)
+    gv = np.concatenate([s2[:, None, None] * g[..., 2:], (2.0 * sigma[:, None] * c0)[:, None]],
+                        axis=1)                                  # (n, m + 1, P)
+    A = varpar_covariance(Hv)
+    v0 = s2[:, None] * c0
+    denom = np.einsum("nip,nij,njp->np", gv, A, gv)
     with np.errstate(divide="ignore", invalid="ignore"):
         df = 2.0 * v0**2 / denom
-    return df, cov
-
-
-def _derivatives(stats: GroupStats, x: np.ndarray, h: np.ndarray, reml: bool) -> tuple[
-        np.ndarray, np.ndarray, np.ndarray]:
-    """Gradient of ``Var(beta_i)``, Hessian of the deviance, and ``Cov(beta)`` at ``x``."""
-    pts = stencil(x, h)
-    parts = components(stats, pts[..., :-1])
-    sig = pts[..., -1]
-    dev = deviance_vp(stats, pts[..., :-1], sig, reml=reml, parts=parts)
-    cov = sig[..., None, None] ** 2 * parts.CXX_inv          # (n, E, P, P)
-    _, H = assemble(dev, h)
-    g, _ = assemble(np.diagonal(cov, axis1=-2, axis2=-1), h)  # (n, d, P)
-    return g, H, cov[:, 0]
+    return df, s2[:, None, None] * c.CXX_inv[:, 0]
