@@ -105,10 +105,10 @@ def fit_lmm(data: pd.DataFrame, formula: str, *, reml: bool = True) -> LmmFit:
     >>> import pandas as pd
     >>> from replic.lmm import fit_lmm
     >>> from importlib.resources import files
-    >>> ss = pd.read_csv(files("replic.datasets") / "sleepstudy.csv")
+    >>> ss = pd.read_csv(files("replic") / "datasets" / "sleepstudy.csv")
     >>> fit = fit_lmm(ss, "Reaction ~ 1 + Days + (1 + Days | Subject)")
-    >>> round(fit.fixed.loc["Days", "estimate"], 3), round(fit.fixed.loc["Days", "df"], 1)
-    (10.467, 17.0)
+    >>> print(fit.fixed.loc["Days", ["estimate", "se", "df"]].round(3).tolist())
+    [10.467, 1.546, 17.0]
     """
     spec = parse_formula(formula)
     arr = model_arrays(data, spec)

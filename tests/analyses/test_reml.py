@@ -98,3 +98,19 @@ def test_run_study_with_reml(sleep_post):
     assert {"df", "singular", "converged"} <= set(table.columns)
     assert table["estimate"].notna().all()
     assert set(res.summary["design"]) == {d for d in table["design"]}
+
+
+def test_random_intercept_posterior(reml, ri_post):
+    """Varying intercepts only: the profiled engine (no closed form), balanced and missing."""
+    frame = model_frame(ri_post, "Days", X10)
+    assert ri_post.varying == ("Intercept",)
+    for missing in (0.0, 0.25):
+        reps = simulate(ri_post, Design(5, x=X10, missing=missing), frame, start=0, stop=20,
+                        seed=8)
+        out = reml.run(reps, None)
+        assert (out["error"] == "").all() and out["converged"].all()
+        for i in (0, 11):
+            fit = fit_lmm(_long(reps.y[i]), "y ~ 1 + Days + (1 | Subject)")
+            assert out["estimate"][i] == pytest.approx(fit.fixed.loc["Days", "estimate"], rel=1e-6)
+            assert out["se"][i] == pytest.approx(fit.fixed.loc["Days", "se"], rel=1e-5)
+            assert out["df"][i] == pytest.approx(fit.fixed.loc["Days", "df"], rel=1e-3)
