@@ -6,12 +6,15 @@ from __future__ import annotations
 import base64
 import re
 import shutil
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 
 import html5lib
 import pandas as pd
 import pytest
 
+from replic.errors import ReplicInputError
 from replic.report import render_report, write_report
 from replic.results_io import read_results
 
@@ -128,14 +131,40 @@ def test_headline_and_study(doc, study_dir):
 
 
 def test_report_is_reproduced_from_saved_results(study_dir, tmp_path, html):
+    """``replic report DIR`` (a new process) and ``write_report`` give the same bytes as the
+    report written with the results."""
     copy = tmp_path / "saved"
     shutil.copytree(study_dir, copy)
     (copy / "report.html").unlink()
+    proc = subprocess.run([sys.executable, "-m", "replic", "report", str(copy)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert (copy / "report.html").read_text(encoding="utf-8") == html
     path = write_report(copy)
     assert path == copy / "report.html"
-    assert path.read_text(encoding="utf-8") == html
-    assert write_report(copy).read_bytes() == path.read_bytes()
+    assert path.read_bytes() == html.encode("utf-8")
     assert sorted(p.name for p in copy.iterdir() if p.name.startswith(".")) == []
+
+
+def test_write_report_needs_a_results_directory(tmp_path):
+    with pytest.raises(ReplicInputError, match="not a replic results directory"):
+        write_report(tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_renders_without_optional_tables(study_dir, tmp_path):
+    """A directory without draws, trajectories or replicates still renders, saying so."""
+    copy = tmp_path / "bare"
+    shutil.copytree(study_dir, copy)
+    for name in ("effect_draws.parquet", "effects.csv", "trajectories.csv", "data.csv",
+                 "replicates.parquet", "report.html"):
+        (copy / name).unlink()
+    doc = parse(render_report(copy))
+    text = "".join(doc.itertext())
+    assert "effect distributions cannot be shown" in text
+    assert "Trajectory bands were not saved" in text
+    assert "fit diagnostics cannot be shown" in text
+    assert doc.find(".//figure[@id='figure-curve']") is not None
 
 
 def test_missing_data_is_said(nodata_dir):

@@ -1,0 +1,64 @@
+"""The report's sentences: headline variants, labels, number formatting."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from replic.report.data import model_formula
+from replic.report.render import guide
+from replic.report.text import estimand_label, fmt, fmt_pct, headline
+
+
+def test_headline_reached():
+    h = headline(term="Days", direction=1.0, k=7, k_confident=7, prob=0.856, lower=0.82,
+                 upper=0.88, target=0.8, k_max=30, reps=500)
+    assert h["text"] == ("With k = 7 new subjects, 86% of replications find a significant "
+                         "positive effect of Days.")
+    assert "95% interval lies above 0" in h["detail"]
+    assert "82%–88% from 500 simulated replications" in h["detail"]
+    assert "cautious" not in h["detail"]
+
+
+def test_headline_cautious_and_negative():
+    h = headline(term="dose", direction=-1.0, k=6, k_confident=8, prob=0.803, lower=0.75,
+                 upper=0.84, target=0.8, k_max=30, reps=300, series="reml")
+    assert "significant negative effect of dose" in h["text"]
+    assert "lies below 0" in h["detail"] and "(reml)" in h["detail"]
+    assert "the cautious choice is k = 8" in h["detail"]
+
+
+def test_headline_not_reached():
+    h = headline(term="Days", direction=1.0, k=math.nan, prob=0.61, lower=0.55, upper=0.66,
+                 target=0.9, k_max=12, reps=200)
+    assert h["text"] == ("Even with k = 12 new subjects, only 61% of replications find a "
+                         "significant positive effect of Days.")
+    assert "extend the grid beyond k = 12" in h["detail"]
+
+
+def test_labels_and_formats():
+    assert estimand_label("replication_mean", "k=5") == "A new experiment with k = 5 people"
+    assert estimand_label("conditional") == "The average subject"
+    assert estimand_label("unknown") == "unknown"
+    assert fmt(math.nan) == "–" and fmt(1.23456) == "1.23" and fmt_pct(0.8) == "80%"
+
+
+def test_model_formula_rebuilt():
+    info = {"posterior": {"fixed": ["Intercept", "Days"], "varying": ["Intercept"],
+                          "group": "Subject", "formula": None}}
+    assert model_formula(info, "Days", response="RT") == "RT ~ 1 + Days + (1 | Subject)"
+    info["posterior"]["formula"] = "Reaction ~ Days + (Days | Subject)"
+    assert model_formula(info, "Days") == "Reaction ~ Days + (Days | Subject)"
+
+
+def test_guide_numbers_come_from_effects():
+    eff = pd.DataFrame({"estimand": ["conditional", "replication_mean", "replication_mean"],
+                        "level": ["", "k=2", "k=8"], "q2.5": [1.0, -2.0, 0.5],
+                        "q50": [2.0, 2.1, 2.05], "q97.5": [3.0, 6.0, 3.6]})
+    g = {row["estimand"]: row for row in guide(eff, term="Days", response="RT")}
+    assert g["The average subject"]["numbers"] == ["2.0 [1.0, 3.0]"]
+    assert g["A new experiment with k people"]["numbers"] == ["k = 2: 2.1 [-2.0, 6.0]",
+                                                              "k = 8: 2.0 [0.5, 3.6]"]
+    assert g["A new person"]["numbers"] == []
+    assert "average subject's RT" in g["The average subject"]["question"]
