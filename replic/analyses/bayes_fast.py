@@ -7,9 +7,11 @@ replicate's data, as a brms refit would) is importance-sampled around its mode
 P(<0))``, the Pareto ``khat`` and ``ess`` of the importance weights, and ``flagged``
 (``khat > 0.7``: not to be trusted; refit those with the ``stan`` analysis).
 
-Options (``prepare``): ``draws`` (importance draws per replicate, default 1000), ``seed`` (root
-seed, default 0), ``priors`` (a :class:`replic.priors.Priors` shared by all replicates; default
-brms's data-dependent defaults).
+Options (``prepare``): ``draws`` (importance draws per replicate, default 1000), ``seed`` (seed
+of the importance draws, default 0; each replicate's draws are keyed by (design key, replicate
+index, this seed), so results do not depend on batching or workers), ``priors`` (a
+:class:`replic.priors.Priors` shared by all replicates; default brms's data-dependent
+defaults, as a brms refit of each replicate would use).
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ class BayesFast:
         """Validate the options and fix the model of the replicates."""
         unknown = set(options) - {"draws", "seed", "priors"}
         if unknown:
-            raise ReplicInputError(f"bayes-fast options: unknown {', '.join(sorted(unknown))}; "
+            raise ReplicInputError(f"bayes-fast: unknown option(s) {', '.join(sorted(unknown))}; "
                                    "expected draws, seed, priors")
         draws = options.get("draws", 1000)
         if isinstance(draws, bool) or not isinstance(draws, int | np.integer) or draws < 100:
@@ -70,6 +72,9 @@ class BayesFast:
 
     def run(self, reps: Any, context: BayesFastContext) -> dict[str, np.ndarray]:
         """Posterior summaries of the term for every replicate of ``reps``."""
+        if reps.y is None:
+            raise ReplicInputError("analysis 'bayes-fast' needs the 'full' representation (whole "
+                                   "data sets), got 'moments'")
         keys = [[reps.design.key, int(r), _STREAM, context.seed] for r in reps.rep]
         try:
             out = analyse_replicates(reps.y, context.X, context.Z, term=context.term, keys=keys,
