@@ -110,19 +110,36 @@ def headline_curve(summary: pd.DataFrame, k_needed: pd.DataFrame, *, term: str,
     return Figure("curve", svg, alt, caption, d.reset_index(drop=True))
 
 
-def all_criteria_figure(summary: pd.DataFrame, *, target: float) -> Figure:
+def all_criteria_figure(summary: pd.DataFrame, k_needed: pd.DataFrame | None = None, *,
+                        target: float) -> Figure:
     """Small multiples: every criterion's probability over k, with Monte Carlo bands.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        ``summary.csv``.
+    k_needed : DataFrame, optional
+        ``k_needed.csv``; its smallest k per criterion is marked by a dotted line.
+    target : float
+        The target probability (dashed line).
 
     Returns
     -------
     Figure
-        ``data``: ``series``, ``criterion``, ``k``, ``probability``, ``lower``, ``upper``.
+        ``data``: ``series``, ``criterion``, ``k``, ``probability``, ``lower``, ``upper`` and
+        ``k_needed`` (NaN when not reached or not given).
     """
     s = add_series(summary)
     order = list(dict.fromkeys(s["series"]))
     crits = list(dict.fromkeys(s["criterion"]))
     d = _in_order(s[["series", "criterion", "k", "probability", "lower", "upper"]],
                   first=["criterion"])
+    if k_needed is not None and len(k_needed):
+        kn = add_series(k_needed)[["series", "criterion", "k"]].rename(
+            columns={"k": "k_needed"})
+        d = d.merge(kn, on=["series", "criterion"], how="left", validate="m:1")
+    else:
+        d = d.assign(k_needed=np.nan)
     colours = series_colours(order)
     ncol = 4
     nrow = math.ceil(len(crits) / ncol)
@@ -135,6 +152,9 @@ def all_criteria_figure(summary: pd.DataFrame, *, target: float) -> Figure:
                 ax.fill_between(g["k"], g["lower"], g["upper"], color=colours[name],
                                 alpha=0.25, lw=0)
                 ax.plot(g["k"], g["probability"], color=colours[name], lw=1.4, label=name)
+                kk = g["k_needed"].iloc[0] if len(g) else np.nan
+                if math.isfinite(kk):
+                    ax.axvline(kk, color=colours[name], lw=0.9, ls=":")
             ax.axhline(target, color="#333333", lw=0.8, ls="--")
             ax.set_title(_wrap(CRITERION_LABELS.get(crit, crit)), fontsize=9, loc="left")
             ax.set_ylim(0, 1.02)
@@ -153,12 +173,19 @@ def all_criteria_figure(summary: pd.DataFrame, *, target: float) -> Figure:
     for crit in crits:
         g = d[d["criterion"] == crit]
         lo, hi = g["probability"].min(), g["probability"].max()
-        parts.append(f"{CRITERION_LABELS.get(crit, crit)}: {fmt_pct(lo)} to {fmt_pct(hi)}")
+        ks = [f"k = {int(v)}" for v in g.drop_duplicates("series")["k_needed"]
+              if math.isfinite(v)]
+        reach = f", target reached at {' / '.join(ks)}" if ks else ""
+        parts.append(f"{CRITERION_LABELS.get(crit, crit)}: {fmt_pct(lo)} to {fmt_pct(hi)}"
+                     + reach)
     alt = (f"{len(crits)} small line charts, one per replication criterion, of its probability "
            f"against k with Monte Carlo bands ({', '.join(order)}). Ranges over k: "
            + "; ".join(parts) + ".")
     caption = ("Every criterion of a 'successful' replication, over k. Bands are 95% Monte "
-               "Carlo intervals; the dashed line is the target.")
+               "Carlo intervals; the dashed line is the target and the dotted line the "
+               "smallest k reaching it. Some criteria (the original's estimate inside the "
+               "replication's interval) become harder to meet as k grows, because larger "
+               "replications give narrower intervals.")
     return Figure("criteria", svg, alt, caption, d)
 
 

@@ -73,7 +73,7 @@ def build_context(results: dict) -> dict:
                                                     data=data, columns=cols)
     figures["curve"] = headline_curve(summary, k_needed, term=term, target=target,
                                       direction=original.direction)
-    figures["criteria"] = all_criteria_figure(summary, target=target)
+    figures["criteria"] = all_criteria_figure(summary, k_needed, target=target)
     tables["k_needed"] = k_needed_table(k_needed)
     tables["criteria"] = criteria_table(summary)
     if results.get("type_sm") is not None and len(results["type_sm"]):

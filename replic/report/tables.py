@@ -92,6 +92,8 @@ def study_rows(info: dict, original, *, term: str, summary: pd.DataFrame | None 
         ("Run", f"started {when}, took "
                 + (f"{float(secs):.1f} s" if secs is not None else "–")
                 + jobs),
+        ("Package versions", ", ".join(f"{k} {v}" for k, v in
+                                       (info.get("versions") or {}).items()) or "–"),
     ]
     return rows
 

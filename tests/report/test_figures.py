@@ -114,6 +114,10 @@ def test_all_criteria_figure_covers_every_summary_row(saved, context):
     assert len(m) == len(s) == len(d)
     for c in ("probability", "lower", "upper"):
         np.testing.assert_allclose(m[c], m[f"{c}_fig"])
+    kn = saved["k_needed"].set_index("criterion")["k"]
+    marks = d.drop_duplicates("criterion").set_index("criterion")["k_needed"]
+    pd.testing.assert_series_equal(marks.sort_index(), kn.sort_index(), check_names=False,
+                                   check_dtype=False)
 
 
 def test_type_sm_figure_is_the_saved_table(saved, context):
