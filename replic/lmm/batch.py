@@ -82,6 +82,9 @@ def check_stats(stats: GroupStats) -> np.ndarray:
     scale = np.maximum(np.abs(np.diagonal(xtx, axis1=1, axis2=2)).max(axis=1), 1e-300)
     lam = np.linalg.eigvalsh(xtx / scale[:, None, None])
     err[lam[:, 0] <= 1e-10] = "the fixed-effect design is rank deficient"
+    # lme4 refuses these (check.nobs.vs.nRE = "stop"): as many random effects as observations
+    err[stats.n_obs <= stats.q * stats.n_groups] = ("fewer observations than random effects "
+                                                    "(lme4 refuses such fits)")
     err[stats.n_obs <= p] = "fewer observations than fixed effects + 1"
     err[stats.n_groups < 2] = "fewer than 2 groups with observations"
     return err

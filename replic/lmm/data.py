@@ -106,6 +106,11 @@ def model_arrays(data: pd.DataFrame, spec: LmmFormula) -> LmmArrays:
     if y.size <= n_par:
         raise ReplicInputError(f"data: {y.size} observations for {n_par} parameters; need more "
                                "observations than parameters")
+    n_re = Z.shape[1] * len(levels)
+    if y.size <= n_re:
+        raise ReplicInputError(f"data: {y.size} observations for {n_re} random effects "
+                               f"({Z.shape[1]} per level of {spec.group!r}); lme4 refuses such "
+                               "fits, and so does replic")
     if np.linalg.matrix_rank(X) < X.shape[1]:
         raise ReplicInputError(f"formula={spec.text!r}: the fixed-effect design "
                                f"({', '.join(fixed_names)}) is rank deficient")

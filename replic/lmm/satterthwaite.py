@@ -2,7 +2,7 @@
 
 lmerTest (Kuznetsova et al. 2017) takes the variance parameters ``varpar = (theta, sigma)``, the
 Hessian ``H`` of the deviance in them with ``sigma`` not profiled out (``devfun_vp``), their
-asymptotic covariance ``A = 2 H^+`` (pseudo-inverse over the eigenvalues above ``1e-8``), and the
+asymptotic covariance ``A = 2 H^+`` (pseudo-inverse over the positive eigenvalues), and the
 Jacobian of ``Cov(beta) = sigma^2 (RX'RX)^-1`` in ``varpar``.  For a contrast ``l``:
 
     df = 2 (l' C l)^2 / (g' A g),      g_i = l' (dC / d varpar_i) l.
@@ -24,10 +24,18 @@ from replic.lmm.stats import GroupStats
 __all__ = ["satterthwaite_df", "varpar_covariance"]
 
 
-def varpar_covariance(hess: np.ndarray, *, tol: float = 1e-8) -> np.ndarray:
-    """``2 H^+`` over the eigenvalues of ``H`` above ``tol`` (lmerTest's ``vcov_varpar``)."""
+def varpar_covariance(hess: np.ndarray, *, tol: float = 1e-8, rtol: float = 1e-6) -> np.ndarray:
+    """``2 H^+`` over the eigenvalues of ``H`` above ``max(tol, rtol * largest)``.
+
+    lmerTest keeps the eigenvalues above ``tol = 1e-8``; its Hessian comes from Richardson
+    extrapolation and resolves zero eigenvalues (the flat directions of ``theta`` at some
+    boundary fits) to well below that.  A plain central-difference Hessian has a rounding floor
+    near ``1e-7`` relative, so eigenvalues below ``rtol`` times the largest count as zero too.
+    """
     lam, V = np.linalg.eigh(np.where(np.isfinite(hess), hess, 0.0))
-    inv = np.where(lam > tol, 1.0 / np.where(lam > tol, lam, 1.0), 0.0)
+    cut = np.maximum(tol, rtol * np.abs(lam).max(axis=-1, keepdims=True))
+    keep = lam > cut
+    inv = np.where(keep, 1.0 / np.where(keep, lam, 1.0), 0.0)
     return 2.0 * np.einsum("nij,nj,nkj->nik", V, inv, V)
 
 

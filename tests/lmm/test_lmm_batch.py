@@ -112,15 +112,25 @@ def test_failed_replicates_are_kept_with_a_reason():
     y = simulate(5, 4, missing=0.2, seed=6)
     y[1] = np.nan                        # nothing observed
     y[2, 1:] = np.nan                    # one subject left
-    y[3, :, 1:] = np.nan                 # every subject observed at one x only
+    y[3, :, 1:] = np.nan                 # one observation per subject: as many as effects
     batch = fit_replicates(y, X, X)
     assert batch.beta.shape == (5, 2)
     assert batch.error[0] == "" and batch.error[4] == ""
     assert "fewer" in batch.error[1]
     assert "fewer than 2 groups" in batch.error[2]
-    assert "rank deficient" in batch.error[3]
+    assert "fewer observations than random effects" in batch.error[3]
     assert np.isnan(batch.beta[1:4]).all() and not batch.converged[1:4].any()
     assert np.isfinite(batch.beta[[0, 4]]).all()
+
+
+def test_rank_deficient_replicates_are_kept_with_a_reason():
+    x = np.repeat([0.0, 1.0, 2.0], [4, 3, 3])          # repeated design points
+    Xr = np.column_stack([np.ones(10), x])
+    y = simulate(3, 5, seed=9)
+    y[1, :, 4:] = np.nan                               # replicate 1 observed at x = 0 only
+    batch = fit_replicates(y, Xr, Xr)
+    assert "rank deficient" in batch.error[1]
+    assert (batch.error[[0, 2]] == "").all()
 
 
 def test_ml_replicates_agree_with_fit_lmm():

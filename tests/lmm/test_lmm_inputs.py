@@ -89,3 +89,9 @@ def test_rank_deficient_fixed_design(data):
 def test_not_a_data_frame(data):
     with pytest.raises(ReplicInputError, match="data: expected a pandas DataFrame"):
         fit_lmm(data.to_dict(), "y ~ x + (1 | g)")
+
+
+def test_as_many_random_effects_as_observations(data):
+    small = data.groupby("g").head(2)                  # 12 rows, 6 levels x 2 random effects
+    with pytest.raises(ReplicInputError, match="12 observations for 12 random effects"):
+        fit_lmm(small, "y ~ x + (1 + x | g)")
