@@ -1,0 +1,134 @@
+"""The run manifest: what a stored study is, so that it can be resumed (or refused).
+
+``DIR/manifest.json`` records the study's fingerprint (a hash of its spec — term, analysis,
+options, replicates, root seed, designs — and of the posterior draws and data), the chunk size,
+package versions, and the start, end and status of every run (``running``, ``interrupted``,
+``failed``, ``complete``).  A run killed outright stays ``running``; resuming is allowed from
+any status, but only when the fingerprint is unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from replic.design import Design
+from replic.errors import ReplicInputError
+from replic.posterior import Posterior
+
+__all__ = [
+    "FORMAT",
+    "MANIFEST",
+    "check_resumable",
+    "fingerprint",
+    "now",
+    "posterior_digest",
+    "read_manifest",
+    "write_manifest",
+]
+
+MANIFEST = "manifest.json"
+FORMAT = "replic-run/1"
+
+
+def now() -> str:
+    """The current UTC time, ISO 8601 to the second."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def posterior_digest(posterior: Posterior) -> str:
+    """SHA-256 of the posterior's draws, names and (when attached) original data."""
+    h = hashlib.sha256()
+    h.update(json.dumps([posterior.fixed, posterior.varying, posterior.group,
+                         list(posterior.levels)]).encode())
+    for a in (posterior.b, posterior.sd, posterior.cor, posterior.sigma, posterior.r):
+        if a is not None:
+            a = np.ascontiguousarray(a, dtype=float)
+            h.update(str(a.shape).encode())
+            h.update(a.tobytes())
+    if posterior.data is not None:
+        h.update(json.dumps(list(map(str, posterior.data.columns))).encode())
+        h.update(pd.util.hash_pandas_object(posterior.data, index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, sort_keys=True, default=repr))
+
+
+def fingerprint(posterior: Posterior, designs: Sequence[Design], *, term: str, analysis: str,
+                options: Mapping, reps: int, seed: int) -> dict[str, Any]:
+    """What a study's replicate rows depend on, with its hashes.
+
+    Returns
+    -------
+    dict
+        ``spec`` (JSON-able), ``spec_hash`` and ``data_hash`` (hex SHA-256).
+    """
+    spec = {"term": term, "analysis": analysis, "options": _jsonable(dict(options)),
+            "reps": int(reps), "seed": int(seed),
+            "designs": [{"label": d.label, "key": d.key, "k": d.k, "x": list(d.x or ()),
+                         "missing": d.missing, "params": _jsonable(d.params)} for d in designs]}
+    text = json.dumps(spec, sort_keys=True)
+    return {"spec": spec, "spec_hash": hashlib.sha256(text.encode()).hexdigest(),
+            "data_hash": posterior_digest(posterior)}
+
+
+def read_manifest(directory: Path) -> dict[str, Any] | None:
+    """The manifest of ``directory``, or None when there is none."""
+    path = Path(directory) / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ReplicInputError(f"{path}: unreadable run manifest ({exc}); remove the directory "
+                               "to start afresh") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ReplicInputError(f"{path}: not a replic run manifest (expected format {FORMAT!r})")
+    return manifest
+
+
+def write_manifest(directory: Path, manifest: Mapping[str, Any]) -> Path:
+    """Write ``manifest`` atomically (a temporary file moved into place)."""
+    path = Path(directory) / MANIFEST
+    tmp = path.with_name(f".{MANIFEST}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(manifest, indent=2, default=str))
+    os.replace(tmp, path)
+    return path
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, list) and value and isinstance(value[0], dict) and "label" in value[0]:
+        return "[" + "; ".join(d["label"] for d in value) + "]"
+    return json.dumps(value, sort_keys=True)
+
+
+def check_resumable(manifest: Mapping[str, Any], current: Mapping[str, Any],
+                    directory: Path) -> None:
+    """Refuse (``ReplicInputError``) to resume a study whose spec or data changed.
+
+    The message names what changed, e.g. ``reps: 1000 -> 2000``.
+    """
+    old = manifest["fingerprint"]
+    if old["spec_hash"] == current["spec_hash"] and old["data_hash"] == current["data_hash"]:
+        return
+    changes = []
+    for key in sorted(set(old["spec"]) | set(current["spec"])):
+        a, b = old["spec"].get(key), current["spec"].get(key)
+        if a != b:
+            changes.append(f"{key}: {_show(a)} -> {_show(b)}")
+    if old["data_hash"] != current["data_hash"]:
+        changes.append("the posterior draws or data differ")
+    raise ReplicInputError(
+        f"{Path(directory) / MANIFEST}: cannot resume: the study changed since it was started "
+        f"({'; '.join(changes) or 'spec hash differs'}). Rerun without --resume (resume=False) "
+        "into a new output directory, or remove this one to start afresh")

@@ -1,0 +1,113 @@
+"""Chunk files on disk: one parquet file per finished task, written atomically.
+
+Layout under a study's output directory ``DIR``::
+
+    manifest.json                      the run manifest (:mod:`replic.runner.manifest`)
+    chunks/<task name>.parquet         the rows of one finished task
+    replicates.parquet                 all rows in study order, merged from the chunks
+
+A chunk file exists only once complete (written to a hidden temporary name, flushed to disk,
+then renamed), so after a crash — even ``SIGKILL`` — the files present are exactly the
+finished tasks.  Merging streams one chunk at a time, so memory stays bounded however many
+replicates a study has.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from replic.runner.tasks import Task
+
+__all__ = ["ChunkStore"]
+
+
+class ChunkStore:
+    """The chunk files of one study's output directory.
+
+    Parameters
+    ----------
+    directory : path
+        The study's output directory (``chunks/`` is created below it).
+    """
+
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
+        self.chunks = self.directory / "chunks"
+
+    def path(self, task: Task) -> Path:
+        """Where ``task``'s rows are stored."""
+        return self.chunks / f"{task.name}.parquet"
+
+    def open(self) -> None:
+        """Create the directories and remove temporary files left by a killed run."""
+        self.chunks.mkdir(parents=True, exist_ok=True)
+        for stale in self.chunks.glob(".*.tmp"):
+            stale.unlink(missing_ok=True)
+
+    def finished(self) -> set[str]:
+        """Names of the tasks whose chunk file exists."""
+        if not self.chunks.is_dir():
+            return set()
+        return {p.stem for p in self.chunks.glob("*.parquet")}
+
+    def clear(self) -> None:
+        """Remove every chunk file (a fresh start)."""
+        if self.chunks.is_dir():
+            for p in self.chunks.iterdir():
+                p.unlink()
+
+    def write(self, task: Task, rows: pd.DataFrame) -> Path:
+        """Store ``rows`` as ``task``'s chunk, atomically and durably."""
+        dest = self.path(task)
+        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+        table = pa.Table.from_pandas(rows, preserve_index=False)
+        with open(tmp, "wb") as fh:
+            pq.write_table(table, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, dest)
+        return dest
+
+    def read(self, task: Task, *, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """``task``'s rows (only ``columns`` when given and present)."""
+        path = self.path(task)
+        if columns is not None:
+            have = set(pq.read_schema(path).names)
+            columns = [c for c in columns if c in have]
+        return pq.read_table(path, columns=columns).to_pandas()
+
+    def merge(self, tasks: Iterable[Task], dest: str | Path) -> Path:
+        """Write the chunks of ``tasks``, in that order, into one parquet file ``dest``.
+
+        Chunks whose columns differ (e.g. one where every fit failed lacks the optional
+        columns) are aligned to the union of columns, missing values as nulls.  One chunk is in
+        memory at a time.
+        """
+        tasks = list(tasks)
+        dest = Path(dest)
+        schemas = [pq.read_schema(self.path(t)).remove_metadata() for t in tasks]
+        schema = pa.unify_schemas(schemas, promote_options="permissive") if schemas else \
+            pa.schema([])
+        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+        try:
+            with pq.ParquetWriter(tmp, schema) as writer:
+                for task in tasks:
+                    table = pq.read_table(self.path(task)).replace_schema_metadata(None)
+                    writer.write_table(_align(table, schema))
+            os.replace(tmp, dest)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return dest
+
+
+def _align(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    cols = [table.column(f.name).cast(f.type) if f.name in table.column_names
+            else pa.nulls(table.num_rows, type=f.type) for f in schema]
+    return pa.Table.from_arrays(cols, schema=schema)
