@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import load_data
 
 from replic.lmm import fit_batch, fit_lmm, fit_replicates, stats_from_replicates
 from replic.lmm.balanced import closed_form_applies
@@ -51,9 +50,9 @@ def test_replicates_agree_with_fit_lmm(missing):
 
 
 @pytest.mark.parametrize(("name", "missing"), [("balanced", False), ("balanced_missing", True)])
-def test_replicate_engine_agrees_with_lme4(lme4_ref, name, missing):
-    full = load_data("balanced")
-    d = load_data(name)
+def test_replicate_engine_agrees_with_lme4(lme4_ref, lme4_data, name, missing):
+    full = lme4_data("balanced")
+    d = lme4_data(name)
     levels = sorted(full.g.unique())
     T = 8
     y = np.full((1, len(levels), T), np.nan)

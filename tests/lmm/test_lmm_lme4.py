@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pandas as pd
 import pytest
-from conftest import FORMULAS, load_data
 
 from replic.lmm import fit_lmm
 
-CASES = [(name, reml) for name in FORMULAS for reml in (True, False)]
+NAMES = list(pd.read_csv(Path(__file__).parents[1] / "data" / "lme4" / "fit.csv").dataset
+             .unique())
+CASES = [(name, reml) for name in NAMES for reml in (True, False)]
 
 
 @pytest.fixture(scope="module")
-def fits():
-    return {(name, reml): fit_lmm(load_data(name), FORMULAS[name], reml=reml)
+def fits(lme4_data, lme4_formula):
+    return {(name, reml): fit_lmm(lme4_data(name), lme4_formula[name], reml=reml)
             for name, reml in CASES}
 
 
@@ -59,7 +63,7 @@ def test_variance_components(fits, lme4_ref, name, reml):
             assert fit.cor.loc[a, b] == pytest.approx(ref[f"cor_{a}__{b}"], abs=tol)
 
 
-@pytest.mark.parametrize("name", [n for n in FORMULAS if n != "near_singular"])
+@pytest.mark.parametrize("name", [n for n in NAMES if n != "near_singular"])
 def test_theta_and_blups(fits, lme4_ref, name):
     fit = fits[name, True]
     theta = _ref(lme4_ref["theta"], name, True)["theta"].to_numpy()

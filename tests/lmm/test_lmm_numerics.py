@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from importlib import resources
+
 import numpy as np
+import pandas as pd
 import pytest
-from conftest import load_data
 
 from replic.lmm import stats_from_long, stats_from_replicates
 from replic.lmm.balanced import fit_balanced
@@ -51,7 +53,7 @@ def test_finite_differences_of_a_quadratic():
 
 
 def _sleep_stats():
-    d = load_data("sleepstudy")
+    d = pd.read_csv(resources.files("replic") / "datasets" / "sleepstudy.csv")
     codes = d["Subject"].astype("category").cat.codes.to_numpy()
     X = np.column_stack([np.ones(len(d)), d["Days"]])
     return stats_from_long(d["Reaction"].to_numpy(), X, X, codes, 18), d

@@ -11,7 +11,6 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import FORMULAS, load_data
 
 from replic.lmm import fit_lmm
 from replic.lmm.formula import parse_formula
@@ -22,16 +21,16 @@ BALANCED = {"sleepstudy", "balanced", "few_subjects"}
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_agrees_with_statsmodels(name):
+def test_agrees_with_statsmodels(name, lme4_data, lme4_formula):
     smf = pytest.importorskip("statsmodels.formula.api")
-    data = load_data(name)
-    spec = parse_formula(FORMULAS[name])
+    data = lme4_data(name)
+    spec = parse_formula(lme4_formula[name])
     with warnings.catch_warnings():
         # MixedLM warns about its own optimiser's boundary handling; not under test here
         warnings.simplefilter("ignore")
         ref = smf.mixedlm(f"{spec.response} ~ {spec.fixed}", data, groups=data[spec.group],
                           re_formula=f"~{spec.random}").fit(reml=True, method=["lbfgs"])
-    fit = fit_lmm(data, FORMULAS[name])
+    fit = fit_lmm(data, lme4_formula[name])
     assert ref.converged
     np.testing.assert_allclose(fit.fixed["estimate"], ref.fe_params, rtol=1e-5)
     np.testing.assert_allclose(fit.sd, np.sqrt(np.diag(ref.cov_re)), rtol=1e-4)
