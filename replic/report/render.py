@@ -28,7 +28,7 @@ from replic.report.tables import (
     study_rows,
     type_sm_table,
 )
-from replic.report.text import ANALYSIS_LABELS, READING_GUIDE, fmt, headline
+from replic.report.text import ANALYSIS_LABELS, READING_GUIDE, fmt, fmt_pct, headline
 
 __all__ = ["TEMPLATE", "build_context", "render_report", "write_report"]
 
@@ -124,10 +124,15 @@ def headlines(summary: pd.DataFrame, k_needed: pd.DataFrame, *, term: str, targe
 
 
 def guide(effects: pd.DataFrame | None, *, term: str, response: str) -> list[dict]:
-    """The reading guide, each question with its estimand's median and 95% interval."""
+    """The reading guide, each question with its estimand's median and 95% interval.
+
+    Single-valued estimands also get the posterior probability that the effect is below 0
+    (``chance``); replication means list one line per k.
+    """
     rows = []
     for item in READING_GUIDE:
         numbers: list[str] = []
+        chance = ""
         if effects is not None:
             e = effects[effects["estimand"] == item["id"]]
             for r in e.to_dict("records"):
@@ -136,9 +141,14 @@ def guide(effects: pd.DataFrame | None, *, term: str, response: str) -> list[dic
                                + f"{fmt(r['q50'], 1)} [{fmt(r['q2.5'], 1)}, "
                                  f"{fmt(r['q97.5'], 1)}]")
                 if not lev:
+                    p = float(r.get("P(<0)", math.nan))
+                    if math.isfinite(p):
+                        chance = ("Chance the effect is negative: "
+                                  + ("< 0.1%" if p < 0.001 else fmt_pct(p, 1)))
                     break
         rows.append({"question": item["question"].format(term=term, response=response),
-                     "estimand": item["estimand"], "how": item["how"], "numbers": numbers})
+                     "estimand": item["estimand"], "how": item["how"], "numbers": numbers,
+                     "chance": chance})
     return rows
 
 

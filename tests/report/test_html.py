@@ -128,6 +128,11 @@ def test_headline_and_study(doc, study_dir):
     for phrase in ("The average subject", "The study's subjects", "A new person",
                    "A new experiment with k people", "Reaction"):
         assert phrase in guide
+    new = res["effects"].set_index("estimand").loc["new_gaussian"]
+    card = next(a for a in doc.iter("article") if a.find("h3").text == "A new person")
+    paras = {p.get("class"): "".join(p.itertext()) for p in card.iter("p")}
+    assert paras["n"] == f"{new['q50']:.1f} [{new['q2.5']:.1f}, {new['q97.5']:.1f}]"
+    assert paras["chance"] == f"Chance the effect is negative: {100 * new['P(<0)']:.1f}%"
 
 
 def test_report_is_reproduced_from_saved_results(study_dir, tmp_path, html):

@@ -55,10 +55,13 @@ def test_model_formula_rebuilt():
 def test_guide_numbers_come_from_effects():
     eff = pd.DataFrame({"estimand": ["conditional", "replication_mean", "replication_mean"],
                         "level": ["", "k=2", "k=8"], "q2.5": [1.0, -2.0, 0.5],
-                        "q50": [2.0, 2.1, 2.05], "q97.5": [3.0, 6.0, 3.6]})
+                        "q50": [2.0, 2.1, 2.05], "q97.5": [3.0, 6.0, 3.6],
+                        "P(<0)": [0.0, 0.2, 0.01]})
     g = {row["estimand"]: row for row in guide(eff, term="Days", response="RT")}
     assert g["The average subject"]["numbers"] == ["2.0 [1.0, 3.0]"]
     assert g["A new experiment with k people"]["numbers"] == ["k = 2: 2.1 [-2.0, 6.0]",
                                                               "k = 8: 2.0 [0.5, 3.6]"]
+    assert g["The average subject"]["chance"] == "Chance the effect is negative: < 0.1%"
+    assert g["A new experiment with k people"]["chance"] == ""
     assert g["A new person"]["numbers"] == []
     assert "average subject's RT" in g["The average subject"]["question"]
