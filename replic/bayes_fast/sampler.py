@@ -125,16 +125,16 @@ def _side_scales(logpost, mode: Mode, radii=(1.0, 2.0, 3.0)) -> tuple[np.ndarray
 
 
 def _split_t_draws(mu, base, plus, minus, z, chi2, df):
-    """Split-t draws ``mu + base (s(z) * z) / sqrt(chi2/df)`` and their log density."""
+    """Split-t draws ``mu + base (s(t) * t)`` with ``t = z / sqrt(chi2/df)``."""
     t = z / np.sqrt(chi2 / df)[..., None]
     scaled = t * np.where(t > 0, plus[:, None], minus[:, None])
-    x = mu[:, None] + np.einsum("nij,nmj->nmi", base, scaled)
-    return x, _split_t_logpdf(x, mu, base, plus, minus, df)
+    return mu[:, None] + scaled @ np.swapaxes(base, -1, -2)
 
 
 def _split_t_logpdf(x, mu, base, plus, minus, df):
+    """Log density of the split-t of :func:`_split_t_draws` at ``x`` (n, M, d)."""
     d = mu.shape[-1]
-    scaled = np.einsum("nij,nmj->nmi", np.linalg.inv(base), x - mu[:, None])
+    scaled = (x - mu[:, None]) @ np.swapaxes(np.linalg.inv(base), -1, -2)
     s = np.where(scaled > 0, plus[:, None], minus[:, None])
     t = scaled / s
     logdet = np.linalg.slogdet(base)[1][:, None] + np.log(s).sum(axis=-1)
@@ -148,7 +148,7 @@ def _weighted_split(x: np.ndarray, lw: np.ndarray, centre: np.ndarray) -> tuple[
     projections on each axis."""
     _, cov = _weighted_moments(x, lw)
     lam, V = np.linalg.eigh(cov + 1e-10 * np.eye(cov.shape[-1]))
-    proj = np.einsum("nij,nmi->nmj", V, x - centre[:, None])
+    proj = (x - centre[:, None]) @ V
     w = np.exp(lw)[..., None]
     pos = proj > 0
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -202,11 +202,12 @@ def importance_sample(stats: GroupStats, priors: BatchPriors, Q: int, noise: dic
     M = z.shape[1]
     M1 = max(int(first * M), 10)
     base, plus, minus = _side_scales(logpost, mode)
-    eta1, lq1 = _split_t_draws(mode.eta, base, plus, minus, z[:, :M1], chi2[:, :M1], df)
+    eta1 = _split_t_draws(mode.eta, base, plus, minus, z[:, :M1], chi2[:, :M1], df)
+    lq1 = _split_t_logpdf(eta1, mode.eta, base, plus, minus, df)
     lp1 = np.nan_to_num(logpost(eta1), nan=-np.inf)
     lw1, _ = psis(lp1 - lq1)
     base2, plus2, minus2 = _weighted_split(eta1, lw1, mode.eta)
-    eta2, _ = _split_t_draws(mode.eta, base2, plus2, minus2, z[:, M1:], chi2[:, M1:], df)
+    eta2 = _split_t_draws(mode.eta, base2, plus2, minus2, z[:, M1:], chi2[:, M1:], df)
     eta = np.concatenate([eta1, eta2], axis=1)
     # deterministic-mixture (balance heuristic) proposal density of every draw
     lq = np.logaddexp(np.log(M1 / M) + _split_t_logpdf(eta, mode.eta, base, plus, minus, df),
