@@ -86,10 +86,18 @@ def reml_conditional(stats: GroupStats, theta: Theta) -> Conditional:
     Gz = np.einsum("nmgqr,ngr->nmgq", Gm, stats.zy)
     count = stats.count[:, None]                            # (n|1, 1, G)
     s2 = theta.sigma ** 2
-    logdetV = stats.nobs[:, None] * np.log(s2) + np.sum(count * chol_logdet(C), axis=-1)
-    F = np.sum(count[..., None, None] * (XtX - np.swapaxes(W, -1, -2) @ W), axis=2)
+    WtW = np.swapaxes(W, -1, -2) @ W
+    GSG = np.sum((Gm @ stats.Szz[:, None]) * Gm, axis=(-2, -1))
+    if count.shape[-1] == 1:                                 # one pattern: no sums over groups
+        logdetV = stats.nobs[:, None] * np.log(s2) + count[..., 0] * chol_logdet(C[:, :, 0])
+        F = count[..., 0, None, None] * (XtX[:, :, 0] - WtW[:, :, 0])
+        GSG = GSG[:, :, 0]
+    else:
+        logdetV = stats.nobs[:, None] * np.log(s2) + np.sum(count * chol_logdet(C), axis=-1)
+        F = np.sum(count[..., None, None] * (XtX - WtW), axis=2)
+        GSG = np.sum(GSG, axis=-1)
     Fy = stats.Xty[:, None] - np.einsum("nmgqp,nmgq->nmp", W, Gz)
-    yVy = stats.yty[:, None] - np.einsum("nmgqr,ngrs,nmgqs->nm", Gm, stats.Szz, Gm)
+    yVy = stats.yty[:, None] - GSG
     CF = cholesky(F)
     beta_hat = chol_solve(CF, Fy[..., None])[..., 0]
     P = F.shape[-1]

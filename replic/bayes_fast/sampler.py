@@ -25,7 +25,7 @@ from scipy.special import gammaln
 from replic.bayes_fast.batch_priors import BatchPriors
 from replic.bayes_fast.mode import Mode, find_mode
 from replic.bayes_fast.psis import psis, weights_ess
-from replic.bayes_fast.reml import reml_conditional
+from replic.bayes_fast.reml import Conditional, reml_conditional
 from replic.bayes_fast.stats import GroupStats
 from replic.bayes_fast.transform import from_unconstrained, log_prior_eta, log_student_t, n_theta
 
@@ -197,29 +197,35 @@ def importance_sample(stats: GroupStats, priors: BatchPriors, Q: int, noise: dic
             ll = reml_conditional(stats.take(rows), theta).loglik
         return ll + log_prior_eta(eta, Q, sd_prior=p.sd, sigma_prior=p.sigma, lkj=p.lkj)
 
+    def evaluate(eta: np.ndarray) -> tuple[Conditional, np.ndarray]:
+        theta, _ = from_unconstrained(eta, Q)
+        with np.errstate(all="ignore"):
+            cond = reml_conditional(stats, theta)
+        lp = cond.loglik + log_prior_eta(eta, Q, sd_prior=priors.sd, sigma_prior=priors.sigma,
+                                         lkj=priors.lkj)
+        return cond, np.nan_to_num(lp, nan=-np.inf)
+
     mode = find_mode(logpost, start_values(stats))
     z, chi2 = noise["z"], noise["chi2"]
     M = z.shape[1]
     M1 = max(int(first * M), 10)
     base, plus, minus = _side_scales(logpost, mode)
     eta1 = _split_t_draws(mode.eta, base, plus, minus, z[:, :M1], chi2[:, :M1], df)
-    lq1 = _split_t_logpdf(eta1, mode.eta, base, plus, minus, df)
-    lp1 = np.nan_to_num(logpost(eta1), nan=-np.inf)
-    lw1, _ = psis(lp1 - lq1)
+    cond1, lp1 = evaluate(eta1)
+    lw1, _ = psis(lp1 - _split_t_logpdf(eta1, mode.eta, base, plus, minus, df))
     base2, plus2, minus2 = _weighted_split(eta1, lw1, mode.eta)
     eta2 = _split_t_draws(mode.eta, base2, plus2, minus2, z[:, M1:], chi2[:, M1:], df)
+    cond2, lp2 = evaluate(eta2)
     eta = np.concatenate([eta1, eta2], axis=1)
+    cond = Conditional(**{f: np.concatenate([getattr(cond1, f), getattr(cond2, f)], axis=1)
+                          for f in Conditional.__dataclass_fields__})
     # deterministic-mixture (balance heuristic) proposal density of every draw
     lq = np.logaddexp(np.log(M1 / M) + _split_t_logpdf(eta, mode.eta, base, plus, minus, df),
                       np.log(1 - M1 / M) + _split_t_logpdf(eta, mode.eta, base2, plus2,
                                                             minus2, df))
-    theta, _ = from_unconstrained(eta, Q)
-    with np.errstate(all="ignore"):
-        cond = reml_conditional(stats, theta)
-    lprior = log_prior_eta(eta, Q, sd_prior=priors.sd, sigma_prior=priors.sigma, lkj=priors.lkj)
     beta = cond.draw_beta(noise["zb"])
     c = None
-    lw = cond.loglik + lprior - lq
+    lw = np.concatenate([lp1, lp2], axis=1) - lq
     if priors.intercept is not None:
         c = stats.xbar
         gamma = np.einsum("nmp,np->nm", beta, c)
