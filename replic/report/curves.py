@@ -80,7 +80,8 @@ def headline_curve(summary: pd.DataFrame, k_needed: pd.DataFrame, *, term: str,
             if math.isfinite(kk):
                 p = float(g.loc[g["k"] == kk, "probability"].iloc[0])
                 ax.axvline(kk, color=c, lw=1, ls=":")
-                ax.annotate(f"k = {int(kk)}", (kk, p), xytext=(8, -18 - 14 * i),
+                ax.plot([kk], [p], "o", ms=8, mfc="none", mec=c, mew=1.6)
+                ax.annotate(f"k = {int(kk)}", (kk, 0.04 + 0.07 * i), xytext=(5, 0),
                             textcoords="offset points", color=c, fontsize=10,
                             fontweight="bold")
         ax.set_ylim(0, 1.02)

@@ -152,8 +152,7 @@ def criteria_table(summary: pd.DataFrame) -> Table:
             row.append(str(int(cells["n_failed"].iloc[0])))
         for c in crits:
             if c in cells.index:
-                p, se = cells.loc[c, "probability"], cells.loc[c, "mcse"]
-                row.append(f"{fmt(p, 3)} ± {fmt(se, 3)}")
+                row.append(_pm(cells.loc[c, "probability"], cells.loc[c, "mcse"]))
             else:
                 row.append("–")
         rows.append(row)
@@ -194,8 +193,8 @@ def type_sm_table(type_sm: pd.DataFrame) -> Table:
     several = t["series"].nunique() > 1
     rows = [([r["series"]] if several else []) + [
         str(int(r["k"])), str(int(r["n"])), str(int(r["n_significant"])), fmt(r["power"], 3),
-        f"{fmt(r['type_s'], 3)} ± {fmt(r['type_s_mcse'], 3)}",
-        f"{fmt(r['type_m'], 3)} ± {fmt(r['type_m_mcse'], 3)}"] for r in t.to_dict("records")]
+        _pm(r["type_s"], r["type_s_mcse"]), _pm(r["type_m"], r["type_m_mcse"])]
+        for r in t.to_dict("records")]
     head = (["analysis"] if several else []) + ["k", "fits", "significant", "share significant",
                                                 "Type S ± MCSE", "Type M ± MCSE"]
     return Table("type-sm-table", head, rows, t, notes=[
@@ -221,6 +220,13 @@ def diagnostics_table(replicates: pd.DataFrame) -> Table:
     if not rows:
         notes.append("No design had a failed or flagged fit, so no rows are shown.")
     return Table("diagnostics-table", head, rows, d, notes=notes)
+
+
+def _pm(value: float, se: float) -> str:
+    """``value ± se`` with 3 decimals; a dash when the value is missing (no fits)."""
+    if not _finite(value):
+        return "–"
+    return f"{fmt(value, 3)} ± {fmt(se, 3)}"
 
 
 def _finite(x) -> bool:

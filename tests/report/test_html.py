@@ -189,3 +189,30 @@ def test_several_analyses_overlaid(multi_dir):
     assert "REML refit" in study and "summary (no refit" in study
     diag = "".join(doc.find(".//section[@id='diagnostics']").itertext())
     assert "singular fit" in diag and "not converged" in diag
+
+
+def test_failed_fits_are_counted_and_shown(study_result, tmp_path):
+    """Every fit at k = 2 failed and a few at k = 3: the report renders and says so."""
+    from replic.criteria import CRITERIA
+    from replic.study import StudyResult
+    from replic.summarise import criteria_summary, k_needed, type_sm
+
+    reps = study_result.replicates.copy()
+    bad = (reps["k"] == 2) | ((reps["k"] == 3) & (reps["rep"] < 10))
+    reps["error"] = reps["error"].where(~bad, "LinAlgError: Singular matrix")
+    for c in [*CRITERIA, "estimate", "se", "lower", "upper"]:
+        reps.loc[bad, c] = float("nan")
+    s = criteria_summary(reps)
+    res = StudyResult(reps, s, k_needed(s), type_sm(reps), study_result.original,
+                      study_result.info, study_result.posterior)
+    d = res.write(tmp_path / "failed")
+    doc = parse((d / "report.html").read_text(encoding="utf-8"))
+    head = ["".join(th.itertext()) for th in doc.find(".//table[@id='criteria-table']").iter("th")]
+    assert head[:3] == ["k", "fits", "failed"]
+    rows = {r[0]: r for r in cells(doc, "criteria-table")}
+    assert rows["2"][1:4] == ["0", "400", "–"]
+    assert rows["3"][1:3] == ["390", "10"]
+    diag = {r[0]: r for r in cells(doc, "diagnostics-table")}
+    assert set(diag) == {"2", "3"} and diag["2"][2] == "400" and diag["3"][2] == "10"
+    text = "".join(doc.find(".//section[@id='diagnostics']").itertext())
+    assert "LinAlgError: Singular matrix (410 fits)" in text
