@@ -2,7 +2,9 @@
 
 ``y ~ 1 + x + (1 + x | g)``: the fixed part and the varying part are each expanded with
 formulaic; column names follow brms (``Intercept``, ``x``, factor levels as ``xb``).
-Supported: one ``( terms | group )`` block, Gaussian response.
+Supported: one ``( terms | group )`` block, Gaussian response.  Parsing is
+:func:`replic.lmm.parse_formula`'s; the matrices are built here because bayes-fast follows brms
+(drops incomplete rows, brms names for factor levels) where :mod:`replic.lmm` follows lme4.
 """
 
 from __future__ import annotations
@@ -15,10 +17,9 @@ import pandas as pd
 from formulaic import Formula
 
 from replic.errors import ReplicInputError
+from replic.lmm import parse_formula
 
 __all__ = ["ModelData", "model_data"]
-
-_RANDOM = re.compile(r"\(([^()|]*)(\|\|?)([^()|]*)\)")
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,35 +68,28 @@ def _matrix(rhs: str, data: pd.DataFrame, formula: str) -> tuple[np.ndarray, tup
 
 
 def model_data(data: pd.DataFrame, formula: str) -> ModelData:
-    """Model matrices of ``formula`` on ``data`` (rows with missing values are dropped)."""
-    if "~" not in formula:
-        raise ReplicInputError(f"formula {formula!r}: expected 'y ~ fixed + (terms | group)'")
-    lhs, rhs = (s.strip() for s in formula.split("~", 1))
-    blocks = _RANDOM.findall(rhs)
-    if len(blocks) != 1:
-        raise ReplicInputError(f"formula {formula!r}: expected exactly one '(terms | group)' "
-                               f"block, found {len(blocks)}")
-    terms, bar, group = (s.strip() for s in blocks[0])
-    if bar == "||":
-        raise ReplicInputError(f"formula {formula!r}: uncorrelated '||' terms are not supported; "
-                               "use '|'")
-    fixed_rhs = _RANDOM.sub("", rhs).strip().strip("+").strip() or "1"
-    fixed_rhs = re.sub(r"\+\s*\+", "+", fixed_rhs)
-    needed = [lhs, group]
-    missing = [c for c in needed if c not in data.columns]
+    """Model matrices of ``formula`` on ``data``; rows with missing values are dropped (as brms
+    does).  The formula is parsed by :func:`replic.lmm.parse_formula` (lme4 syntax)."""
+    spec = parse_formula(formula)
+    if not isinstance(data, pd.DataFrame):
+        raise ReplicInputError(f"data: expected a pandas DataFrame, got {type(data).__name__}")
+    missing = [c for c in (spec.response, spec.group) if c not in data.columns]
     if missing:
         raise ReplicInputError(f"formula {formula!r}: column(s) {', '.join(missing)} not in the "
                                f"data (columns: {', '.join(map(str, data.columns))})")
-    used = set(needed) | {v for v in re.findall(r"[A-Za-z_.][A-Za-z0-9_.]*",
-                                                f"{fixed_rhs} {terms}") if v in data.columns}
+    used = {spec.response, spec.group} | {
+        v for v in re.findall(r"[A-Za-z_.][A-Za-z0-9_.]*", f"{spec.fixed} {spec.random}")
+        if v in data.columns}
     df = data.dropna(subset=sorted(used)).reset_index(drop=True)
-    X, fixed = _matrix(fixed_rhs, df, formula)
-    Z, varying = _matrix(terms or "1", df, formula)
-    y = pd.to_numeric(df[lhs], errors="coerce").to_numpy(dtype=float)
+    X, fixed = _matrix(spec.fixed, df, formula)
+    Z, varying = _matrix(spec.random, df, formula)
+    y = pd.to_numeric(df[spec.response], errors="coerce").to_numpy(dtype=float)
     if not np.all(np.isfinite(y)):
-        raise ReplicInputError(f"formula {formula!r}: response {lhs!r} has non-numeric values")
-    codes, levels = pd.factorize(df[group].astype(str))
+        raise ReplicInputError(f"formula {formula!r}: response {spec.response!r} has "
+                               "non-numeric values")
+    codes, levels = pd.factorize(df[spec.group].astype(str))
     if np.linalg.matrix_rank(X) < X.shape[1]:
         raise ReplicInputError(f"formula {formula!r}: the fixed-effect design is rank deficient")
-    return ModelData(response=lhs, group=group, y=y, X=X, Z=Z, fixed=fixed, varying=varying,
-                     codes=np.asarray(codes), levels=tuple(str(v) for v in levels), data=df)
+    return ModelData(response=spec.response, group=spec.group, y=y, X=X, Z=Z, fixed=fixed,
+                     varying=varying, codes=np.asarray(codes),
+                     levels=tuple(str(v) for v in levels), data=df)
