@@ -12,12 +12,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from replic.errors import ReplicFitError
+from replic.errors import ReplicFitError, ReplicInputError
 from replic.lmm.batch import fit_batch
 from replic.lmm.data import model_arrays
 from replic.lmm.formula import parse_formula
+from replic.lmm.kenward_roger import kenward_roger
 from replic.lmm.smallmat import det_inv, lower_from_theta
-from replic.lmm.stats import stats_from_long
+from replic.lmm.stats import GroupStats, stats_from_long
 
 __all__ = ["LmmFit", "fit_lmm"]
 
@@ -29,8 +30,8 @@ class LmmFit:
     Attributes
     ----------
     fixed : DataFrame
-        Indexed by term, columns ``estimate``, ``se``, ``df`` (Satterthwaite), ``t``, ``p``,
-        ``lower``, ``upper`` (95% t interval on the Satterthwaite df).
+        Indexed by term, columns ``estimate``, ``se``, ``df`` (Satterthwaite, or Kenward-Roger),
+        ``t``, ``p``, ``lower``, ``upper`` (95% t interval on those df).
     sd : Series
         Standard deviations of the varying terms, by term.
     cor : DataFrame
@@ -49,6 +50,8 @@ class LmmFit:
     theta : ndarray
         lme4's ``theta``.
     reml : bool
+    ddf : str
+        ``"Satterthwaite"`` or ``"Kenward-Roger"``.
     formula : str
     n_obs, n_groups : int
     """
@@ -64,6 +67,7 @@ class LmmFit:
     ranef: pd.DataFrame
     theta: np.ndarray
     reml: bool
+    ddf: str
     formula: str
     n_obs: int
     n_groups: int
@@ -76,7 +80,11 @@ class LmmFit:
                 f"sd: {self.sd.round(4).to_dict()}  sigma: {self.sigma:.4f}")
 
 
-def fit_lmm(data: pd.DataFrame, formula: str, *, reml: bool = True) -> LmmFit:
+DDF = ("Satterthwaite", "Kenward-Roger")
+
+
+def fit_lmm(data: pd.DataFrame, formula: str, *, reml: bool = True,
+            ddf: str = "Satterthwaite") -> LmmFit:
     """Fit a Gaussian linear mixed model with one grouping factor.
 
     Parameters
@@ -88,6 +96,9 @@ def fit_lmm(data: pd.DataFrame, formula: str, *, reml: bool = True) -> LmmFit:
         ``"y ~ x + (1 | g)"``, ``"y ~ x + (0 + x | g)"``.
     reml : bool
         Restricted maximum likelihood (default, as lme4) or maximum likelihood.
+    ddf : {"Satterthwaite", "Kenward-Roger"}
+        Denominator df of the t tests, as lmerTest's ``summary(fit, ddf=...)``.  Kenward-Roger
+        (REML only) also replaces the standard errors by its adjusted ones, as lmerTest does.
 
     Returns
     -------
@@ -110,6 +121,10 @@ def fit_lmm(data: pd.DataFrame, formula: str, *, reml: bool = True) -> LmmFit:
     >>> print(fit.fixed.loc["Days", ["estimate", "se", "df"]].round(3).tolist())
     [10.467, 1.546, 17.0]
     """
+    if ddf not in DDF:
+        raise ReplicInputError(f"ddf={ddf!r}; expected one of {', '.join(DDF)}")
+    if ddf == "Kenward-Roger" and not reml:
+        raise ReplicInputError("ddf='Kenward-Roger' needs a REML fit (reml=True), as in lmerTest")
     spec = parse_formula(formula)
     arr = model_arrays(data, spec)
     stats = stats_from_long(arr.y, arr.X, arr.Z, arr.group, len(arr.levels))
@@ -117,6 +132,9 @@ def fit_lmm(data: pd.DataFrame, formula: str, *, reml: bool = True) -> LmmFit:
     if fit.error[0]:
         raise ReplicFitError(f"fit_lmm({formula!r}): {fit.error[0]}")
     beta, se, df = fit.beta[0], fit.se[0], fit.df[0]
+    if ddf == "Kenward-Roger":
+        cov, df = kenward_roger(arr.X, arr.Z, arr.group, fit.Sigma[0], float(fit.sigma[0]) ** 2)
+        se = np.sqrt(np.diag(cov))
     t = beta / se
     crit = sps.t.ppf(0.975, df)
     fixed = pd.DataFrame({"estimate": beta, "se": se, "df": df, "t": t,
@@ -138,11 +156,11 @@ def fit_lmm(data: pd.DataFrame, formula: str, *, reml: bool = True) -> LmmFit:
         criterion=float(fit.criterion[0]), loglik=float(-fit.criterion[0] / 2),
         singular=bool(fit.singular[0]), converged=bool(fit.converged[0]),
         ranef=pd.DataFrame(ranef, index=pd.Index(arr.levels, name=spec.group), columns=names),
-        theta=fit.theta[0].copy(), reml=bool(reml), formula=formula, n_obs=int(arr.y.size),
+        theta=fit.theta[0].copy(), reml=bool(reml), ddf=ddf, formula=formula, n_obs=int(arr.y.size),
         n_groups=len(arr.levels))
 
 
-def _blups(stats, lam: np.ndarray, beta: np.ndarray, J: int) -> np.ndarray:
+def _blups(stats: GroupStats, lam: np.ndarray, beta: np.ndarray, J: int) -> np.ndarray:
     """Conditional modes ``b_j = Lambda M_j^-1 Lambda' Z_j'(y_j - X_j beta)``, shape (J, q)."""
     ztz, ztxy = stats.ZtZ[0], stats.ZtXy[0]
     q = lam.shape[0]

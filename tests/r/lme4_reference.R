@@ -7,6 +7,7 @@
 #   fit.csv      dataset, reml, formula, criterion, loglik, singular, n, n_groups
 #   theta.csv    dataset, reml, index, theta
 #   ranef.csv    dataset, reml, level, term, value   (conditional modes, BLUPs)
+#   kr.csv       dataset, term, se, df    (REML fits, lmerTest ddf = "Kenward-Roger", pbkrtest)
 # CI never runs R: the CSVs are committed.
 suppressPackageStartupMessages({
   library(lme4)
@@ -78,6 +79,7 @@ ss <- read.csv("replic/datasets/sleepstudy.csv", colClasses = c(Subject = "chara
 datasets$sleepstudy <- list(data = ss, formula = Reaction ~ 1 + Days + (1 + Days | Subject))
 
 fixed <- list(); varcorr <- list(); fits <- list(); thetas <- list(); ranefs <- list()
+krs <- list()
 for (name in names(datasets)) {
   d <- datasets[[name]]
   if (name != "sleepstudy") write.csv(d$data, file.path(out, paste0(name, ".csv")), row.names = FALSE)
@@ -105,6 +107,12 @@ for (name in names(datasets)) {
     thetas[[length(thetas) + 1]] <- data.frame(dataset = name, reml = reml,
                                                index = seq_along(getME(m, "theta")),
                                                theta = unname(getME(m, "theta")))
+    if (reml) {
+      kr <- summary(m, ddf = "Kenward-Roger")$coefficients
+      krs[[length(krs) + 1]] <- data.frame(
+        dataset = name, term = sub("\\(Intercept\\)", "Intercept", rownames(kr)),
+        se = kr[, "Std. Error"], df = kr[, "df"])
+    }
     re <- ranef(m)[[1]]
     ranefs[[length(ranefs) + 1]] <- data.frame(
       dataset = name, reml = reml, level = rep(rownames(re), ncol(re)),
@@ -114,7 +122,7 @@ for (name in names(datasets)) {
 }
 w <- function(x, f) write.csv(do.call(rbind, x), file.path(out, f), row.names = FALSE)
 w(fixed, "fixed.csv"); w(varcorr, "varcorr.csv"); w(fits, "fit.csv"); w(thetas, "theta.csv")
-w(ranefs, "ranef.csv")
-cat(sprintf("R %s, lme4 %s, lmerTest %s\n", getRversion(), packageVersion("lme4"),
-            packageVersion("lmerTest")),
+w(ranefs, "ranef.csv"); w(krs, "kr.csv")
+cat(sprintf("R %s, lme4 %s, lmerTest %s, pbkrtest %s\n", getRversion(),
+            packageVersion("lme4"), packageVersion("lmerTest"), packageVersion("pbkrtest")),
     file = file.path(out, "VERSIONS.txt"))
