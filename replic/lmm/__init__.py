@@ -1,6 +1,7 @@
 """Gaussian linear mixed models with one grouping factor, fitted as lme4 + lmerTest do.
 
-- :func:`fit_lmm`: one data set in lme4 formula syntax, returning an :class:`LmmFit`;
+- :func:`fit_lmm`: one data set in lme4 formula syntax, returning an :class:`LmmFit`
+  (Satterthwaite df as lmerTest, or Kenward-Roger as lmerTest/pbkrtest);
 - :func:`fit_replicates`: many replicate data sets sharing a per-subject design, at thousands of
   refits per second (closed form for balanced complete data, vectorised profiled REML otherwise);
 - :func:`fit_batch`: the vectorised profiled-REML engine on per-group sufficient statistics.

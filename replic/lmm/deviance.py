@@ -3,9 +3,9 @@
 The model is ``y = X beta + Z b + e`` with ``b_j = sigma Lambda u_j``, ``u_j ~ N(0, I)``, and
 ``Lambda`` lower triangular with lme4's ``theta`` as its entries.  Everything a fit needs is in the
 per-group cross-products (:class:`~replic.lmm.stats.GroupStats`).  For each group let
-``M_j = Lambda' Z_j'Z_j Lambda + I`` and ``W_j = Lambda' [Z_j'X_j | Z_j'y_j]``; then
+``M_j = Lambda' Z_j'Z_j Lambda + I``, ``N_j = Lambda M_j^-1 Lambda'`` and ``B_j = Z_j'[X y]``; then
 
-    C = [X y]'[X y] - sum_j W_j' M_j^-1 W_j,
+    C = [X y]'[X y] - sum_j B_j' N_j B_j,
 
 whose ``X`` block is lme4's ``RX'RX``; ``beta = C_XX^-1 C_Xy``, the penalised residual sum of
 squares is ``r2 = C_yy - C_yX beta``, and (Bates et al. 2015, eqs. 34 and 41)
@@ -13,7 +13,9 @@ squares is ``r2 = C_yy - C_yX beta``, and (Bates et al. 2015, eqs. 34 and 41)
     REML: log|L|^2 + log|RX|^2 + (N - P) (1 + log(2 pi r2 / (N - P)))
     ML:   log|L|^2 + N (1 + log(2 pi r2 / N))
 
-with ``log|L|^2 = sum_j log|M_j|``.  Pure numpy, no I/O.
+with ``log|L|^2 = sum_j log|M_j|``.  The sum over groups is one matrix product of the entries of
+``N_j`` with the cached products of the rows of ``B_j`` (:func:`~replic.lmm.stats.outer_blocks`),
+and the ``q x q`` algebra runs elementwise on whole arrays, matrix axes first.  Pure numpy, no I/O.
 """
 
 from __future__ import annotations

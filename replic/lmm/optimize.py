@@ -21,7 +21,8 @@ from replic.lmm.smallmat import q_from_m, tri_index
 
 __all__ = ["Optimum", "canonical_theta", "minimize"]
 
-_ALPHAS = np.array([1.0, 0.5, 0.25, 0.1, 0.03, 0.01, 1e-3, 1e-4])
+_FIRST = np.array([1.0, 0.5])
+_ALPHAS = np.array([0.25, 0.1, 0.03, 0.01, 1e-3, 1e-4])
 _BETAS = np.array([1.0, 0.3, 0.1, 0.01])
 
 
@@ -73,8 +74,8 @@ def minimize(fun: Callable[[np.ndarray, np.ndarray], np.ndarray], theta0: np.nda
             break
         xa = x[active]
         h = steps(xa, floor=0.1)
-        f = fun(active, stencil(xa, h))
-        g, H = assemble(f, h)
+        f = fun(active, stencil(xa, h, mixed="forward"))
+        g, H = assemble(f, h, mixed="forward")
         fx[active] = f[:, 0]
         lam, V = np.linalg.eigh(np.where(np.isfinite(H), H, 0.0))
         big = np.abs(lam).max(axis=1, keepdims=True)
@@ -93,12 +94,20 @@ def minimize(fun: Callable[[np.ndarray, np.ndarray], np.ndarray], theta0: np.nda
         scale = np.maximum(1.0, np.abs(xa).max(axis=1)) * 2.0
         norm = np.abs(step).max(axis=1)
         step *= np.minimum(1.0, scale / np.maximum(norm, 1e-300))[:, None]
-        # Newton ladder, then a safeguarded steepest-descent ladder for curved valleys
-        trial = np.concatenate([xa[:, None, :] + _ALPHAS[None, :, None] * step[:, None, :],
-                                xa[:, None, :] + _BETAS[None, :, None] * descent[:, None, :]],
-                               axis=1)
-        ft = fun(active, trial)
-        ft = np.where(np.isfinite(ft), ft, np.inf)
+        # full Newton and half steps first; the rest get a ladder of shorter Newton steps and
+        # a few safeguarded steepest-descent steps (curved valleys near the boundary)
+        trial = xa[:, None, :] + _FIRST[None, :, None] * step[:, None, :]
+        ft = _finite(fun(active, trial))
+        retry = np.flatnonzero(ft.min(axis=1) >= fa)
+        if retry.size:
+            more = np.concatenate([
+                xa[retry, None, :] + _ALPHAS[None, :, None] * step[retry, None, :],
+                xa[retry, None, :] + _BETAS[None, :, None] * descent[retry, None, :]], axis=1)
+            fm = _finite(fun(active[retry], more))
+            better = fm.min(axis=1) < ft[retry].min(axis=1)
+            sel = retry[better]
+            ft[sel, 0] = fm[better].min(axis=1)
+            trial[sel, 0] = more[better, fm[better].argmin(axis=1)]
         best = np.argmin(ft, axis=1)
         fbest = ft[np.arange(active.size), best]
         improved = fbest < fa
@@ -111,6 +120,10 @@ def minimize(fun: Callable[[np.ndarray, np.ndarray], np.ndarray], theta0: np.nda
         active = active[improved]
     return Optimum(theta=canonical_theta(x, q_from_m(m)), value=fx, converged=done,
                    iterations=iters)
+
+
+def _finite(f: np.ndarray) -> np.ndarray:
+    return np.where(np.isfinite(f), f, np.inf)
 
 
 def canonical_theta(theta: np.ndarray, q: int) -> np.ndarray:
