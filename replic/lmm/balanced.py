@@ -12,6 +12,11 @@ In coordinates where ``G = I`` (``S~ = R^-1 S R^-T``, ``G = R R'``) with eigenva
 ``S~``, the maximiser under ``Sigma >= 0`` clips the eigenvalues of ``V`` at ``s2``; each number
 ``m`` of clipped eigenvalues gives a stationary ``s2_m = (RSS + (k-1) sum_{i<=m} mu_(i)) /
 (nu + (k-1) m)`` and the best of them is the exact REML fit, boundary (singular) fits included.
+The REML criterion itself is, with ``v_i = max(mu_i, s2)`` and ``Z = X A``,
+
+    (kT - q) log 2 pi + nu log s2 + RSS / s2 + (k - 1) (sum log v_i - log|Z'Z| + sum mu_i / v_i)
+        + k log|Z'Z| + q log k + 2 log|A|.
+
 Then ``beta = A^-1 mean(c_j)``, ``Cov(beta) = A^-1 V A^-T / k`` and, when ``Sigma`` is interior,
 the Satterthwaite df of every fixed effect is exactly ``k - 1``.  Pure numpy.
 """
@@ -20,18 +25,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from replic.lmm.batch import SINGULAR_TOL, BatchFit, check_stats, empty_fit, finish
-from replic.lmm.deviance import deviance
+from replic.lmm.batch import SINGULAR_TOL, BatchFit, empty_fit, finish
+from replic.lmm.deviance import LOG2PI
 from replic.lmm.smallmat import psd_cholesky, theta_from_lower, tri_index
 from replic.lmm.stats import stats_from_replicates
 
 __all__ = ["closed_form_applies", "fit_balanced"]
 
 
-def closed_form_applies(X: np.ndarray, Z: np.ndarray) -> bool:
-    """True when ``Z`` spans exactly the columns of ``X`` and leaves residual df per subject."""
+def closed_form_applies(X: np.ndarray, Z: np.ndarray, *, k: int = 2) -> bool:
+    """True when ``Z`` spans exactly the columns of ``X``, leaves residual df per subject, and
+    there are ``k >= 2`` subjects."""
     T, q = Z.shape
-    if X.shape[1] != q or T <= q:
+    if X.shape[1] != q or T <= q or k < 2:
         return False
     r = np.linalg.matrix_rank
     return bool(r(Z) == q and r(np.column_stack([Z, X])) == q)
@@ -77,23 +83,26 @@ def fit_balanced(y: np.ndarray, X: np.ndarray, Z: np.ndarray, *, df: bool = True
     lam = psd_cholesky(Sigma / s2[:, None, None])
     theta = theta_from_lower(lam)
     rows, cols = tri_index(q)
-    stats = stats_from_replicates(y, X, Z)
-    out = empty_fit(n, X.shape[1], rows.size, check_stats(stats))
-    ok = np.flatnonzero(out.error == "")
-    out.beta[ok] = (cbar @ Ainv.T)[ok]
-    out.cov[ok] = (Ainv @ V @ Ainv.T / k)[ok]
-    out.theta[ok] = theta[ok]
-    out.sigma[ok] = np.sqrt(s2[ok])
-    out.criterion[ok] = deviance(stats.take(ok), theta[ok, None])[:, 0]
-    out.converged[ok] = np.isfinite(out.criterion[ok])
-    out.singular[ok] = (theta[ok][:, rows == cols] < SINGULAR_TOL).any(axis=1)
+    v = np.maximum(mu, s2[:, None])                           # eigenvalues of whitened V
+    logdet_ztz = np.linalg.slogdet(ZtZ)[1]
+    crit = ((k * T - q) * LOG2PI + nu * np.log(s2) + rss / s2
+            + (k - 1) * (np.log(v).sum(axis=1) - logdet_ztz + (mu / v).sum(axis=1))
+            + k * logdet_ztz + q * np.log(k) + 2 * np.linalg.slogdet(A)[1])
+    out = empty_fit(n, X.shape[1], rows.size, np.full(n, "", dtype=object))
+    out.beta[:] = cbar @ Ainv.T
+    out.cov[:] = Ainv @ V @ Ainv.T / k
+    out.theta[:] = theta
+    out.sigma[:] = np.sqrt(s2)
+    out.criterion[:] = crit
+    out.converged[:] = np.isfinite(crit)
+    out.singular[:] = (theta[:, rows == cols] < SINGULAR_TOL).any(axis=1)
     interior = (mu > s2[:, None]).all(axis=1)
-    out.df[ok] = np.where(interior[ok, None], float(k - 1), np.nan)
-    edge = ok[~interior[ok]]
+    out.df[:] = np.where(interior[:, None], float(k - 1), np.nan)
+    edge = np.flatnonzero(~interior)
     if df and edge.size:
         part = empty_fit(edge.size, X.shape[1], rows.size, out.error[edge])
-        finish(part, np.arange(edge.size), stats.take(edge), theta[edge],
-               converged=np.ones(edge.size, dtype=bool), reml=True)
+        finish(part, np.arange(edge.size), stats_from_replicates(y[edge], X, Z).with_outer(),
+               theta[edge], converged=np.ones(edge.size, dtype=bool), reml=True)
         out.df[edge] = part.df
     return out
 

@@ -59,7 +59,7 @@ def fit_replicates(y: np.ndarray, X: np.ndarray, Z: np.ndarray, *,
         observed = np.isfinite(y)
     observed = np.asarray(observed, dtype=bool) & np.isfinite(y)
     complete = bool(observed.all())
-    if complete and reml and closed_form_applies(X, Z):
+    if complete and reml and closed_form_applies(X, Z, k=y.shape[1]):
         return fit_balanced(y, X, Z, df=df)
     n, k = y.shape[:2]
     step = max(16, _CELLS // max(k, 1))
