@@ -44,15 +44,15 @@ def test_protocol(bf, sleep_post):
 def test_columns_and_agreement_with_single_fits(bf, sleep_post, missing):
     design = Design(5, x=X10, missing=missing)
     frame = model_frame(sleep_post, "Days", X10)
-    reps = simulate(sleep_post, design, frame, start=0, stop=30, seed=11)
+    reps = simulate(sleep_post, design, frame, start=0, stop=12, seed=11)
     out = bf.run(reps, bf.prepare(sleep_post, frame, {"draws": 8000}))
     for col in (*REQUIRED, *EXTRA):
-        assert out[col].shape == (30,), col
+        assert out[col].shape == (12,), col
     assert (out["error"] == "").all() and np.isfinite(out["khat"]).all()
     assert (out["lower"] < out["estimate"]).all() and (out["estimate"] < out["upper"]).all()
     np.testing.assert_allclose(out["p"], 2 * np.minimum(out["prob_positive"],
                                                         1 - out["prob_positive"]))
-    for i in (0, 17):
+    for i in (0, 7):
         y = reps.y[i]
         long = pd.DataFrame({"Reaction": y.ravel(), "Days": np.tile(np.arange(10.0), 5),
                              "Subject": np.repeat(np.arange(5), 10)}).dropna()
@@ -84,3 +84,21 @@ def test_run_study_with_bayes_fast(sleep_post):
     assert len(table) == 80 and (table["error"] == "").all()
     assert {"khat", "ess", "flagged", "prob_positive"} <= set(table.columns)
     assert table["estimate"].notna().all() and table["khat"].notna().all()
+
+
+@pytest.mark.slow
+def test_flagged_replicates_refitted_with_stan(bf, sleep_post):
+    """The deliberately hard case (a sharp intercept prior far from the data) is flagged, and
+    with ``refit_flagged`` its summaries come from the ``stan`` analysis (small chains)."""
+    pytest.importorskip("stan", reason="PyStan is not installed")
+    from replic.priors import Priors, StudentT
+
+    hard = Priors(intercept=StudentT(3.0, 400.0, 0.5), sd=StudentT(3.0, 0.0, 60.0),
+                  sigma=StudentT(3.0, 0.0, 60.0))
+    frame = model_frame(sleep_post, "Days", X10)
+    reps = simulate(sleep_post, Design(6, x=X10), frame, start=0, stop=1, seed=2)
+    ctx = bf.prepare(sleep_post, frame, {"priors": hard, "refit_flagged": True, "stan_options": {
+        "chains": 2, "warmup": 200, "draws": 200, "seed": 1}})
+    out = bf.run(reps, ctx)
+    assert out["flagged"].all() and out["refit"].all() and (out["error"] == "").all()
+    assert np.isfinite(out["rhat"]).all() and out["lower"][0] < out["upper"][0]
