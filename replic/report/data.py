@@ -42,6 +42,16 @@ def add_series(df: pd.DataFrame) -> pd.DataFrame:
 
     The label is the analysis, extended by missingness and parameter mode only when those vary
     within ``df``.
+
+    Parameters
+    ----------
+    df : DataFrame
+        A table with an ``analysis`` column (and optionally ``missing``, ``params``).
+
+    Returns
+    -------
+    DataFrame
+        A copy with ``series``.
     """
     out = df.copy()
     parts = [out["analysis"].astype(str)]
@@ -59,6 +69,11 @@ def add_series(df: pd.DataFrame) -> pd.DataFrame:
 
 def effect_intervals(draws: pd.DataFrame) -> pd.DataFrame:
     """The estimands shown in the effects figure, with mean and 95% interval of each.
+
+    Parameters
+    ----------
+    draws : DataFrame
+        ``effect_draws.parquet``: ``estimand``, ``draw``, ``level``, ``value``.
 
     ``fitted`` (pooled over the study's subjects) is used when present; otherwise its
     equal-in-distribution stand-in ``new_uncertainty`` (one fitted subject picked at random per
@@ -99,6 +114,11 @@ def _row(estimand: str, level: str, group: str, v: np.ndarray) -> dict:
 def diagnostics(replicates: pd.DataFrame) -> pd.DataFrame:
     """Counts of failed and suspicious fits per design.
 
+    Parameters
+    ----------
+    replicates : DataFrame
+        ``replicates.parquet``; diagnostic columns are optional.
+
     Returns
     -------
     DataFrame
@@ -123,7 +143,20 @@ def diagnostics(replicates: pd.DataFrame) -> pd.DataFrame:
 
 
 def error_messages(replicates: pd.DataFrame, *, top: int = 5) -> pd.DataFrame:
-    """The most frequent error messages of failed fits, with counts (``message``, ``count``)."""
+    """The most frequent error messages of failed fits.
+
+    Parameters
+    ----------
+    replicates : DataFrame
+        ``replicates.parquet``.
+    top : int
+        How many messages to keep.
+
+    Returns
+    -------
+    DataFrame
+        ``message``, ``count``, most frequent first.
+    """
     if "error" not in replicates:
         return pd.DataFrame({"message": [], "count": []})
     e = replicates["error"].fillna("").astype(str)
@@ -132,7 +165,21 @@ def error_messages(replicates: pd.DataFrame, *, top: int = 5) -> pd.DataFrame:
 
 
 def model_formula(info: dict, term: str, *, response: str | None = None) -> str:
-    """The model formula: as recorded, or rebuilt from the posterior's terms."""
+    """The model formula: as recorded, or rebuilt from the posterior's terms.
+
+    Parameters
+    ----------
+    info : dict
+        ``study.json``.
+    term : str
+        The term (used when the posterior's fixed terms are not recorded).
+    response : str, optional
+        The response's name when the record lacks it (``y`` otherwise).
+
+    Returns
+    -------
+    str
+    """
     post = info.get("posterior") or {}
     if post.get("formula") or info.get("formula"):
         return str(post.get("formula") or info.get("formula"))
@@ -146,7 +193,23 @@ def model_formula(info: dict, term: str, *, response: str | None = None) -> str:
 
 
 def data_columns(data: pd.DataFrame, info: dict, term: str) -> tuple[str, str, str] | None:
-    """The (response, term, group) columns of the original data, or None if not found."""
+    """The (response, term, group) columns of the original data.
+
+    Parameters
+    ----------
+    data : DataFrame
+        ``data.csv``.
+    info : dict
+        ``study.json``: the posterior's ``group``, and ``response`` or ``formula`` if recorded.
+    term : str
+        The term.
+
+    Returns
+    -------
+    tuple of str or None
+        None when the term or group column is missing; the response defaults to the first
+        other numeric column.
+    """
     post = info.get("posterior") or {}
     group = post.get("group")
     if term not in data or group not in data:

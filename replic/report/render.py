@@ -46,6 +46,12 @@ def _environment() -> jinja2.Environment:
 def build_context(results: dict) -> dict:
     """Everything the template shows, from :func:`~replic.results_io.read_results` output.
 
+    Parameters
+    ----------
+    results : dict
+        The tables of a results directory, as read by
+        :func:`~replic.results_io.read_results`.
+
     Returns
     -------
     dict
@@ -102,7 +108,26 @@ def build_context(results: dict) -> dict:
 
 def headlines(summary: pd.DataFrame, k_needed: pd.DataFrame, *, term: str, target: float,
               direction: float, reps: int) -> list[dict]:
-    """One headline (sentence and fine print) per series, for the headline criterion."""
+    """One headline (sentence and fine print) per series, for the headline criterion.
+
+    Parameters
+    ----------
+    summary, k_needed : DataFrame
+        ``summary.csv`` and ``k_needed.csv``.
+    term : str
+        The term.
+    target : float
+        The target probability.
+    direction : float
+        Sign of the original effect.
+    reps : int
+        Replicates per design (used when the summary lacks counts).
+
+    Returns
+    -------
+    list of dict
+        ``text``, ``detail``, ``series`` and ``label`` per series.
+    """
     s = add_series(summary)
     s = s[s["criterion"] == HEADLINE]
     kn = add_series(k_needed)
@@ -128,6 +153,18 @@ def guide(effects: pd.DataFrame | None, *, term: str, response: str) -> list[dic
 
     Single-valued estimands also get the posterior probability that the effect is below 0
     (``chance``); replication means list one line per k.
+
+    Parameters
+    ----------
+    effects : DataFrame or None
+        ``effects.csv``.
+    term, response : str
+        Names used in the questions.
+
+    Returns
+    -------
+    list of dict
+        ``question``, ``estimand``, ``how``, ``numbers`` (list of str), ``chance``.
     """
     rows = []
     for item in READING_GUIDE:

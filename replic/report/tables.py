@@ -58,8 +58,22 @@ def study_rows(info: dict, original, *, term: str, summary: pd.DataFrame | None 
                response: str | None = None) -> list[tuple[str, str]]:
     """Label/value pairs describing the study: source, model, designs, analysis, seed, time.
 
-    ``summary`` (when given) describes the design families' missingness and parameter mode;
-    ``response`` names the response in the model formula when the study's record lacks it.
+    Parameters
+    ----------
+    info : dict
+        ``study.json`` (plus ``analyses``, the analyses present in the summary).
+    original : Original
+        The original's estimate of the term.
+    term : str
+        The term.
+    summary : DataFrame, optional
+        ``summary.csv``, to describe the design families' missingness and parameter mode.
+    response : str, optional
+        The response's name for the model formula when the study's record lacks it.
+
+    Returns
+    -------
+    list of (str, str)
     """
     post = info.get("posterior") or {}
     designs = info.get("designs") or []
@@ -114,7 +128,17 @@ def _families(summary: pd.DataFrame | None) -> str:
 
 
 def effects_table(effects: pd.DataFrame) -> Table:
-    """``effects.csv`` with reader-facing estimand names."""
+    """``effects.csv`` with reader-facing estimand names.
+
+    Parameters
+    ----------
+    effects : DataFrame
+        ``effects.csv`` (see :func:`replic.effects.summarise_draws`).
+
+    Returns
+    -------
+    Table
+    """
     cols = ["mean", "sd", "q2.5", "q50", "q97.5", "P(<0)"]
     rows = []
     for r in effects.to_dict("records"):
@@ -135,6 +159,15 @@ def criteria_table(summary: pd.DataFrame) -> Table:
 
     The replicate and failure counts get columns only when they vary (or are non-zero);
     otherwise a note states them.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        ``summary.csv``.
+
+    Returns
+    -------
+    Table
     """
     s = add_series(summary)
     crits = [c for c in CRITERIA if c in set(s["criterion"])] + \
@@ -169,7 +202,17 @@ def criteria_table(summary: pd.DataFrame) -> Table:
 
 
 def k_needed_table(k_needed: pd.DataFrame) -> Table:
-    """Smallest k reaching the target, per criterion and series."""
+    """Smallest k reaching the target, per criterion and series.
+
+    Parameters
+    ----------
+    k_needed : DataFrame
+        ``k_needed.csv``.
+
+    Returns
+    -------
+    Table
+    """
     kn = add_series(k_needed)
     several = kn["series"].nunique() > 1
     rows = []
@@ -188,7 +231,17 @@ def k_needed_table(k_needed: pd.DataFrame) -> Table:
 
 
 def type_sm_table(type_sm: pd.DataFrame) -> Table:
-    """Type S and Type M rates per (series, k)."""
+    """Type S and Type M rates per (series, k).
+
+    Parameters
+    ----------
+    type_sm : DataFrame
+        ``type_sm.csv``.
+
+    Returns
+    -------
+    Table
+    """
     t = add_series(type_sm)
     several = t["series"].nunique() > 1
     rows = [([r["series"]] if several else []) + [
@@ -204,7 +257,18 @@ def type_sm_table(type_sm: pd.DataFrame) -> Table:
 
 
 def diagnostics_table(replicates: pd.DataFrame) -> Table:
-    """Counts of failed, singular, non-converged or flagged fits; only designs with any."""
+    """Counts of failed, singular, non-converged or flagged fits; only designs with any.
+
+    Parameters
+    ----------
+    replicates : DataFrame
+        ``replicates.parquet``.
+
+    Returns
+    -------
+    Table
+        ``data`` holds every design's counts (see :func:`~replic.report.data.diagnostics`).
+    """
     d = diagnostics(replicates)
     checks = [c for c in d.columns if c not in ("series", "k", "design", "replicates", "any")]
     several = d["series"].nunique() > 1

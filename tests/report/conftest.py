@@ -53,13 +53,13 @@ def nodata_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def multi_dir(posterior, tmp_path_factory) -> Path:
-    """Summary and REML analyses of k = 3..8 in one results directory."""
-    designs = [replic.Design(k) for k in range(3, 9)]
+    """Summary and REML analyses of k = 3..6 in one results directory."""
+    designs = [replic.Design(k) for k in range(3, 7)]
     parts = []
     for analysis in ("summary", "reml"):
         try:
             parts.append(run_study(posterior, designs, term="Days", analysis=analysis,
-                                   reps=150, seed=11))
+                                   reps=100, seed=11))
         except replic.ReplicInputError as exc:  # the REML engine not installed
             pytest.skip(f"analysis {analysis!r} unavailable: {exc}")
     reps = pd.concat([p.replicates for p in parts], ignore_index=True)

@@ -9,7 +9,7 @@ import pytest
 from replic.report import build_context
 from replic.report.curves import all_criteria_figure, headline_curve, type_sm_figure
 from replic.report.data import add_series, diagnostics, effect_intervals
-from replic.report.figures import effects_figure, trajectory_figure
+from replic.report.figures import trajectory_figure
 from replic.report.tables import diagnostics_table
 from replic.results_io import read_results
 
@@ -136,7 +136,7 @@ def test_overlaid_analyses(multi_dir):
         s = s[(s["analysis"] == name) & (s["criterion"] == "sig_same_direction")]
         np.testing.assert_allclose(g["probability"].to_numpy(), s["probability"].to_numpy())
     crit = all_criteria_figure(res["summary"], target=0.8)
-    assert crit.data.groupby("series").size().to_dict() == {"reml": 48, "summary": 48}
+    assert crit.data.groupby("series").size().to_dict() == {"reml": 32, "summary": 32}
     tsm = type_sm_figure(res["type_sm"])
     assert set(tsm.data["series"]) == {"summary", "reml"}
     assert "summary" in curve.alt and "reml" in curve.alt
@@ -176,7 +176,7 @@ def test_diagnostics_count_each_check(study_result):
     assert f"{marked.sum()} of {n}" in t.notes[0]
 
 
-def test_effects_figure_alt_lists_numbers(saved):
-    fig = effects_figure(saved["effect_draws"], term="Days")
+def test_effects_figure_alt_lists_numbers(saved, context):
+    fig = context["figures"]["effects"]
     o = saved["original"]
     assert f"{o.lower:.1f} to {o.upper:.1f}" in fig.alt
