@@ -40,6 +40,19 @@ def test_protocol(bf, sleep_post):
         bf.run(moments, ctx)
 
 
+def test_priors_chosen_as_the_stan_analysis_does(bf, sleep_post):
+    import dataclasses
+
+    from tests.conftest import DATASETS
+
+    frame = model_frame(sleep_post, "Days", X10)
+    assert bf.prepare(sleep_post, frame, {}).priors is None          # per-replicate defaults
+    data = pd.read_csv(DATASETS / "sleepstudy.csv")
+    with_data = dataclasses.replace(sleep_post, data=data, response="Reaction")
+    pri = bf.prepare(with_data, frame, {}).priors                     # the original's defaults
+    assert (pri.intercept.location, pri.intercept.scale, pri.sd.scale) == (288.7, 59.3, 59.3)
+
+
 @pytest.mark.parametrize("missing", [0.0, 0.2])
 def test_columns_and_agreement_with_single_fits(bf, sleep_post, missing):
     design = Design(5, x=X10, missing=missing)
