@@ -9,6 +9,7 @@ from replic.criteria import CRITERIA
 from replic.design import Design
 from replic.effects import effect_draws, summarise_draws, trajectory_bands
 from replic.errors import ReplicFitError, ReplicInputError
+from replic.lmm import fit_lmm
 from replic.posterior import Posterior
 from replic.read import read_draws
 from replic.study import StudyResult, run_study
@@ -21,6 +22,7 @@ __all__ = [
     "ReplicInputError",
     "StudyResult",
     "effect_draws",
+    "fit_lmm",
     "read_draws",
     "run_study",
     "summarise_draws",

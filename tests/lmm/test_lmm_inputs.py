@@ -95,3 +95,9 @@ def test_as_many_random_effects_as_observations(data):
     small = data.groupby("g").head(2)                  # 12 rows, 6 levels x 2 random effects
     with pytest.raises(ReplicInputError, match="12 observations for 12 random effects"):
         fit_lmm(small, "y ~ x + (1 + x | g)")
+
+
+def test_exposed_at_top_level():
+    import replic
+
+    assert replic.fit_lmm is fit_lmm
