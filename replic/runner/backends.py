@@ -159,19 +159,20 @@ def _dask_task(task: Task, payload: Payload) -> tuple[Task, pd.DataFrame]:
 
 
 def _connect(backend: Backend):
+    """``(client, ours, cluster)``: clients and clusters started here are closed after use."""
     try:
         from distributed import Client, LocalCluster
     except ModuleNotFoundError:  # pragma: no cover - dask is an optional dependency
         raise ReplicInputError("a dask scheduler needs dask.distributed "
                                "(pip install 'replic[dask]')") from None
     if not isinstance(backend.scheduler, str):
-        return backend.scheduler, None
+        return backend.scheduler, False, None
     if backend.scheduler == "local":
         cluster = LocalCluster(n_workers=backend.workers, threads_per_worker=1, processes=True,
-                               host="127.0.0.1", dashboard_address=None)
-        return Client(cluster), cluster
+                               host="127.0.0.1", dashboard_address=":0")
+        return Client(cluster), True, cluster
     try:
-        return Client(backend.scheduler, timeout="20s"), None
+        return Client(backend.scheduler), True, None
     except (OSError, TimeoutError, ValueError) as exc:
         raise ReplicInputError(f"scheduler={backend.scheduler!r}: cannot connect to a dask "
                                f"scheduler there ({exc})") from None
@@ -181,7 +182,7 @@ def _dask(payload: Payload, tasks: list[Task], backend: Backend) -> Iterator[
         tuple[Task, pd.DataFrame]]:
     from distributed import as_completed
 
-    client, cluster = _connect(backend)
+    client, ours, cluster = _connect(backend)
     pending = None
     try:
         shared = client.scatter(payload, broadcast=True, hash=False)
@@ -192,6 +193,7 @@ def _dask(payload: Payload, tasks: list[Task], backend: Backend) -> Iterator[
     finally:
         if pending is not None and pending.futures:
             client.cancel(list(pending.futures))
-        if cluster is not None:
+        if ours:
             client.close()
+        if cluster is not None:
             cluster.close()

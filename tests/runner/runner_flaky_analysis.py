@@ -1,0 +1,50 @@
+"""A test-only analysis for the runner: the ``summary`` analysis, made slow, failing or
+interrupted on demand.
+
+Registered under the name ``"flaky"`` by the tests (``ANALYSES["flaky"] = __name__``).  Its
+behaviour is set by the study's ``options`` (part of the study's fingerprint):
+
+``fail_every`` (int)
+    a batch containing a replicate ``r`` with ``r % fail_every == 3`` raises, so the runner
+    must isolate those replicates one by one;
+``delay`` (float)
+    seconds slept per batch (to kill a run mid-way).
+
+and, for an in-process interruption only, by the module attribute :data:`INTERRUPT_AT`: the
+batch containing that replicate raises ``KeyboardInterrupt``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from replic.analyses.summary import ANALYSIS as SUMMARY
+
+INTERRUPT_AT: int | None = None
+
+
+@dataclass(frozen=True)
+class FlakyAnalysis:
+    name: str = "flaky"
+    representation: str = "moments"
+
+    def prepare(self, posterior, frame, options: dict) -> dict:
+        return {"fail_every": int(options.get("fail_every", 0)),
+                "delay": float(options.get("delay", 0.0))}
+
+    def run(self, reps, context: dict) -> dict[str, np.ndarray]:
+        if context["delay"]:
+            time.sleep(context["delay"])
+        if INTERRUPT_AT is not None and INTERRUPT_AT in reps.rep:
+            raise KeyboardInterrupt
+        every = context["fail_every"]
+        if every and np.any(reps.rep % every == 3):
+            bad = reps.rep[reps.rep % every == 3]
+            raise ValueError(f"forced failure at replicate {int(bad[0])}")
+        return SUMMARY.run(reps)
+
+
+ANALYSIS = FlakyAnalysis()
