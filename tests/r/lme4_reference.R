@@ -8,6 +8,9 @@
 #   theta.csv    dataset, reml, index, theta
 #   ranef.csv    dataset, reml, level, term, value   (conditional modes, BLUPs)
 #   kr.csv       dataset, term, se, df    (REML fits, lmerTest ddf = "Kenward-Roger", pbkrtest)
+#   replicates.csv      sleepstudy-shaped replicate data sets (rep, missing, g, x, y): 6 subjects x
+#                       Days 0..9, 12 complete and 12 with 20% missing at random
+#   replicate_fits.csv  their REML fits: rep, missing, estimate, se, df (of x), criterion, singular
 # CI never runs R: the CSVs are committed.
 suppressPackageStartupMessages({
   library(lme4)
@@ -123,6 +126,22 @@ for (name in names(datasets)) {
 w <- function(x, f) write.csv(do.call(rbind, x), file.path(out, f), row.names = FALSE)
 w(fixed, "fixed.csv"); w(varcorr, "varcorr.csv"); w(fits, "fit.csv"); w(thetas, "theta.csv")
 w(ranefs, "ranef.csv"); w(krs, "kr.csv")
+# replicate data sets for the batched engine (replic.lmm.fit_replicates)
+reps <- list(); rfits <- list()
+for (r in 1:24) {
+  miss <- r > 12
+  d <- simulate_lmm(6, 10, matrix(c(612, 9.6, 9.6, 35), 2), c(251.4, 10.5), 25.6)
+  if (miss) d <- d[runif(nrow(d)) >= 0.2, ]
+  m <- suppressMessages(lmer(y ~ 1 + x + (1 + x | g), data = d,
+            control = lmerControl(optimizer = "bobyqa",
+                                  optCtrl = list(rhobeg = 2e-3, rhoend = 2e-11, maxfun = 1e5))))
+  co <- summary(m)$coefficients
+  reps[[r]] <- data.frame(rep = r, missing = miss, d)
+  rfits[[r]] <- data.frame(rep = r, missing = miss, estimate = co["x", "Estimate"],
+                           se = co["x", "Std. Error"], df = co["x", "df"],
+                           criterion = REMLcrit(m), singular = isSingular(m))
+}
+w(reps, "replicates.csv"); w(rfits, "replicate_fits.csv")
 cat(sprintf("R %s, lme4 %s, lmerTest %s, pbkrtest %s\n", getRversion(),
             packageVersion("lme4"), packageVersion("lmerTest"), packageVersion("pbkrtest")),
     file = file.path(out, "VERSIONS.txt"))
