@@ -20,10 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import gammaln
 
 from replic.bayes_fast.batch_priors import BatchPriors
 from replic.bayes_fast.mode import Mode, find_mode
+from replic.bayes_fast.proposal import SplitT
 from replic.bayes_fast.psis import psis, weights_ess
 from replic.bayes_fast.reml import Conditional, reml_conditional
 from replic.bayes_fast.stats import GroupStats
@@ -100,74 +100,6 @@ def start_values(stats: GroupStats) -> np.ndarray:
     return eta
 
 
-def _side_scales(logpost, mode: Mode, radii=(1.0, 2.0, 3.0)) -> tuple[np.ndarray, ...]:
-    """Principal axes of the mode's curvature and Geweke's split scales along each.
-
-    Along principal axis ``v_i`` (base sd ``1/sqrt(lam_i)``) the log density is evaluated at
-    ``r`` base sds on each side; a normal would drop by ``r^2/2``, so the side's scale factor is
-    the largest ``r / sqrt(2 drop)`` over ``r`` (clipped to [0.5, 6]).
-    """
-    lam, V = _eig(mode.precision)
-    n, d = mode.eta.shape
-    base = V / np.sqrt(lam)[:, None, :]                   # columns: base-sd steps along axes
-    r = np.asarray(radii)
-    steps = np.concatenate([r[:, None, None] * base.transpose(0, 2, 1)[:, None],
-                            -r[:, None, None] * base.transpose(0, 2, 1)[:, None]], axis=1)
-    pts = mode.eta[:, None, None, :] + steps              # (n, 2R, d, d)
-    f = np.nan_to_num(logpost(pts.reshape(n, -1, d)), nan=-np.inf).reshape(n, 2 * r.size, d)
-    drop = mode.value[:, None, None] - f
-    with np.errstate(divide="ignore", invalid="ignore"):
-        fac = np.where(drop > 0, np.concatenate([r, r])[None, :, None] / np.sqrt(2 * drop), 6.0)
-    fac = np.clip(np.nan_to_num(fac, nan=6.0), 0.5, 6.0)
-    plus = fac[:, :r.size].max(axis=1)
-    minus = fac[:, r.size:].max(axis=1)
-    return base, plus, minus
-
-
-def _split_t_draws(mu, base, plus, minus, z, chi2, df):
-    """Split-t draws ``mu + base (s(t) * t)`` with ``t = z / sqrt(chi2/df)``."""
-    t = z / np.sqrt(chi2 / df)[..., None]
-    scaled = t * np.where(t > 0, plus[:, None], minus[:, None])
-    return mu[:, None] + scaled @ np.swapaxes(base, -1, -2)
-
-
-def _split_t_logpdf(x, mu, base, plus, minus, df):
-    """Log density of the split-t of :func:`_split_t_draws` at ``x`` (n, M, d)."""
-    d = mu.shape[-1]
-    scaled = (x - mu[:, None]) @ np.swapaxes(np.linalg.inv(base), -1, -2)
-    s = np.where(scaled > 0, plus[:, None], minus[:, None])
-    t = scaled / s
-    logdet = np.linalg.slogdet(base)[1][:, None] + np.log(s).sum(axis=-1)
-    return (gammaln((df + d) / 2) - gammaln(df / 2) - d / 2 * np.log(df * np.pi) - logdet
-            - (df + d) / 2 * np.log1p(np.sum(t * t, axis=-1) / df))
-
-
-def _weighted_split(x: np.ndarray, lw: np.ndarray, centre: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Split scales of weighted draws ``x`` (n, M, d) around ``centre`` along the principal
-    axes of their weighted covariance: the weighted RMS of the positive and of the negative
-    projections on each axis."""
-    _, cov = _weighted_moments(x, lw)
-    lam, V = np.linalg.eigh(cov + 1e-10 * np.eye(cov.shape[-1]))
-    proj = (x - centre[:, None]) @ V
-    w = np.exp(lw)[..., None]
-    pos = proj > 0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        plus = np.sqrt(np.sum(w * pos * proj**2, axis=1) / np.sum(w * pos, axis=1))
-        minus = np.sqrt(np.sum(w * ~pos * proj**2, axis=1) / np.sum(w * ~pos, axis=1))
-    floor = 0.1 * np.sqrt(np.maximum(lam, 1e-12))
-    plus = np.maximum(np.nan_to_num(plus, nan=0.0), floor)
-    minus = np.maximum(np.nan_to_num(minus, nan=0.0), floor)
-    return V, plus, minus
-
-
-def _weighted_moments(x: np.ndarray, lw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    w = np.exp(lw)
-    mu = np.einsum("nm,nmd->nd", w, x)
-    dev = x - mu[:, None]
-    cov = np.einsum("nm,nmi,nmj->nij", w, dev, dev)
-    return mu, cov
-
-
 def importance_sample(stats: GroupStats, priors: BatchPriors, Q: int, noise: dict, *,
                       df: float = 4.0, first: float = 0.25) -> ImportanceDraws:
     """Importance-sample the posteriors of ``stats.n`` data sets.
@@ -209,20 +141,18 @@ def importance_sample(stats: GroupStats, priors: BatchPriors, Q: int, noise: dic
     z, chi2 = noise["z"], noise["chi2"]
     M = z.shape[1]
     M1 = max(int(first * M), 10)
-    base, plus, minus = _side_scales(logpost, mode)
-    eta1 = _split_t_draws(mode.eta, base, plus, minus, z[:, :M1], chi2[:, :M1], df)
+    q1 = SplitT.from_mode(logpost, mode, df=df)
+    eta1 = q1.draw(z[:, :M1], chi2[:, :M1])
     cond1, lp1 = evaluate(eta1)
-    lw1, _ = psis(lp1 - _split_t_logpdf(eta1, mode.eta, base, plus, minus, df))
-    base2, plus2, minus2 = _weighted_split(eta1, lw1, mode.eta)
-    eta2 = _split_t_draws(mode.eta, base2, plus2, minus2, z[:, M1:], chi2[:, M1:], df)
+    lw1, _ = psis(lp1 - q1.logpdf(eta1))
+    q2 = SplitT.from_draws(eta1, lw1, mode.eta, df=df)
+    eta2 = q2.draw(z[:, M1:], chi2[:, M1:])
     cond2, lp2 = evaluate(eta2)
     eta = np.concatenate([eta1, eta2], axis=1)
     cond = Conditional(**{f: np.concatenate([getattr(cond1, f), getattr(cond2, f)], axis=1)
                           for f in Conditional.__dataclass_fields__})
     # deterministic-mixture (balance heuristic) proposal density of every draw
-    lq = np.logaddexp(np.log(M1 / M) + _split_t_logpdf(eta, mode.eta, base, plus, minus, df),
-                      np.log(1 - M1 / M) + _split_t_logpdf(eta, mode.eta, base2, plus2,
-                                                            minus2, df))
+    lq = np.logaddexp(np.log(M1 / M) + q1.logpdf(eta), np.log(1 - M1 / M) + q2.logpdf(eta))
     beta = cond.draw_beta(noise["zb"])
     c = None
     lw = np.concatenate([lp1, lp2], axis=1) - lq
@@ -242,8 +172,3 @@ def importance_sample(stats: GroupStats, priors: BatchPriors, Q: int, noise: dic
     slw, khat = psis(lw)
     return ImportanceDraws(eta=eta, log_weights=slw, khat=khat, ess=weights_ess(slw), beta=beta,
                            beta_hat=beta_hat, cov_beta=cov_beta, c=c, mode=mode)
-
-
-def _eig(prec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    lam, V = np.linalg.eigh(prec)
-    return np.clip(np.nan_to_num(lam, nan=1.0), 1e-2, None), V
