@@ -214,20 +214,34 @@ def k_needed_table(k_needed: pd.DataFrame) -> Table:
     Table
     """
     kn = add_series(k_needed)
-    several = kn["series"].nunique() > 1
-    rows = []
-    for r in kn.to_dict("records"):
-        k, kc = r["k"], r["k_confident"]
-        rows.append(([r["series"]] if several else []) + [
-            CRITERION_LABELS.get(r["criterion"], r["criterion"]),
-            str(int(k)) if _finite(k) else f"> {int(r['k_max'])}",
-            str(int(kc)) if _finite(kc) else f"> {int(r['k_max'])}"])
-    head = (["analysis"] if several else []) + ["criterion", "smallest k (estimate)",
-                                                "smallest k (lower MC bound)"]
+    order = list(dict.fromkeys(kn["series"]))
     target = float(kn["target"].iloc[0]) if len(kn) else 0.8
-    return Table("k-needed-table", head, rows, kn, notes=[
-        f"Smallest k whose estimated probability reaches {fmt(100 * target, 0)}%, and the "
-        "smallest whose 95% Monte Carlo interval lies wholly above it (the cautious choice)."])
+    notes = [f"Smallest k whose estimated probability reaches {fmt(100 * target, 0)}%, and the "
+             "smallest whose 95% Monte Carlo interval lies wholly above it (the cautious "
+             "choice). '> k' means no k in the grid reaches it."]
+    if len(order) <= 1:
+        rows = [[CRITERION_LABELS.get(r["criterion"], r["criterion"]),
+                 _k(r["k"], r["k_max"]), _k(r["k_confident"], r["k_max"])]
+                for r in kn.to_dict("records")]
+        head = ["criterion", "smallest k (estimate)", "smallest k (cautious)"]
+        return Table("k-needed-table", head, rows, kn, notes=notes)
+    # several analyses: one row per criterion, one column per analysis, "k (cautious k)"
+    cells = {(r["criterion"], r["series"]): _k_pair(r) for r in kn.to_dict("records")}
+    crits = list(dict.fromkeys(kn["criterion"]))
+    rows = [[CRITERION_LABELS.get(c, c)] + [cells.get((c, name), "–") for name in order]
+            for c in crits]
+    notes[0] += " Cells: the estimate, with the cautious choice in brackets when it differs."
+    return Table("k-needed-table", ["criterion", *order], rows, kn, notes=notes)
+
+
+def _k(k: float, k_max: float) -> str:
+    return str(int(k)) if _finite(k) else f"> {int(k_max)}"
+
+
+def _k_pair(r: dict) -> str:
+    """``k``, or ``k (cautious k)`` when the two differ."""
+    k, kc = _k(r["k"], r["k_max"]), _k(r["k_confident"], r["k_max"])
+    return k if k == kc else f"{k} ({kc})"
 
 
 def type_sm_table(type_sm: pd.DataFrame) -> Table:

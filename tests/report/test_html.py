@@ -185,6 +185,17 @@ def test_several_analyses_overlaid(multi_dir):
     assert [h.get("aria-label") for h in heads] == ["headline: summary", "headline: reml"]
     rows = cells(doc, "criteria-table")
     assert {r[0] for r in rows} == {"summary", "reml"}
+    kn = pd.read_csv(multi_dir / "k_needed.csv").set_index(["criterion", "analysis"])
+    krows = {r[0]: r for r in cells(doc, "k-needed-table")}
+    head = ["".join(th.itertext()) for th in doc.find(".//table[@id='k-needed-table']").iter("th")]
+    assert head == ["criterion", "summary", "reml"]
+    for col, name in ((1, "summary"), (2, "reml")):
+        k, kc, kmax = kn.loc[("sig_same_direction", name), ["k", "k_confident", "k_max"]]
+        cell = krows["Significant, same direction"][col]
+        main = str(int(k)) if pd.notna(k) else f"> {int(kmax)}"
+        assert cell.split(" (")[0] == main
+        if pd.notna(kc) and kc != k:
+            assert cell == f"{main} ({int(kc)})"
     study = "".join(doc.find(".//section[@id='study']").itertext())
     assert "REML refit" in study and "summary (no refit" in study
     diag = "".join(doc.find(".//section[@id='diagnostics']").itertext())
