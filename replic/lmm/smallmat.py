@@ -14,23 +14,11 @@ __all__ = [
     "det_inv",
     "det_inv_lead",
     "lower_from_theta",
-    "mm",
-    "mtm",
     "psd_cholesky",
     "q_from_m",
     "theta_from_lower",
     "tri_index",
 ]
-
-
-def mm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Batched product ``a @ b`` of small matrices, broadcasting leading axes."""
-    return (a[..., :, :, None] * b[..., None, :, :]).sum(axis=-2)
-
-
-def mtm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Batched product ``a.T @ b`` of small matrices, broadcasting leading axes."""
-    return (a[..., :, :, None] * b[..., :, None, :]).sum(axis=-3)
 
 
 def det_inv(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
