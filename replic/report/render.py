@@ -28,7 +28,14 @@ from replic.report.tables import (
     study_rows,
     type_sm_table,
 )
-from replic.report.text import ANALYSIS_LABELS, READING_GUIDE, fmt, fmt_pct, headline
+from replic.report.text import (
+    ANALYSIS_LABELS,
+    READING_GUIDE,
+    effect_sentences,
+    fmt,
+    fmt_pct,
+    headline,
+)
 
 __all__ = ["TEMPLATE", "build_context", "render_report", "write_report"]
 
@@ -95,6 +102,8 @@ def build_context(results: dict) -> dict:
         "headlines": headlines(summary, k_needed, term=term, target=target,
                                direction=original.direction, reps=int(info.get("reps", 0))),
         "guide": guide(results.get("effects"), term=term, response=response),
+        "effect_sentences": effect_sentences(results["effects"], term=term, response=response)
+        if results.get("effects") is not None else [],
         "study": study_rows(info, original, term=term, summary=summary,
                             response=cols[0] if cols else None),
         "figures": figures,

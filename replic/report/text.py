@@ -16,6 +16,7 @@ __all__ = [
     "DIAGNOSTIC_HELP",
     "ESTIMAND_LABELS",
     "READING_GUIDE",
+    "effect_sentences",
     "estimand_label",
     "fmt",
     "fmt_pct",
@@ -196,3 +197,46 @@ def headline(*, term: str, direction: float, k: float, prob: float, lower: float
         detail = (f"No k in the grid reaches the {fmt_pct(target)} target{where}; extend the "
                   f"grid beyond k = {k_max}. {mc}.")
     return {"text": text, "detail": detail}
+
+
+def effect_sentences(effects, *, term: str, response: str) -> list[str]:
+    """Plain sentences reading the effects table: the average subject, a new person, and the
+    smallest and largest replication.
+
+    Parameters
+    ----------
+    effects : DataFrame
+        ``effects.csv``: ``estimand``, ``level``, ``q2.5``, ``q50``, ``q97.5``, ``P(<0)``.
+    term, response : str
+        Names used in the sentences.
+
+    Returns
+    -------
+    list of str
+        Empty when the table lacks the estimands.
+    """
+    rows = {(e, "" if not isinstance(lev, str) else lev): r for e, lev, r in
+            zip(effects["estimand"], effects["level"], effects.to_dict("records"), strict=True)}
+    out = []
+    cond = rows.get(("conditional", ""))
+    if cond is not None:
+        out.append(f"For the average subject, {response} changes by {fmt(cond['q50'], 1)} per "
+                   f"unit of {term} (95% interval {fmt(cond['q2.5'], 1)} to "
+                   f"{fmt(cond['q97.5'], 1)}).")
+    new = rows.get(("new_gaussian", ""))
+    if new is not None:
+        up = cond is None or cond["q50"] >= 0
+        p = float(new["P(<0)"]) if up else 1 - float(new["P(<0)"])
+        way, other = ("fall", "rise") if up else ("rise", "fall")
+        out.append(f"A new person's change is less certain: {fmt(new['q2.5'], 1)} to "
+                   f"{fmt(new['q97.5'], 1)}, so about {fmt_pct(p)} of new people would see "
+                   f"{response} {way} rather than {other}.")
+    reps = sorted((r for (e, _), r in rows.items() if e == "replication_mean"),
+                  key=lambda r: int(str(r["level"]).removeprefix("k=") or 0))
+    if len(reps) >= 2:
+        a, b = reps[0], reps[-1]
+        out.append(f"The mean over a new experiment's people narrows as it grows: "
+                   f"{fmt(a['q2.5'], 1)} to {fmt(a['q97.5'], 1)} with {a['level']}, "
+                   f"{fmt(b['q2.5'], 1)} to {fmt(b['q97.5'], 1)} with {b['level']}."
+                   .replace("k=", "k = "))
+    return out

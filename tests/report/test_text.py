@@ -8,7 +8,7 @@ import pandas as pd
 
 from replic.report.data import model_formula
 from replic.report.render import guide
-from replic.report.text import estimand_label, fmt, fmt_pct, headline
+from replic.report.text import effect_sentences, estimand_label, fmt, fmt_pct, headline
 
 
 def test_headline_reached():
@@ -65,3 +65,18 @@ def test_guide_numbers_come_from_effects():
     assert g["A new experiment with k people"]["chance"] == ""
     assert g["A new person"]["numbers"] == []
     assert "average subject's RT" in g["The average subject"]["question"]
+
+
+def test_effect_sentences():
+    eff = pd.DataFrame({"estimand": ["conditional", "new_gaussian", "replication_mean",
+                                     "replication_mean"],
+                        "level": [float("nan"), float("nan"), "k=30", "k=2"],
+                        "q2.5": [6.86, -3.48, 6.1, 0.2], "q50": [10.41, 10.29, 10.4, 10.3],
+                        "q97.5": [13.66, 24.22, 14.7, 20.2], "P(<0)": [0.0, 0.064, 0.0, 0.02]})
+    s = effect_sentences(eff, term="Days", response="Reaction")
+    assert s == ["For the average subject, Reaction changes by 10.4 per unit of Days (95% "
+                 "interval 6.9 to 13.7).",
+                 "A new person's change is less certain: -3.5 to 24.2, so about 6% of new "
+                 "people would see Reaction fall rather than rise.",
+                 "The mean over a new experiment's people narrows as it grows: 0.2 to 20.2 "
+                 "with k = 2, 6.1 to 14.7 with k = 30."]
