@@ -7,6 +7,12 @@ cache is a :class:`~replic.ReplicFitError`, so "compiled once, in the parent" is
 
 PyStan runs its own event loop (``asyncio.run``); when called from a thread that already runs
 one (Jupyter), the call is made from a helper thread instead.
+
+httpstan runs chains in a ``fork``-based process pool created at import.  Forking a process that
+already runs other threads (a joblib/loky worker, a parent after ``Parallel``, Jupyter) can
+deadlock the children, so in that situation, before the pool has started, replic swaps it for an
+equivalent loky pool (fresh interpreters; no ``if __name__ == "__main__"`` guard needed), see
+:func:`_fork_safe_pool`.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ import asyncio
 import concurrent.futures
 import contextlib
 import io
+import threading
+import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -55,6 +63,37 @@ def _quietly(fn: Callable[[], T], quiet: bool) -> T:
             return fn()
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             return fn()
+
+
+def _fork_safe_pool() -> None:
+    """Make httpstan's chain pool fork-safe when this process runs other threads."""
+    import httpstan.services_stub as stub
+
+    pool = stub.executor
+    if getattr(pool, "_replic_fork_safe", False) or getattr(pool, "_processes", None) \
+            or threading.active_count() == 1:
+        return  # already swapped, already started (children exist), or single-threaded
+    from joblib.externals import loky
+
+    safe = loky.ProcessPoolExecutor(initializer=stub.init_worker, timeout=30)
+    safe._replic_fork_safe = True  # type: ignore[attr-defined]
+    stub.executor = safe
+
+
+def _prune_fits(model_name: str, *, age: float = 60.0) -> None:
+    """Delete this model's fits older than ``age`` seconds from httpstan's cache.
+
+    With a random seed, PyStan leaves every fit in the cache (~1 MB per chain), which a study
+    of thousands of refits would pile up.  Fits are read back milliseconds after they are
+    written, so a minute's margin never touches one still in use by another process.
+    """
+    import httpstan.cache
+
+    now = time.time()
+    for path in httpstan.cache.model_directory(model_name).glob("fits/*"):
+        with contextlib.suppress(OSError):
+            if now - path.stat().st_mtime > age:
+                path.unlink()
 
 
 def pystan_cached(code: str) -> bool:
@@ -124,12 +163,15 @@ class PyStanModel:
                                  "cache of this machine; compile it first with "
                                  "replic.stan.compile_model() (a study does so in the parent "
                                  "process; workers never compile)")
+        _fork_safe_pool()
         model = _build(self.code, data, seed, quiet)
         try:
             fit = _outside_loop(lambda: _quietly(lambda: model.sample(
                 num_chains=chains, num_warmup=warmup, num_samples=draws), quiet))
         except (RuntimeError, ValueError) as exc:
             raise ReplicFitError(f"PyStan sampling failed: {exc}") from None
+        finally:
+            _prune_fits(self.model_name)
         flat = fit.to_frame().reset_index(drop=True)
         # to_frame flattens draws (draw, chain) in C order: row = draw * chains + chain
         idx = np.arange(len(flat))

@@ -1,0 +1,139 @@
+"""The ``stan`` analysis: compiled once in the parent, replicates refitted in loky workers.
+
+Real PyStan sampling with small chains (2 x 200 after 200 warm-up).  Reference: for a balanced
+complete design the GLS estimate of the Days effect is the mean of the per-subject OLS
+estimates whatever the variance parameters, so the posterior mean must sit on it up to Monte
+Carlo error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+from joblib import Parallel, delayed
+
+from replic import Design, ReplicInputError
+from replic.analyses import get_analysis
+from replic.analyses.summary import per_subject_ols
+from replic.simulate import model_frame, simulate
+
+pytest.importorskip("stan", reason="PyStan is not installed")
+pytest.importorskip("arviz", reason="arviz is not installed")
+
+X10 = tuple(float(d) for d in range(10))
+SMALL = {"chains": 2, "warmup": 200, "draws": 200, "seed": 3}
+COLUMNS = ("estimate", "se", "lower", "upper", "p", "error", "prob_positive", "rhat",
+           "ess_bulk", "divergences", "converged")
+
+
+@pytest.fixture(scope="module")
+def post(sleep_post):
+    from tests.stan.conftest import DATASETS, FORMULA
+
+    data = pd.read_csv(DATASETS / "sleepstudy.csv")
+    return dataclasses.replace(sleep_post, data=data, response="Reaction", formula=FORMULA)
+
+
+@pytest.fixture(scope="module")
+def frame(post):
+    return model_frame(post, "Days", X10)
+
+
+@pytest.fixture(scope="module")
+def reps(post, frame):
+    return simulate(post, Design(8, x=X10), frame, start=0, stop=4, seed=11)
+
+
+@pytest.fixture(scope="module")
+def context(post, frame):
+    return get_analysis("stan").prepare(post, frame, dict(SMALL))
+
+
+def _run_in_worker(reps, context):
+    return os.getpid(), get_analysis("stan").run(reps, context)
+
+
+def test_prepare_compiles_once_with_original_priors(post, frame, caplog):
+    from replic.stan.backends import compile_count
+
+    an = get_analysis("stan")
+    before = compile_count()
+    with caplog.at_level(logging.INFO):
+        ctx = an.prepare(post, frame, dict(SMALL))
+    assert compile_count() == before + 1
+    assert sum("compiling Stan program" in r.getMessage() for r in caplog.records) == 1
+    assert ctx.priors.intercept.location == 288.7 and ctx.priors.sd.scale == 59.3
+    assert ctx.ess_min == 200.0
+
+
+def test_parallel_workers_agree_with_serial(reps, context, frame):
+    an = get_analysis("stan")
+    halves = [simulate_half for simulate_half in (_slice(reps, 0, 2), _slice(reps, 2, 4))]
+    out = Parallel(n_jobs=2, backend="loky")(delayed(_run_in_worker)(h, context) for h in halves)
+    pids = {pid for pid, _ in out}
+    assert os.getpid() not in pids
+    par = {k: np.concatenate([o[k] for _, o in out]) for k in out[0][1]}
+    for col in COLUMNS:
+        assert par[col].shape == (4,), col
+    assert (par["error"] == "").all()
+    serial = an.run(reps, context)  # same seeds per replicate: identical draws
+    np.testing.assert_array_equal(par["estimate"], serial["estimate"])
+    # reference: GLS estimate of a balanced design = mean of per-subject OLS estimates
+    est, _ = per_subject_ols(reps.y, reps.observed, frame.X, frame.t)
+    ols = est.mean(axis=1)
+    assert np.all(np.abs(serial["estimate"] - ols) < 0.25 * serial["se"])
+    assert np.all((serial["lower"] < serial["estimate"]) & (serial["estimate"] < serial["upper"]))
+    pp = serial["prob_positive"]
+    np.testing.assert_allclose(serial["p"], 2 * np.minimum(pp, 1 - pp))
+    assert np.all(serial["rhat"] < 1.1) and np.all(serial["ess_bulk"] > 20)
+
+
+def _slice(reps, lo, hi):
+    fields = {f.name: getattr(reps, f.name) for f in dataclasses.fields(reps)}
+    for name in ("rep", "draw", "beta", "Sigma", "sigma", "vbar", "y"):
+        fields[name] = fields[name][lo:hi]
+    return type(reps)(**fields)
+
+
+def test_short_chains_are_flagged_not_converged(post, frame, reps):
+    an = get_analysis("stan")
+    ctx = an.prepare(post, frame, {"chains": 2, "warmup": 15, "draws": 20})
+    res = an.run(_slice(reps, 0, 2), ctx)
+    assert not res["converged"].any()
+    assert (res["error"] == "").all() and np.isfinite(res["estimate"]).all()
+
+
+def test_missing_observations_and_priors_from_replicate(sleep_post, frame):
+    """Without data on the posterior each replicate gets its own brms default priors."""
+    an = get_analysis("stan")
+    ctx = an.prepare(sleep_post, frame, dict(SMALL))
+    assert ctx.priors is None
+    r = simulate(sleep_post, Design(6, x=X10, missing=0.3), frame, start=0, stop=1, seed=2)
+    res = an.run(r, ctx)
+    assert res["error"][0] == "" and np.isfinite(res["estimate"][0])
+
+
+def test_run_study_with_stan(post, caplog):
+    from replic.study import run_study
+
+    with caplog.at_level(logging.INFO):
+        result = run_study(post, [Design(6)], term="Days", analysis="stan", reps=4, seed=5,
+                           n_jobs=2, options=dict(SMALL))
+    assert sum("compiling Stan program" in r.getMessage() for r in caplog.records) == 1
+    table = result.replicates
+    assert len(table) == 4 and (table["error"] == "").all()
+    for col in COLUMNS:
+        assert col in table.columns, col
+
+
+def test_bad_options(post, frame):
+    an = get_analysis("stan")
+    with pytest.raises(ReplicInputError, match="unknown option"):
+        an.prepare(post, frame, {"iter": 10})
+    with pytest.raises(ReplicInputError, match="chains"):
+        an.prepare(post, frame, {"chains": 0})
