@@ -12,6 +12,6 @@ each returning the data it plotted), :mod:`~replic.report.tables`, :mod:`~replic
 """
 
 from replic.report.figures import Figure
-from replic.report.render import build_context, render_report, write_report
+from replic.report.render import build_context, render_html, render_report, write_report
 
-__all__ = ["Figure", "build_context", "render_report", "write_report"]
+__all__ = ["Figure", "build_context", "render_html", "render_report", "write_report"]

@@ -37,7 +37,7 @@ from replic.report.text import (
     headline,
 )
 
-__all__ = ["TEMPLATE", "build_context", "render_report", "write_report"]
+__all__ = ["TEMPLATE", "build_context", "render_html", "render_report", "write_report"]
 
 #: The template file, in ``replic/report/templates/``.
 TEMPLATE = "report.html.j2"
@@ -214,7 +214,22 @@ def render_report(results_dir: str | Path) -> str:
     """
     from replic.results_io import read_results
 
-    context = build_context(read_results(results_dir))
+    return render_html(build_context(read_results(results_dir)))
+
+
+def render_html(context: dict) -> str:
+    """Fill the report template with a context from :func:`build_context`.
+
+    Parameters
+    ----------
+    context : dict
+        The output of :func:`build_context`.
+
+    Returns
+    -------
+    str
+        The HTML document.
+    """
     return _environment().get_template(TEMPLATE).render(**context)
 
 

@@ -1,10 +1,12 @@
 """Results directories written by real (small) studies, shared by the report tests.
 
 * ``study_dir``: the sleepstudy brms posterior with its data attached, summary analysis,
-  k = 2..16, written with its report by :func:`replic.results_io.write_results`;
+  k = 2..16; its report is rendered once (``study_context``) and saved as ``report.html``;
 * ``nodata_dir``: the same posterior without data (a brms draws file carries none);
 * ``multi_dir``: summary and REML analyses of the same designs in one directory, as a study
   comparing analyses writes them.
+
+(``write_results`` rendering the report itself is exercised by ``test_failed_fits_...``.)
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import pandas as pd
 import pytest
 
 import replic
+from replic.report import build_context, render_html
+from replic.results_io import read_results
 from replic.study import StudyResult, run_study
 from replic.summarise import criteria_summary, k_needed, type_sm
 
@@ -36,10 +40,29 @@ def study_result(posterior) -> StudyResult:
     return run_study(posterior, [replic.Design(k) for k in KS], term="Days", reps=400, seed=7)
 
 
+def _with_report(directory: Path) -> tuple[Path, dict]:
+    """Render the report of ``directory`` once: save it and return the context behind it."""
+    context = build_context(read_results(directory))
+    (directory / "report.html").write_text(render_html(context), encoding="utf-8")
+    return directory, context
+
+
 @pytest.fixture(scope="session")
-def study_dir(study_result, tmp_path_factory) -> Path:
-    """``study_result`` written with its report."""
-    return study_result.write(tmp_path_factory.mktemp("study") / "sleepstudy")
+def study_rendered(study_result, tmp_path_factory) -> tuple[Path, dict]:
+    return _with_report(study_result.write(tmp_path_factory.mktemp("study") / "sleepstudy",
+                                           report=False))
+
+
+@pytest.fixture(scope="session")
+def study_dir(study_rendered) -> Path:
+    """``study_result``'s results directory, with ``report.html``."""
+    return study_rendered[0]
+
+
+@pytest.fixture(scope="session")
+def study_context(study_rendered) -> dict:
+    """The figures, tables and text behind ``study_dir``'s report."""
+    return study_rendered[1]
 
 
 @pytest.fixture(scope="session")
@@ -52,8 +75,19 @@ def nodata_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def multi_dir(posterior, tmp_path_factory) -> Path:
-    """Summary and REML analyses of k = 3..6 in one results directory."""
+def multi_dir(multi_rendered) -> Path:
+    """Summary and REML analyses of k = 3..6 in one results directory, with its report."""
+    return multi_rendered[0]
+
+
+@pytest.fixture(scope="session")
+def multi_context(multi_rendered) -> dict:
+    """The figures, tables and text behind ``multi_dir``'s report."""
+    return multi_rendered[1]
+
+
+@pytest.fixture(scope="session")
+def multi_rendered(posterior, tmp_path_factory) -> tuple[Path, dict]:
     designs = [replic.Design(k) for k in range(3, 7)]
     parts = []
     for analysis in ("summary", "reml"):
@@ -69,4 +103,4 @@ def multi_dir(posterior, tmp_path_factory) -> Path:
                        type_sm=type_sm(reps), original=first.original,
                        info=first.info | {"analysis": "summary+reml"},
                        posterior=first.posterior)
-    return both.write(tmp_path_factory.mktemp("multi") / "both")
+    return _with_report(both.write(tmp_path_factory.mktemp("multi") / "both", report=False))

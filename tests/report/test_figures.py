@@ -6,8 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from replic.report import build_context
-from replic.report.curves import all_criteria_figure, headline_curve, type_sm_figure
 from replic.report.data import add_series, diagnostics, effect_intervals
 from replic.report.figures import trajectory_figure
 from replic.report.tables import diagnostics_table
@@ -20,8 +18,8 @@ def saved(study_dir):
 
 
 @pytest.fixture(scope="module")
-def context(saved):
-    return build_context(saved)
+def context(study_context):
+    return study_context
 
 
 def test_effects_figure_plots_the_saved_draws(saved, context):
@@ -127,17 +125,18 @@ def test_type_sm_figure_is_the_saved_table(saved, context):
         np.testing.assert_allclose(d[c].to_numpy(float), t[c].to_numpy(float))
 
 
-def test_overlaid_analyses(multi_dir):
+def test_overlaid_analyses(multi_dir, multi_context):
     res = read_results(multi_dir)
-    curve = headline_curve(res["summary"], res["k_needed"], term="Days", target=0.8)
+    figs = multi_context["figures"]
+    curve = figs["curve"]
     assert list(dict.fromkeys(curve.data["series"])) == ["summary", "reml"]
     for name, g in curve.data.groupby("series"):
         s = res["summary"]
         s = s[(s["analysis"] == name) & (s["criterion"] == "sig_same_direction")]
         np.testing.assert_allclose(g["probability"].to_numpy(), s["probability"].to_numpy())
-    crit = all_criteria_figure(res["summary"], target=0.8)
+    crit = figs["criteria"]
     assert crit.data.groupby("series").size().to_dict() == {"reml": 32, "summary": 32}
-    tsm = type_sm_figure(res["type_sm"])
+    tsm = figs["type_sm"]
     assert set(tsm.data["series"]) == {"summary", "reml"}
     assert "summary" in curve.alt and "reml" in curve.alt
 
