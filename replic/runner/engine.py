@@ -64,19 +64,25 @@ class Execution:
 
 
 class _Failures:
-    """Counts failed replicates and keeps the first few (design, rep, draw, seed, error)."""
+    """Counts failed replicates and keeps the first few, in study order, whatever order the
+    chunks finish in."""
 
     def __init__(self) -> None:
         self.count = 0
-        self.listed: list[dict] = []
+        self.by_task: dict[str, list[dict]] = {}
 
-    def add(self, rows: pd.DataFrame) -> None:
+    def add(self, task: Task, rows: pd.DataFrame) -> None:
         bad = rows[rows["error"].astype(str) != ""]
         self.count += len(bad)
-        room = MAX_FAILURES_LISTED - len(self.listed)
-        if room > 0 and len(bad):
-            cols = [c for c in _FAILURE_COLUMNS if c in bad]
-            self.listed += bad[cols].head(room).to_dict("records")
+        cols = [c for c in _FAILURE_COLUMNS if c in bad]
+        self.by_task[task.name] = bad[cols].head(MAX_FAILURES_LISTED).to_dict("records")
+
+    def listed(self, tasks: list[Task]) -> list[dict]:
+        """The first ``MAX_FAILURES_LISTED`` failures in study order."""
+        out: list[dict] = []
+        for t in tasks:
+            out += self.by_task.get(t.name, [])[:MAX_FAILURES_LISTED - len(out)]
+        return out
 
 
 def execute(payload: Payload, *, reps: int, chunk_size: int, backend: Backend,
@@ -123,11 +129,11 @@ def _in_memory(payload: Payload, tasks: list[Task], backend: Backend, quiet: boo
             closing(run_tasks(payload, tasks, backend)) as results:
         for task, rows in results:
             parts[task.name] = rows
-            failures.add(rows)
+            failures.add(task, rows)
             bar.update(task.n)
     table = pd.concat([parts.pop(t.name) for t in tasks], ignore_index=True)
     info = {"backend": backend.label, "chunk_size": tasks[0].n, "tasks": len(tasks),
-            "n_failed": failures.count, "failures": failures.listed}
+            "n_failed": failures.count, "failures": failures.listed(tasks)}
     return Execution(replicates=table, replicates_file=None, summary=None, type_sm=None,
                      info=info)
 
@@ -176,14 +182,14 @@ def _stored(payload: Payload, out: Path, *, reps: int, chunk_size: int, backend:
     for t in done:
         rows = store.read(t, columns=list(dict.fromkeys(TALLY_COLUMNS + _FAILURE_COLUMNS)))
         tallies[t.name] = tally(rows)
-        failures.add(rows)
+        failures.add(t, rows)
     try:
         with progress(sum(t.n for t in tasks), initial=sum(t.n for t in done),
                       quiet=quiet) as bar, closing(run_tasks(payload, todo, backend)) as results:
             for task, rows in results:
                 store.write(task, rows)
                 tallies[task.name] = tally(rows)
-                failures.add(rows)
+                failures.add(task, rows)
                 run["chunks_run"] += 1
                 bar.update(task.n)
         path = store.merge(tasks, out / REPLICATES_FILE)
@@ -199,7 +205,7 @@ def _stored(payload: Payload, out: Path, *, reps: int, chunk_size: int, backend:
     write_manifest(out, manifest)
     info = {"backend": backend.label, "chunk_size": size, "tasks": len(tasks),
             "chunks_resumed": len(done), "n_failed": failures.count,
-            "failures": failures.listed, "out": str(out),
+            "failures": failures.listed(tasks), "out": str(out),
             "manifest": str(out / "manifest.json")}
     return Execution(replicates=None, replicates_file=path, summary=summary_from_tallies(ordered),
                      type_sm=type_sm_from_tallies(ordered), info=info)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ HERE = Path(__file__).parent
 if str(HERE) not in sys.path:  # workers (loky, dask) import the flaky analysis from here too
     sys.path.insert(0, str(HERE))
 
+DRAWS = Path(str(resources.files("replic") / "datasets" / "sleepstudy_brms_draws.csv.gz"))
 X10 = tuple(range(10))
 #: Three designs, one of them (missingness) simulated with whole data sets.
 DESIGNS = (Design(3, x=X10), Design(8, x=X10), Design(5, x=X10, missing=0.25))

@@ -5,8 +5,10 @@ Registered under the name ``"flaky"`` by the tests (``ANALYSES["flaky"] = __name
 behaviour is set by the study's ``options`` (part of the study's fingerprint):
 
 ``fail_every`` (int)
-    a batch containing a replicate ``r`` with ``r % fail_every == 3`` raises, so the runner
-    must isolate those replicates one by one;
+    a batch containing a replicate ``r`` with ``r % fail_every == 3 % fail_every`` raises, so
+    the runner must isolate those replicates one by one;
+``fail_from`` (int)
+    a batch containing a replicate ``r >= fail_from`` raises;
 ``delay`` (float)
     seconds slept per batch (to kill a run mid-way).
 
@@ -33,6 +35,7 @@ class FlakyAnalysis:
 
     def prepare(self, posterior, frame, options: dict) -> dict:
         return {"fail_every": int(options.get("fail_every", 0)),
+                "fail_from": options.get("fail_from"),
                 "delay": float(options.get("delay", 0.0))}
 
     def run(self, reps, context: dict) -> dict[str, np.ndarray]:
@@ -41,9 +44,12 @@ class FlakyAnalysis:
         if INTERRUPT_AT is not None and INTERRUPT_AT in reps.rep:
             raise KeyboardInterrupt
         every = context["fail_every"]
-        if every and np.any(reps.rep % every == 3):
-            bad = reps.rep[reps.rep % every == 3]
+        if every and np.any(reps.rep % every == 3 % every):
+            bad = reps.rep[reps.rep % every == 3 % every]
             raise ValueError(f"forced failure at replicate {int(bad[0])}")
+        start = context.get("fail_from")
+        if start is not None and np.any(reps.rep >= start):
+            raise ValueError(f"forced failure at replicate {int(reps.rep[reps.rep >= start][0])}")
         return SUMMARY.run(reps)
 
 

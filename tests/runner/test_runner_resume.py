@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import DESIGNS, HERE
+from conftest import DESIGNS, DRAWS, HERE
 
 import replic
 from replic import Design, ReplicInputError
@@ -55,10 +55,11 @@ def _killed_run(out, draws) -> None:
     assert proc.returncode == -signal.SIGKILL
 
 
-def test_sigkill_then_resume_equals_uninterrupted(sleep_post, flaky, tmp_path):
-
+def test_sigkill_then_resume_equals_uninterrupted(flaky, tmp_path):
+    """Kill a study in its own process mid-run, resume it here on 2 loky workers: the same
+    summary and per-replicate table as an uninterrupted run, every replicate exactly once."""
     out = tmp_path / "killed"
-    draws = HERE.parent.parent / "replic" / "datasets" / "sleepstudy_brms_draws.csv.gz"
+    draws = DRAWS
     _killed_run(out, draws)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "running"  # killed outright: nothing could record it
