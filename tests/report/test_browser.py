@@ -19,9 +19,19 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = next((p for p in (os.environ.get("REPLIC_CHROMIUM"), "/usr/bin/chromium",
-                             shutil.which("chromium"), shutil.which("chromium-browser"))
-                 if p and Path(p).is_file()), None)
+
+
+def _find_chromium() -> str | None:
+    """``$REPLIC_CHROMIUM`` when set (only it), else Debian's chromium or one on PATH."""
+    if "REPLIC_CHROMIUM" in os.environ:
+        candidates = [os.environ["REPLIC_CHROMIUM"]]
+    else:
+        candidates = ["/usr/bin/chromium", shutil.which("chromium"),
+                      shutil.which("chromium-browser")]
+    return next((p for p in candidates if p and Path(p).is_file()), None)
+
+
+CHROMIUM = _find_chromium()
 
 PROBE = """<script>
 window.addEventListener("load", () => {
@@ -38,8 +48,8 @@ CONSOLE = re.compile(r'CONSOLE[^\]]*\] "(.*)", source: (\S+)')
 def run_chromium(html: str, work: Path) -> tuple[subprocess.CompletedProcess, Path, Path]:
     """Open ``html`` (with the probe) in headless Chromium without network; screenshot it."""
     if CHROMIUM is None:
-        pytest.skip("headless Chromium not found (install Debian's 'chromium' package or set "
-                    "REPLIC_CHROMIUM)")
+        pytest.skip("headless Chromium not found: install Debian's 'chromium' package (as "
+                    ".ci/run does) or set REPLIC_CHROMIUM to the browser's path")
     page = work / "report.html"
     page.write_text(html.replace("</body>", PROBE + "</body>"), encoding="utf-8")
     shot = work / "screenshot.png"
@@ -65,7 +75,10 @@ def probe(proc: subprocess.CompletedProcess) -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def browser_run(study_dir, tmp_path_factory):
+def browser_run(request, tmp_path_factory):
+    if CHROMIUM is None:  # before building the study, so that the skip costs nothing
+        run_chromium("", tmp_path_factory.getbasetemp())
+    study_dir = request.getfixturevalue("study_dir")
     html = (study_dir / "report.html").read_text(encoding="utf-8")
     return run_chromium(html, tmp_path_factory.mktemp("browser"))
 
