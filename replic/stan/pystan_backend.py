@@ -36,6 +36,8 @@ from replic.errors import ReplicFitError
 __all__ = ["PyStanModel", "compile_pystan", "pystan_cached"]
 
 T = TypeVar("T")
+_TRANSIENT = "pop from empty list"  # httpstan 4.13 progress-parsing race; same seed, rerun
+_RETRIES = 2
 
 # A tiny valid data set: pystan.build() checks the data against the compiled program.
 _PROBE = {"N": 4, "Y": [1.0, 2.0, 3.0, 5.0], "K": 1, "X": [[0.0], [1.0], [0.0], [1.0]],
@@ -165,9 +167,19 @@ class PyStanModel:
                                  "process; workers never compile)")
         _fork_safe_pool()
         model = _build(self.code, data, seed, quiet)
+        # fewer progress messages when quiet: less I/O, and fewer chances of httpstan 4.13's
+        # progress parser failing on a message split across reads ("pop from empty list")
+        refresh = {"refresh": max(warmup + draws, 1)} if quiet else {}
         try:
-            fit = _outside_loop(lambda: _quietly(lambda: model.sample(
-                num_chains=chains, num_warmup=warmup, num_samples=draws), quiet))
+            for attempt in range(_RETRIES + 1):
+                try:
+                    fit = _outside_loop(lambda: _quietly(lambda: model.sample(
+                        num_chains=chains, num_warmup=warmup, num_samples=draws, **refresh),
+                        quiet))
+                    break
+                except RuntimeError as exc:
+                    if _TRANSIENT not in str(exc) or attempt == _RETRIES:
+                        raise
         except (RuntimeError, ValueError) as exc:
             raise ReplicFitError(f"PyStan sampling failed: {exc}") from None
         finally:
