@@ -91,7 +91,7 @@ def encode_svg(fig: MplFigure) -> bytes:
     return buf.getvalue()
 
 
-def effects_figure(draws: pd.DataFrame, *, term: str) -> Figure:
+def effects_figure(draws: pd.DataFrame, *, term: str, response: str = "the response") -> Figure:
     """Distributions of the effect of ``term`` for each estimand, side by side.
 
     Parameters
@@ -100,6 +100,8 @@ def effects_figure(draws: pd.DataFrame, *, term: str) -> Figure:
         ``effect_draws.parquet``: ``estimand``, ``draw``, ``level``, ``value``.
     term : str
         The term.
+    response : str
+        The response's name, for the axis label.
 
     Returns
     -------
@@ -113,7 +115,7 @@ def effects_figure(draws: pd.DataFrame, *, term: str) -> Figure:
                                 ["value"]].assign(label=r.label, group=r.group)
                       for r in rows.itertuples()], ignore_index=True)
     with figure_style():
-        fig = new_figure(9, 0.62 * len(rows) + 1.4)
+        fig = new_figure(8, 0.62 * len(rows) + 1.4)
         ax = fig.add_subplot()
         sns.violinplot(data=long, x="value", y="label", hue="group", order=list(rows["label"]),
                        palette=GROUP_COLOURS, density_norm="width", cut=0, inner=None,
@@ -123,10 +125,9 @@ def effects_figure(draws: pd.DataFrame, *, term: str) -> Figure:
                     solid_capstyle="butt")
             ax.plot([r["q50"]], [i], "o", ms=5, mfc="white", mec="#222222", mew=1.4)
         ax.axvline(0, color="#555555", lw=1, ls="--")
-        ax.set_xlabel(f"Effect of {term} (change in the response per unit of {term})")
+        ax.set_xlabel(f"Effect of {term}: change in {response} per unit of {term}")
         ax.set_ylabel("")
-        ax.set_title(f"What is the effect of {term}? Posterior distributions, "
-                     "medians (o) and 95% intervals (—)", loc="left")
+        ax.set_title(f"Effect of {term}: median (o) and 95% interval (—)", loc="left")
         fig.tight_layout()
         svg = encode_svg(fig)
     parts = [f"{r['label']}: median {fmt(r['q50'], 1)}, 95% interval {fmt(r['q2.5'], 1)} to "

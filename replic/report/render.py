@@ -78,7 +78,8 @@ def build_context(results: dict) -> dict:
         cols = data_columns(data, info, term)
     response = cols[0] if cols else (info.get("posterior") or {}).get("response") or "response"
     if results.get("effect_draws") is not None:
-        figures["effects"] = effects_figure(results["effect_draws"], term=term)
+        figures["effects"] = effects_figure(results["effect_draws"], term=term,
+                                            response=response)
     if results.get("effects") is not None:
         tables["effects"] = effects_table(results["effects"])
     if results.get("trajectories") is not None:
