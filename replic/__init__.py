@@ -12,6 +12,7 @@ from replic.errors import ReplicFitError, ReplicInputError
 from replic.lmm import fit_lmm
 from replic.posterior import Posterior
 from replic.read import read_draws
+from replic.stan.fit import fit_posterior
 from replic.study import StudyResult, run_study
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "StudyResult",
     "effect_draws",
     "fit_lmm",
+    "fit_posterior",
     "read_draws",
     "run_study",
     "summarise_draws",

@@ -94,3 +94,15 @@ def test_sampling_reproducible_with_seed(pystan_model, sleepstudy):
     # chains are told apart correctly: the adapted step size is constant within a chain
     assert flat.groupby(".chain")["stepsize__"].nunique().eq(1).all()
     assert flat["stepsize__"].nunique() == 2
+
+
+def test_import_replic_stays_light():
+    import subprocess
+    import sys
+
+    code = ("import sys, replic; replic.fit_posterior; "
+            "print(sorted(m for m in ('stan', 'httpstan', 'arviz', 'cmdstanpy') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
