@@ -72,10 +72,11 @@ def headline_curve(summary: pd.DataFrame, k_needed: pd.DataFrame, *, term: str,
         for i, name in enumerate(order):
             g = d[d["series"] == name]
             c = colours[name]
+            one = len(order) == 1
             ax.fill_between(g["k"], g["lower"], g["upper"], color=c, alpha=0.25, lw=0,
-                            label=f"{name}: 95% Monte Carlo interval")
+                            label="95% Monte Carlo interval" if one else None)
             ax.plot(g["k"], g["probability"], color=c, lw=1.8, marker="o", ms=3.5,
-                    label=f"{name}: estimated probability")
+                    label="estimated probability" if one else name)
             kk = g["k_needed"].iloc[0] if len(g) else np.nan
             if math.isfinite(kk):
                 p = float(g.loc[g["k"] == kk, "probability"].iloc[0])
@@ -90,7 +91,11 @@ def headline_curve(summary: pd.DataFrame, k_needed: pd.DataFrame, *, term: str,
         ax.set_ylabel(f"P(significant {sign} effect)")
         ax.set_title(f"How often does a replication with k new subjects find the effect of "
                      f"{term}?", loc="left")
-        ax.legend(loc="lower right", fontsize=8.5)
+        if len(order) == 1:
+            ax.legend(loc="lower right", fontsize=8.5, title=order[0], title_fontsize=8.5)
+        else:  # below the axes, so it never hides a curve or a k label
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize=8.5,
+                      frameon=False)
         fig.tight_layout()
         svg = encode_svg(fig)
     parts = []

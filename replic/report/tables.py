@@ -77,9 +77,14 @@ def study_rows(info: dict, original, *, term: str, summary: pd.DataFrame | None 
     """
     post = info.get("posterior") or {}
     designs = info.get("designs") or []
-    ks = sorted({int(d.split("=")[1].split(",")[0]) for d in designs
-                 if d.startswith("k=") and d.split("=")[1].split(",")[0].isdigit()})
-    grid = f"k = {ks[0]} to {ks[-1]} ({len(designs)} designs)" if ks else ", ".join(designs)
+    if summary is not None and "k" in summary:
+        ks = sorted({int(k) for k in summary["k"]})
+    else:
+        ks = sorted({int(d.split("=")[1].split(",")[0]) for d in designs
+                     if d.startswith("k=") and d.split("=")[1].split(",")[0].isdigit()})
+    n = len(designs) or (len(summary.groupby(["design", "analysis"]).size()) // max(
+        summary["analysis"].nunique(), 1) if summary is not None else 0)
+    grid = f"k = {ks[0]} to {ks[-1]} ({n} designs)" if ks else ", ".join(designs)
     x = info.get("x") or []
     xs = ", ".join(fmt(v, 0) if float(v).is_integer() else fmt(v, 2) for v in x)
     analyses = info.get("analyses") or [info.get("analysis", "")]

@@ -181,7 +181,8 @@ def test_missing_data_is_said(nodata_dir):
 
 def test_several_analyses_overlaid(multi_dir):
     doc = parse((multi_dir / "report.html").read_text(encoding="utf-8"))
-    heads = doc.findall(".//section[@class='headline']")
+    heads = [s for s in doc.iter("section") if "headline" in s.get("class", "").split()]
+    assert [h.get("class") for h in heads] == ["headline", "headline secondary"]
     assert [h.get("aria-label") for h in heads] == ["headline: summary", "headline: reml"]
     rows = cells(doc, "criteria-table")
     assert {r[0] for r in rows} == {"summary", "reml"}
