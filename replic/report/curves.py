@@ -171,9 +171,8 @@ def all_criteria_figure(summary: pd.DataFrame, k_needed: pd.DataFrame | None = N
             ax.set_xlabel("k")
         for ax in axes[::ncol]:
             ax.set_ylabel("probability")
-        if len(order) > 1:
-            axes[0].legend(fontsize=7.5, loc="lower right")
         fig.tight_layout()
+        _figure_legend(fig, axes[0], len(order))
         svg = encode_svg(fig)
     parts = []
     for crit in crits:
@@ -193,6 +192,14 @@ def all_criteria_figure(summary: pd.DataFrame, k_needed: pd.DataFrame | None = N
                "replication's interval) become harder to meet as k grows, because larger "
                "replications give narrower intervals.")
     return Figure("criteria", svg, alt, caption, d)
+
+
+def _figure_legend(fig, ax, n_series: int) -> None:
+    """One legend under all panels, when several series are drawn."""
+    if n_series > 1:
+        handles, labels = ax.get_legend_handles_labels()
+        fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0),
+                   ncol=min(n_series, 2), fontsize=8.5, frameon=False)
 
 
 def _wrap(text: str, width: int = 30) -> str:
@@ -238,9 +245,8 @@ def type_sm_figure(type_sm: pd.DataFrame) -> Figure:
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes[1].axhline(1, color="#333333", lw=0.8, ls="--")
         axes[0].set_ylim(bottom=0)
-        if len(order) > 1:
-            axes[1].legend(fontsize=8)
         fig.tight_layout()
+        _figure_legend(fig, axes[0], len(order))
         svg = encode_svg(fig)
     first = d.groupby("series", sort=False).first()
     last = d.groupby("series", sort=False).last()
