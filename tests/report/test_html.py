@@ -228,3 +228,17 @@ def test_failed_fits_are_counted_and_shown(study_result, tmp_path):
     assert set(diag) == {"2", "3"} and diag["2"][2] == "400" and diag["3"][2] == "10"
     text = "".join(doc.find(".//section[@id='diagnostics']").itertext())
     assert "LinAlgError: Singular matrix (410 fits)" in text
+
+
+def test_type_sm_and_diagnostics_tables(doc, study_dir):
+    t = pd.read_csv(study_dir / "type_sm.csv")
+    rows = cells(doc, "type-sm-table")
+    assert len(rows) == len(t)
+    for row, r in zip(rows, t.to_dict("records"), strict=True):
+        assert row[:4] == [str(r["k"]), str(r["n"]), str(r["n_significant"]),
+                           f"{r['power']:.3f}"]
+        assert row[5] == f"{r['type_m']:.3f} ± {r['type_m_mcse']:.3f}"
+    assert cells(doc, "diagnostics-table") == []
+    text = "".join(doc.find(".//section[@id='diagnostics']").itertext())
+    assert "summary: 0 of 6000 replicate fits failed or were flagged (failed)." in text
+    assert "No design had a failed or flagged fit" in text
