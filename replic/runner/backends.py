@@ -1,6 +1,7 @@
 """Where tasks run: in this process, on local loky workers (joblib), or on a dask cluster.
 
-:func:`run_tasks` yields ``(task, rows)`` as tasks finish, in completion order.  The shared
+:func:`run_tasks` yields ``(task, rows)`` (or a receipt for a chunk the worker stored itself)
+as tasks finish, in completion order.  The shared
 :class:`~replic.runner.tasks.Payload` (posterior, designs, prepared analysis) reaches each
 worker once:
 
@@ -27,9 +28,10 @@ import pandas as pd
 from joblib import Parallel, cpu_count, delayed
 
 from replic.errors import ReplicInputError
+from replic.runner.store import Stored, analyse_and_store
 from replic.runner.tasks import Payload, Task, analyse_chunk
 
-__all__ = ["Backend", "resolve_backend", "run_tasks"]
+__all__ = ["Backend", "resolve_backend", "run_tasks", "shares_disk"]
 
 
 @dataclass(frozen=True)
@@ -105,18 +107,37 @@ def resolve_backend(*, n_jobs: int | None, scheduler: Any = None) -> Backend:
     return Backend("dask", 0, scheduler)
 
 
-def run_tasks(payload: Payload, tasks: list[Task], backend: Backend) -> Iterator[
-        tuple[Task, pd.DataFrame]]:
-    """Run ``tasks`` on ``backend``; yield ``(task, rows)`` as each finishes."""
+Result = pd.DataFrame | Stored
+
+
+def _work(payload: Payload, task: Task, sink: str | None) -> tuple[Task, Result]:
+    if sink is None:
+        return task, analyse_chunk(payload, task)
+    return task, analyse_and_store(payload, task, sink)
+
+
+def run_tasks(payload: Payload, tasks: list[Task], backend: Backend, *,
+              sink: str | None = None) -> Iterator[tuple[Task, Result]]:
+    """Run ``tasks`` on ``backend``; yield ``(task, result)`` as each finishes.
+
+    ``result`` is the task's rows, or — when ``sink`` names a study's output directory that
+    the workers can write to — a :class:`~replic.runner.store.Stored` receipt: the worker
+    stored the chunk itself, so rows never travel back to this process.
+    """
     if not tasks:
         return
     if backend.kind == "serial" or (backend.kind == "loky" and len(tasks) == 1):
         for task in tasks:
-            yield task, analyse_chunk(payload, task)
+            yield _work(payload, task, sink)
     elif backend.kind == "loky":
-        yield from _loky(payload, tasks, backend.workers)
+        yield from _loky(payload, tasks, backend.workers, sink)
     else:
-        yield from _dask(payload, tasks, backend)
+        yield from _dask(payload, tasks, backend, sink)
+
+
+def shares_disk(backend: Backend) -> bool:
+    """Whether the workers of ``backend`` see this machine's files (they can store chunks)."""
+    return backend.kind in ("serial", "loky") or backend.scheduler == "local"
 
 
 # --- loky -----------------------------------------------------------------------------------
@@ -133,19 +154,19 @@ def _load(path: str, digest: str) -> Payload:
     return pickle.loads(Path(path).read_bytes())
 
 
-def _loky_task(ref: _PayloadFile, task: Task) -> tuple[Task, pd.DataFrame]:
-    return task, analyse_chunk(_load(ref.path, ref.digest), task)
+def _loky_task(ref: _PayloadFile, task: Task, sink: str | None) -> tuple[Task, Result]:
+    return _work(_load(ref.path, ref.digest), task, sink)
 
 
-def _loky(payload: Payload, tasks: list[Task], workers: int) -> Iterator[
-        tuple[Task, pd.DataFrame]]:
+def _loky(payload: Payload, tasks: list[Task], workers: int, sink: str | None) -> Iterator[
+        tuple[Task, Result]]:
     with tempfile.TemporaryDirectory(prefix="replic-payload-") as tmp:
         blob = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
         path = Path(tmp) / "payload.pkl"
         path.write_bytes(blob)
         ref = _PayloadFile(str(path), hashlib.sha256(blob).hexdigest())
         parallel = Parallel(n_jobs=workers, backend="loky", return_as="generator_unordered")
-        results = parallel(delayed(_loky_task)(ref, t) for t in tasks)
+        results = parallel(delayed(_loky_task)(ref, t, sink) for t in tasks)
         try:
             yield from results
         finally:
@@ -154,8 +175,8 @@ def _loky(payload: Payload, tasks: list[Task], workers: int) -> Iterator[
 
 # --- dask -----------------------------------------------------------------------------------
 
-def _dask_task(task: Task, payload: Payload) -> tuple[Task, pd.DataFrame]:
-    return task, analyse_chunk(payload, task)
+def _dask_task(task: Task, payload: Payload, sink: str | None) -> tuple[Task, Result]:
+    return _work(payload, task, sink)
 
 
 def _connect(backend: Backend):
@@ -178,15 +199,15 @@ def _connect(backend: Backend):
                                f"scheduler there ({exc})") from None
 
 
-def _dask(payload: Payload, tasks: list[Task], backend: Backend) -> Iterator[
-        tuple[Task, pd.DataFrame]]:
+def _dask(payload: Payload, tasks: list[Task], backend: Backend, sink: str | None) -> Iterator[
+        tuple[Task, Result]]:
     from distributed import as_completed
 
     client, ours, cluster = _connect(backend)
     pending = None
     try:
         shared = client.scatter(payload, broadcast=True, hash=False)
-        pending = as_completed(client.map(_dask_task, tasks, payload=shared, pure=False),
+        pending = as_completed(client.map(_dask_task, tasks, payload=shared, sink=sink, pure=False),
                                with_results=True)
         for _future, result in pending:  # finished futures are dropped: workers free them
             yield result

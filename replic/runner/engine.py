@@ -25,10 +25,10 @@ from typing import Any
 import pandas as pd
 
 from replic.errors import ReplicInputError
-from replic.runner.backends import Backend, run_tasks
+from replic.runner.backends import Backend, run_tasks, shares_disk
 from replic.runner.manifest import FORMAT, check_resumable, now, read_manifest, write_manifest
 from replic.runner.progress import progress
-from replic.runner.store import ChunkStore
+from replic.runner.store import FAILURE_COLUMNS, ChunkStore, Stored
 from replic.runner.tally import TALLY_COLUMNS, summary_from_tallies, tally, type_sm_from_tallies
 from replic.runner.tasks import Payload, Task, plan_tasks
 
@@ -37,7 +37,6 @@ __all__ = ["MAX_FAILURES_LISTED", "REPLICATES_FILE", "Execution", "execute"]
 REPLICATES_FILE = "replicates.parquet"
 #: Failed replicates listed in ``info["failures"]`` (all are counted and kept in the table).
 MAX_FAILURES_LISTED = 100
-_FAILURE_COLUMNS = ["design", "rep", "draw", "seed", "design_key", "error"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,7 +73,7 @@ class _Failures:
     def add(self, task: Task, rows: pd.DataFrame) -> None:
         bad = rows[rows["error"].astype(str) != ""]
         self.count += len(bad)
-        cols = [c for c in _FAILURE_COLUMNS if c in bad]
+        cols = [c for c in FAILURE_COLUMNS if c in bad]
         self.by_task[task.name] = bad[cols].head(MAX_FAILURES_LISTED).to_dict("records")
 
     def listed(self, tasks: list[Task]) -> list[dict]:
@@ -178,18 +177,24 @@ def _stored(payload: Payload, out: Path, *, reps: int, chunk_size: int, backend:
     manifest["runs"].append(run)
     write_manifest(out, manifest)
 
+    sink = str(out) if shares_disk(backend) else None
     tallies, failures = {}, _Failures()
     for t in done:
-        rows = store.read(t, columns=list(dict.fromkeys(TALLY_COLUMNS + _FAILURE_COLUMNS)))
+        rows = store.read(t, columns=list(dict.fromkeys(TALLY_COLUMNS + FAILURE_COLUMNS)))
         tallies[t.name] = tally(rows)
         failures.add(t, rows)
     try:
         with progress(sum(t.n for t in tasks), initial=sum(t.n for t in done),
-                      quiet=quiet) as bar, closing(run_tasks(payload, todo, backend)) as results:
+                      quiet=quiet) as bar, \
+                closing(run_tasks(payload, todo, backend, sink=sink)) as results:
             for task, rows in results:
-                store.write(task, rows)
-                tallies[task.name] = tally(rows)
-                failures.add(task, rows)
+                if isinstance(rows, Stored):  # the worker wrote the chunk
+                    tallies[task.name] = rows.tally
+                    failures.add(task, rows.failed)
+                else:
+                    store.write(task, rows)
+                    tallies[task.name] = tally(rows)
+                    failures.add(task, rows)
                 run["chunks_run"] += 1
                 bar.update(task.n)
         path = store.merge(tasks, out / REPLICATES_FILE)

@@ -16,15 +16,45 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from replic.runner.tasks import Task
+from replic.runner.tally import Tally, tally
+from replic.runner.tasks import Payload, Task, analyse_chunk
 
-__all__ = ["ChunkStore"]
+__all__ = ["FAILURE_COLUMNS", "ChunkStore", "Stored", "analyse_and_store"]
+
+#: The columns kept for a failed replicate in a :class:`Stored` receipt.
+FAILURE_COLUMNS = ["design", "rep", "draw", "seed", "design_key", "error"]
+
+
+@dataclass(frozen=True, eq=False)
+class Stored:
+    """Receipt for a chunk written by the worker that computed it.
+
+    Attributes
+    ----------
+    tally : Tally
+        The chunk's partial counts.
+    failed : DataFrame
+        The chunk's failed replicates (:data:`FAILURE_COLUMNS`).
+    """
+
+    tally: Tally
+    failed: pd.DataFrame
+
+
+def analyse_and_store(payload: Payload, task: Task, directory: str | Path) -> Stored:
+    """Compute ``task`` and store its chunk under ``directory`` (run in a worker that sees
+    the study's output directory, so rows never travel back to the parent)."""
+    rows = analyse_chunk(payload, task)
+    ChunkStore(directory).write(task, rows)
+    bad = rows[rows["error"].astype(str) != ""]
+    return Stored(tally=tally(rows), failed=bad[[c for c in FAILURE_COLUMNS if c in bad]])
 
 
 class ChunkStore:
@@ -68,7 +98,7 @@ class ChunkStore:
         tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
         table = pa.Table.from_pandas(rows, preserve_index=False)
         with open(tmp, "wb") as fh:
-            pq.write_table(table, fh)
+            pq.write_table(table, fh, use_dictionary=_text_columns(table.schema))
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, dest)
@@ -96,7 +126,7 @@ class ChunkStore:
             pa.schema([])
         tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
         try:
-            with pq.ParquetWriter(tmp, schema) as writer:
+            with pq.ParquetWriter(tmp, schema, use_dictionary=_text_columns(schema)) as writer:
                 for task in tasks:
                     table = pq.read_table(self.path(task)).replace_schema_metadata(None)
                     writer.write_table(_align(table, schema))
@@ -105,6 +135,12 @@ class ChunkStore:
             tmp.unlink(missing_ok=True)
             raise
         return dest
+
+
+def _text_columns(schema: pa.Schema) -> list[str]:
+    """Columns worth dictionary-encoding: text (labels, error messages), never numbers."""
+    return [f.name for f in schema if pa.types.is_string(f.type) or
+            pa.types.is_large_string(f.type)]
 
 
 def _align(table: pa.Table, schema: pa.Schema) -> pa.Table:

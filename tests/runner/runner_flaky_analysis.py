@@ -32,6 +32,7 @@ INTERRUPT_AT: int | None = None
 class FlakyAnalysis:
     name: str = "flaky"
     representation: str = "moments"
+    chunk: int | None = None  # replicates per task (None: the runner's default)
 
     def prepare(self, posterior, frame, options: dict) -> dict:
         return {"fail_every": int(options.get("fail_every", 0)),
@@ -54,3 +55,5 @@ class FlakyAnalysis:
 
 
 ANALYSIS = FlakyAnalysis()
+#: The same in tasks of 64 replicates (for runs whose chunk size cannot be passed, the CLI).
+CHUNKED = FlakyAnalysis(chunk=64)

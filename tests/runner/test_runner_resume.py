@@ -20,11 +20,12 @@ from replic import Design, ReplicInputError
 
 SEED = 5
 KILL_DESIGNS = (Design(3, x=range(10)), Design(6, x=range(10)))
-KILL_REPS, KILL_CHUNK = 2048, 64  # 64 chunks of 50 ms each
+KILL_REPS, KILL_CHUNK = 1024, 64  # 32 chunks of 50 ms each
 
 
-def _killed_run(out, draws) -> None:
-    """Start a study in a new process and SIGKILL it once some (not all) chunks are stored."""
+def _killed_run(out, draws, *, sig: int = signal.SIGKILL, jobs: int = 1) -> int:
+    """Start a study in a new process and send it ``sig`` once some (not all) chunks are
+    stored; its exit status."""
     script = textwrap.dedent(f"""
         import sys
         sys.path.insert(0, {str(HERE)!r})
@@ -35,24 +36,27 @@ def _killed_run(out, draws) -> None:
         replic.run_study(replic.read_draws({str(draws)!r}),
                          [Design(3, x=range(10)), Design(6, x=range(10))], term="Days",
                          analysis="flaky", options={{"delay": 0.05}}, reps={KILL_REPS},
-                         seed={SEED}, chunk_size={KILL_CHUNK}, n_jobs=1, out={str(out)!r})
+                         seed={SEED}, chunk_size={KILL_CHUNK}, n_jobs={jobs}, out={str(out)!r})
     """)
     proc = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     try:
         while time.monotonic() < deadline:
             chunks = out / "chunks"
-            if chunks.is_dir() and len(list(chunks.glob("*.parquet"))) >= 10:
+            if chunks.is_dir() and len(list(chunks.glob("*.parquet"))) >= 8:
                 break
             assert proc.poll() is None, proc.stderr.read().decode()
             time.sleep(0.02)
         else:
             pytest.fail("the study stored no chunks within 60 s")
-        os.kill(proc.pid, signal.SIGKILL)
+        os.kill(proc.pid, sig)
+        proc.wait(timeout=60)
+        err = proc.stderr.read().decode()
     finally:
-        proc.wait(timeout=30)
+        proc.kill()
         proc.stderr.close()
-    assert proc.returncode == -signal.SIGKILL
+    assert proc.returncode != 0, err
+    return proc.returncode
 
 
 def test_sigkill_then_resume_equals_uninterrupted(flaky, tmp_path):
@@ -60,11 +64,11 @@ def test_sigkill_then_resume_equals_uninterrupted(flaky, tmp_path):
     summary and per-replicate table as an uninterrupted run, every replicate exactly once."""
     out = tmp_path / "killed"
     draws = DRAWS
-    _killed_run(out, draws)
+    assert _killed_run(out, draws) == -signal.SIGKILL
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "running"  # killed outright: nothing could record it
     stored = len(list((out / "chunks").glob("*.parquet")))
-    assert 10 <= stored < 2 * KILL_REPS // KILL_CHUNK
+    assert 8 <= stored < 2 * KILL_REPS // KILL_CHUNK
 
     post = replic.read_draws(draws)
     resumed = replic.run_study(post, KILL_DESIGNS, term="Days", analysis="flaky",
@@ -84,6 +88,26 @@ def test_sigkill_then_resume_equals_uninterrupted(flaky, tmp_path):
     runs = json.loads((out / "manifest.json").read_text())["runs"]
     assert [r["status"] for r in runs] == ["running", "complete"]
     assert runs[1]["chunks_resumed"] + runs[1]["chunks_run"] == 2 * KILL_REPS // KILL_CHUNK
+
+
+def test_sigint_with_workers_leaves_a_resumable_study(flaky, tmp_path):
+    """Ctrl-C (SIGINT) while 2 loky workers run: the manifest says so, the finished chunks are
+    kept and the study resumes to the uninterrupted result."""
+    out = tmp_path / "interrupted"
+    _killed_run(out, DRAWS, sig=signal.SIGINT, jobs=2)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "interrupted"
+    assert not (out / "replicates.parquet").exists()
+    post = replic.read_draws(DRAWS)
+    resumed = replic.run_study(post, KILL_DESIGNS, term="Days", analysis="flaky",
+                               options={"delay": 0.05}, reps=KILL_REPS, seed=SEED, n_jobs=1,
+                               out=out, resume=True)
+    assert resumed.info["chunks_resumed"] >= 8
+    whole = replic.run_study(post, KILL_DESIGNS, term="Days", reps=KILL_REPS, seed=SEED,
+                             chunk_size=KILL_CHUNK, n_jobs=1)
+    cols = ["rep", "draw", "estimate", "se", "p", "sig_same_direction"]
+    pd.testing.assert_frame_equal(resumed.replicates[cols], whole.replicates[cols],
+                                  check_exact=True)
 
 
 def _study(post, out, **kw):

@@ -1,0 +1,88 @@
+"""``replic run`` killed with SIGKILL mid-run, then ``--resume``: the uninterrupted result."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+from conftest import DRAWS, HERE
+
+from replic.cli import _parser
+
+
+
+def _has_resume() -> bool:
+    try:
+        _parser().parse_args(["run", "--resume", "--quiet"])
+    except SystemExit:
+        return False
+    return True
+
+
+pytestmark = pytest.mark.skipif(not _has_resume(), reason="replic run has no --resume flag")
+
+STUDY = f"""
+name = "killed"
+draws = "{DRAWS}"
+term = "Days"
+analysis = "flaky"
+reps = 1024
+seed = 8
+[design]
+k = [3, 6]
+x = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+[options]
+delay = 0.05
+"""
+N_CHUNKS = 2 * 1024 // 64
+
+
+def _replic_run(*args: str) -> subprocess.Popen:
+    """``replic run ARGS`` in a new process, with the test analysis registered."""
+    script = (f"import sys; sys.path.insert(0, {str(HERE)!r}); "
+              "from replic.analyses import ANALYSES; ANALYSES['flaky'] = 'runner_flaky_chunked'; "
+              f"from replic.cli import main; sys.exit(main({list(args)!r}))")
+    return subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def test_replic_run_killed_then_resumed(tmp_path):
+    study = tmp_path / "study.toml"
+    study.write_text(STUDY)
+    out, whole = tmp_path / "out", tmp_path / "whole"
+    reference = _replic_run("run", str(study), "--out", str(whole), "--jobs", "1", "--quiet")
+    proc = _replic_run("run", str(study), "--out", str(out), "--jobs", "1")
+    deadline = time.monotonic() + 60
+    while len(list((out / "chunks").glob("*.parquet"))) < 6:
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    assert 6 <= len(list((out / "chunks").glob("*.parquet"))) < N_CHUNKS
+    assert not (out / "summary.csv").exists()
+
+    refused = _replic_run("run", str(study), "--out", str(out), "--reps", "2048", "--resume")
+    _, err = refused.communicate(timeout=120)
+    assert refused.returncode == 2
+    assert "cannot resume: the study changed" in err and "reps: 1024 -> 2048" in err
+
+    resumed = _replic_run("run", str(study), "--out", str(out), "--resume", "--quiet")
+    _, err = resumed.communicate(timeout=120)
+    assert resumed.returncode == 0, err
+    _, err = reference.communicate(timeout=120)
+    assert reference.returncode == 0, err
+    pd.testing.assert_frame_equal(pd.read_csv(out / "summary.csv"),
+                                  pd.read_csv(whole / "summary.csv"), check_exact=True)
+    rows = pd.read_parquet(out / "replicates.parquet")
+    pd.testing.assert_frame_equal(rows, pd.read_parquet(whole / "replicates.parquet"),
+                                  check_exact=True)
+    assert not rows.duplicated(["design_key", "rep"]).any() and len(rows) == 2 * 1024
+    runs = json.loads((out / "manifest.json").read_text())["runs"]
+    assert [r["status"] for r in runs] == ["running", "complete"]
