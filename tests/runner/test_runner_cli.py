@@ -16,7 +16,6 @@ from conftest import DRAWS, HERE
 from replic.cli import _parser
 
 
-
 def _has_resume() -> bool:
     try:
         _parser().parse_args(["run", "--resume", "--quiet"])
