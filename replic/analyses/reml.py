@@ -4,8 +4,9 @@ Each replicate's ``k`` subjects are fitted with the posterior's model, ``y ~ fix
 subject)``, by :func:`replic.lmm.fit_replicates`, vectorised over the batch: the exact closed
 form for balanced complete designs whose varying terms span the fixed effects, profiled REML over
 the relative covariance factor otherwise.  The studied term's estimate, SE, Satterthwaite df,
-two-sided t p-value and 95% t interval agree with lme4 + lmerTest.  Replicates that cannot be
-fitted carry their reason in ``error`` and NaN results.
+two-sided t p-value and 95% t interval agree with lme4 + lmerTest; ``converged`` and
+``singular`` flag each fit, and ``subjects`` counts the subjects with at least one observation.
+Replicates that cannot be fitted carry their reason in ``error`` and NaN results.
 """
 
 from __future__ import annotations
@@ -79,8 +80,11 @@ class RemlAnalysis:
             raise ReplicInputError("analysis 'reml' needs the 'full' representation (whole data "
                                    "sets y), got replicates without y")
         frame = reps.frame
-        fit = fit_replicates(reps.y, frame.X, frame.Z, observed=reps.observed)
-        return reml_columns(fit, frame.t, level=context.level)
+        observed = np.isfinite(reps.y) if reps.observed is None else reps.observed
+        fit = fit_replicates(reps.y, frame.X, frame.Z, observed=observed)
+        out = reml_columns(fit, frame.t, level=context.level)
+        out["subjects"] = observed.any(axis=2).sum(axis=1).astype(float)
+        return out
 
 
 ANALYSIS = RemlAnalysis()

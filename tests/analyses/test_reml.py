@@ -48,8 +48,9 @@ def test_columns_agree_with_fit_lmm(reml, sleep_post, missing):
     frame = model_frame(sleep_post, "Days", X10)
     reps = simulate(sleep_post, design, frame, start=0, stop=40, seed=11)
     out = reml.run(reps, reml.prepare(sleep_post, frame, {}))
-    for col in (*REQUIRED, "df", "converged", "singular"):
+    for col in (*REQUIRED, "df", "converged", "singular", "subjects"):
         assert out[col].shape == (40,), col
+    assert (out["subjects"] == 6).all()
     assert (out["error"] == "").all() and out["converged"].all()
     assert (out["lower"] < out["estimate"]).all() and (out["estimate"] < out["upper"]).all()
     if not missing:
@@ -81,6 +82,7 @@ def test_failed_replicates_are_recorded(reml, sleep_post):
     y = np.where(observed, reps.y, np.nan)
     out = reml.run(dataclasses.replace(reps, y=y, observed=observed), None)
     assert "fewer than 2 groups" in out["error"][2]
+    assert out["subjects"][2] == 1 and out["subjects"][0] == 4
     assert np.isnan([out[c][2] for c in ("estimate", "se", "lower", "upper", "p")]).all()
     assert not out["converged"][2]
     ok = np.arange(6) != 2
