@@ -177,6 +177,8 @@ def finish(out: BatchFit, index: np.ndarray, stats: GroupStats, theta: np.ndarra
 
 
 def empty_fit(n: int, p: int, m: int, error: np.ndarray) -> BatchFit:
+    """A :class:`BatchFit` of ``n`` data sets with ``p`` fixed effects and ``m`` theta entries,
+    all NaN / False, carrying ``error``; filled in place by the engines."""
     nan = np.nan
     return BatchFit(beta=np.full((n, p), nan), cov=np.full((n, p, p), nan),
                     df=np.full((n, p), nan), theta=np.full((n, m), nan), sigma=np.full(n, nan),
