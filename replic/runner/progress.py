@@ -45,7 +45,7 @@ def progress(total: int, *, initial: int = 0, quiet: bool = True, desc: str = "r
     stream = sys.stderr if stream is None else stream
     bar = tqdm(total=total, initial=initial, desc=desc, unit="rep", unit_scale=True,
                file=stream, disable=not shows_progress(quiet=quiet, stream=stream),
-               dynamic_ncols=True, smoothing=0.1)
+               smoothing=0.1)
     try:
         yield bar
     finally:
