@@ -2,7 +2,7 @@
 
 ``replic effects DRAWS.csv --term Days [--k 5 ...]``
     the effect of the term for every estimand;
-``replic run [STUDY.toml] [--reps N] [--seed S] [--jobs N] [--out DIR]``
+``replic run [STUDY.toml] [--reps N] [--seed S] [--jobs N] [--out DIR] [--resume] ...``
     run a study (default: the bundled sleepstudy study), write DIR/summary.csv,
     DIR/replicates.parquet and DIR/report.html (DIR defaults to ``reports/<study name>/``);
 ``replic report RESULTS_DIR``
@@ -45,21 +45,40 @@ def _effects(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from replic.combine import combine_results
+    from replic.runner import execution_options
     from replic.study import run_study
     from replic.studyfile import BUILTIN_STUDY, load_study
 
     spec = load_study(args.study or BUILTIN_STUDY)
     out = Path(args.out) if args.out else Path("reports") / spec.name
-    result = run_study(spec.posterior(), list(spec.designs), term=spec.term,
-                       analysis=args.analysis or spec.analysis,
-                       reps=args.reps if args.reps is not None else spec.reps,
-                       seed=args.seed if args.seed is not None else spec.seed,
-                       n_jobs=args.jobs, options=spec.options, target=spec.target)
+    execution = execution_options(jobs=args.jobs, scheduler=args.scheduler, cluster=args.cluster,
+                                  resume=args.resume, quiet=args.quiet, out=out)
+    post = spec.posterior()
+    analyses = args.analysis or spec.analysis
+    results = []
+    for name in analyses:
+        results.append(run_study(
+            post, list(spec.designs), term=spec.term, analysis=name,
+            reps=args.reps if args.reps is not None else spec.reps,
+            seed=args.seed if args.seed is not None else spec.seed,
+            options=spec.options.get(name, {}) if _per_analysis(spec.options) else spec.options,
+            target=spec.target,
+            # several analyses stream their chunks to their own folders under out/runs/
+            **(execution if len(analyses) == 1 else execution | {"out": out / "runs" / name})))
+    result = combine_results(results)
     result.info["study"] = spec.source
     result.write(out)
     _print_headline(result)
     print(f"wrote {out}/summary.csv, {out}/replicates.parquet, {out}/report.html")
     return 0
+
+
+def _per_analysis(options: dict) -> bool:
+    """Study options given per analysis (``[options.stan]``) rather than for the one analysis."""
+    from replic.analyses import ANALYSES
+
+    return bool(options) and all(k in ANALYSES for k in options)
 
 
 def _print_headline(result) -> None:
@@ -68,7 +87,9 @@ def _print_headline(result) -> None:
           f"95% [{o.lower:.2f}, {o.upper:.2f}])")
     s = result.summary
     head = s[s["criterion"] == "sig_same_direction"]
-    cols = ["design", "probability", "mcse", "lower", "upper", "n", "n_failed"]
+    several = head["analysis"].nunique() > 1
+    cols = [*(["analysis"] if several else []), "design", "probability", "mcse", "lower",
+            "upper", "n", "n_failed"]
     with pd.option_context("display.width", 120, "display.float_format", "{:.3f}".format):
         print(f"P(replication significant in the original's direction), {info['analysis']}, "
               f"{info['reps']} replicates per design:")
@@ -76,7 +97,8 @@ def _print_headline(result) -> None:
     kn = result.k_needed
     for _, row in kn[kn["criterion"] == "sig_same_direction"].iterrows():
         k = "not reached" if pd.isna(row["k"]) else f"k = {int(row['k'])}"
-        print(f"Smallest k reaching {row['target']:.0%}: {k} (grid up to {int(row['k_max'])})")
+        who = f" ({row['analysis']})" if several else ""
+        print(f"Smallest k reaching {row['target']:.0%}{who}: {k} (grid up to {int(row['k_max'])})")
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -106,9 +128,15 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("study", nargs="?", help="study TOML file (default: the bundled sleepstudy)")
     r.add_argument("--reps", type=int, help="replicates per design (overrides the study)")
     r.add_argument("--seed", type=int, help="root seed (overrides the study)")
-    r.add_argument("--jobs", type=int, default=1, help="parallel workers (-1: all cores)")
+    r.add_argument("--jobs", type=int, help="parallel workers (default: all cores)")
+    r.add_argument("--scheduler", metavar="ADDR", help="run on a dask cluster: the address of "
+                   "its scheduler, e.g. tcp://host:8786")
+    r.add_argument("--cluster", choices=["local"], help="start a dask LocalCluster for the run")
+    r.add_argument("--resume", action="store_true", help="continue the interrupted study in "
+                   "the results directory, skipping finished chunks")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.add_argument("--analysis", choices=["summary", "reml", "stan", "bayes-fast"],
-                   help="analysis (overrides the study)")
+                   action="append", help="analysis (overrides the study; repeat to compare)")
     r.add_argument("--out", help="results directory (default: reports/<study name>/)")
     r.set_defaults(func=_run)
 

@@ -6,7 +6,7 @@ Example (``studies/sleepstudy.toml``)::
     draws = "replic:sleepstudy_brms_draws.csv.gz"   # path relative to this file, or replic:NAME
     data = "replic:sleepstudy.csv"                  # optional: the original data
     term = "Days"
-    analysis = "summary"
+    analysis = "summary"        # or a list: ["summary", "reml", "bayes-fast"]
     reps = 2000
     seed = 2026
     target = 0.8
@@ -53,7 +53,7 @@ class StudySpec:
     draws: Path
     term: str
     designs: tuple[Design, ...]
-    analysis: str = "summary"
+    analysis: tuple[str, ...] = ("summary",)
     reps: int = 2000
     seed: int = 0
     target: float = 0.8
@@ -138,13 +138,27 @@ def load_study(path: str | Path) -> StudySpec:
                 raise ReplicInputError(f"{where}: {exc}") from None
     return StudySpec(
         name=str(doc.get("name", path.stem)), draws=resolve_path(str(doc["draws"]), base),
-        term=str(doc["term"]), designs=tuple(designs), analysis=str(doc.get("analysis",
-                                                                            "summary")),
+        term=str(doc["term"]), designs=tuple(designs),
+        analysis=_analyses(doc.get("analysis", "summary"), path),
         reps=_int(doc.get("reps", 2000), "reps", path), seed=_int(doc.get("seed", 0), "seed", path),
         target=float(doc.get("target", 0.8)),
         data=resolve_path(str(doc["data"]), base) if "data" in doc else None,
         options=dict(doc.get("options", {})), source=str(path),
         digest=hashlib.sha256(raw).hexdigest())
+
+
+def _analyses(value, path: Path) -> tuple[str, ...]:
+    from replic.analyses import ANALYSES
+
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise ReplicInputError(f"{path}: analysis = {value!r}; expected a name or a list of "
+                               f"names from {', '.join(ANALYSES)}")
+    bad = [n for n in names if n not in ANALYSES]
+    if bad or len(set(names)) < len(names):
+        raise ReplicInputError(f"{path}: analysis = {value!r}; expected distinct names from "
+                               f"{', '.join(ANALYSES)}")
+    return tuple(names)
 
 
 def _int(value, key: str, path: Path) -> int:

@@ -45,6 +45,8 @@ BASE = 'draws = "replic:sleepstudy_brms_draws.csv.gz"\nterm = "Days"\n'
     (BASE + "[design]\nk = 3\nkk = 2\n", r"design 1: unknown key\(s\) kk"),
     (BASE + "reps = 'lots'\n[design]\nk = 3\n", r"reps = 'lots'; expected an integer"),
     (BASE + "colour = 1\n[design]\nk = 3\n", r"unknown key\(s\) colour"),
+    (BASE + "analysis = 'mcmc'\n[design]\nk = 3\n", r"analysis = 'mcmc'; expected distinct"),
+    (BASE + "analysis = ['reml', 'reml']\n[design]\nk = 3\n", r"expected distinct names"),
     ('draws = "nope.csv"\nterm = "Days"\n[design]\nk = 3\n', r"nope\.csv: no such file"),
     ("this is = = not toml", r"s\.toml: not valid TOML"),
 ])
@@ -59,3 +61,9 @@ def test_several_design_tables(tmp_path):
                              "missing = 0.1\nparams = {b_Days = 3.0}\n"))
     assert [d.k for d in spec.designs] == [3, 5, 4, 6, 8]
     assert spec.designs[-1].params == (("b_Days", 3.0),)
+    assert spec.analysis == ("summary",)
+
+
+def test_several_analyses(tmp_path):
+    spec = load_study(_study(tmp_path, BASE + "analysis = ['summary', 'reml']\n[design]\nk = 3\n"))
+    assert spec.analysis == ("summary", "reml")

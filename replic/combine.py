@@ -1,0 +1,61 @@
+"""Several analyses of the same study side by side.
+
+Every analysis of a study sees the same designs, seeds and posterior draws (the simulated
+data of replicate r do not depend on the analysis), so their tables can be stacked and compared
+curve against curve; the ``analysis`` column tells them apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from replic.errors import ReplicInputError
+from replic.study import StudyResult
+
+__all__ = ["combine_results"]
+
+
+def combine_results(results: Sequence[StudyResult]) -> StudyResult:
+    """Stack the tables of studies that differ only in their analysis.
+
+    Parameters
+    ----------
+    results : sequence of StudyResult
+        Runs of one study (same posterior, term, designs, replicates and seed) with different
+        analyses.
+
+    Returns
+    -------
+    StudyResult
+        Tables concatenated in the given order; ``info["analysis"]`` lists the analyses and
+        ``info["analyses"]`` keeps each run's own info.
+    """
+    if not results:
+        raise ReplicInputError("combine_results: expected at least one study result")
+    first = results[0]
+    if len(results) == 1:
+        return first
+    keys = ("term", "reps", "seed", "designs")
+    for r in results[1:]:
+        diff = [k for k in keys if r.info.get(k) != first.info.get(k)]
+        if diff or r.original != first.original:
+            what = ", ".join(diff) or "the original estimate"
+            raise ReplicInputError(f"combine_results: runs differ in {what}; only the analysis "
+                                   "may differ")
+    names = [r.info["analysis"] for r in results]
+    if len(set(names)) < len(names):
+        raise ReplicInputError(f"combine_results: analyses listed twice ({', '.join(names)})")
+
+    def cat(attr: str) -> pd.DataFrame:
+        return pd.concat([getattr(r, attr) for r in results], ignore_index=True)
+
+    info = dict(first.info) | {
+        "analysis": ", ".join(names),
+        "analyses": {r.info["analysis"]: r.info for r in results},
+        "seconds": sum(r.info.get("seconds", 0.0) for r in results),
+    }
+    return StudyResult(replicates=cat("replicates"), summary=cat("summary"),
+                       k_needed=cat("k_needed"), type_sm=cat("type_sm"), original=first.original,
+                       info=info, posterior=first.posterior)
