@@ -78,7 +78,7 @@ def write_results(result, directory: str | Path, *, report: bool = True) -> Path
             info["posterior"] = {"source": post.source, "draws": post.n_draws,
                                  "fixed": list(post.fixed), "varying": list(post.varying),
                                  "group": post.group, "levels": len(post.levels),
-                                 "formula": post.formula}
+                                 "formula": post.formula, "response": post.response}
         (tmp / "study.json").write_text(json.dumps(info, indent=2, default=str))
         result.summary.to_csv(tmp / "summary.csv", index=False)
         result.k_needed.to_csv(tmp / "k_needed.csv", index=False)
