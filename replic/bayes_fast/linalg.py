@@ -9,7 +9,23 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["chol_logdet", "chol_solve", "cholesky", "solve_lower", "solve_upper"]
+__all__ = ["chol_logdet", "chol_solve", "cholesky", "matmul", "solve_lower", "solve_upper"]
+
+
+def matmul(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """``A @ B`` for tiny matrices, broadcasting leading axes (a sum over the inner axis)."""
+    out = A[..., :, 0, None] * B[..., None, 0, :]
+    for k in range(1, A.shape[-1]):
+        out = out + A[..., :, k, None] * B[..., None, k, :]
+    return out
+
+
+def _dot(a: list, b: list):
+    """Sum of products of two lists of equally shaped arrays (0 for empty lists)."""
+    out = 0.0
+    for x, y in zip(a, b, strict=True):
+        out = out + x * y
+    return out
 
 
 def cholesky(A: np.ndarray) -> np.ndarray:
@@ -18,38 +34,38 @@ def cholesky(A: np.ndarray) -> np.ndarray:
     Non-positive pivots (matrices that are not numerically positive definite) give NaN.
     """
     n = A.shape[-1]
-    L = np.zeros(np.broadcast_shapes(A.shape), dtype=float)
+    L = [[None] * n for _ in range(n)]
     for j in range(n):
-        s = A[..., j, j] - np.einsum("...k,...k->...", L[..., j, :j], L[..., j, :j])
+        s = A[..., j, j] - _dot(L[j][:j], L[j][:j])
         with np.errstate(invalid="ignore"):
             d = np.sqrt(np.where(s > 0, s, np.nan))
-        L[..., j, j] = d
+        L[j][j] = d
         for i in range(j + 1, n):
-            L[..., i, j] = (A[..., i, j]
-                            - np.einsum("...k,...k->...", L[..., i, :j], L[..., j, :j])) / d
-    return L
+            L[i][j] = (A[..., i, j] - _dot(L[i][:j], L[j][:j])) / d
+    zero = np.zeros(A.shape[:-2])
+    return np.stack([np.stack([L[i][j] if j <= i else zero for j in range(n)], axis=-1)
+                     for i in range(n)], axis=-2)
 
 
 def solve_lower(L: np.ndarray, B: np.ndarray) -> np.ndarray:
     """Solve ``L X = B`` for lower-triangular ``L`` (..., n, n) and ``B`` (..., n, m)."""
     n = L.shape[-1]
-    shape = np.broadcast_shapes(L.shape[:-2], B.shape[:-2]) + B.shape[-2:]
-    X = np.empty(shape, dtype=float)
+    X: list = []
     for i in range(n):
-        acc = B[..., i, :] - np.einsum("...k,...km->...m", L[..., i, :i], X[..., :i, :])
-        X[..., i, :] = acc / L[..., i, i, None]
-    return X
+        acc = B[..., i, :] - _dot([L[..., i, k, None] for k in range(i)], X)
+        X.append(acc / L[..., i, i, None])
+    return np.stack(X, axis=-2)
 
 
 def solve_upper(L: np.ndarray, B: np.ndarray) -> np.ndarray:
     """Solve ``L' X = B`` for lower-triangular ``L`` (..., n, n) and ``B`` (..., n, m)."""
     n = L.shape[-1]
-    shape = np.broadcast_shapes(L.shape[:-2], B.shape[:-2]) + B.shape[-2:]
-    X = np.empty(shape, dtype=float)
+    X: list = [None] * n
     for i in range(n - 1, -1, -1):
-        acc = B[..., i, :] - np.einsum("...k,...km->...m", L[..., i + 1:, i], X[..., i + 1:, :])
-        X[..., i, :] = acc / L[..., i, i, None]
-    return X
+        ks = range(i + 1, n)
+        acc = B[..., i, :] - _dot([L[..., k, i, None] for k in ks], [X[k] for k in ks])
+        X[i] = acc / L[..., i, i, None]
+    return np.stack(X, axis=-2)
 
 
 def chol_solve(L: np.ndarray, B: np.ndarray) -> np.ndarray:

@@ -19,7 +19,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from replic.bayes_fast.linalg import chol_logdet, chol_solve, cholesky, solve_lower, solve_upper
+from replic.bayes_fast.linalg import (
+    chol_logdet,
+    chol_solve,
+    cholesky,
+    matmul,
+    solve_lower,
+    solve_upper,
+)
 from replic.bayes_fast.stats import GroupStats
 from replic.bayes_fast.transform import Theta
 
@@ -80,14 +87,14 @@ def reml_conditional(stats: GroupStats, theta: Theta) -> Conditional:
     lamT = np.swapaxes(lam, -1, -2)
     Q = lam.shape[-1]
     ZtZ, ZtX, XtX = stats.ZtZ[:, None], stats.ZtX[:, None], stats.XtX[:, None]
-    C = cholesky(np.eye(Q) + lamT @ ZtZ @ lam)              # (n, M, G, Q, Q)
+    C = cholesky(np.eye(Q) + matmul(matmul(lamT, ZtZ), lam))  # (n, M, G, Q, Q)
     Gm = solve_lower(C, lamT)                               # C^-1 Lambda'
-    W = Gm @ ZtX                                            # (n, M, G, Q, P)
-    Gz = np.einsum("nmgqr,ngr->nmgq", Gm, stats.zy)
+    W = matmul(Gm, ZtX)                                     # (n, M, G, Q, P)
+    Gz = matmul(Gm, stats.zy[:, None, :, :, None])[..., 0]  # (n, M, G, Q)
     count = stats.count[:, None]                            # (n|1, 1, G)
     s2 = theta.sigma ** 2
-    WtW = np.swapaxes(W, -1, -2) @ W
-    GSG = np.sum((Gm @ stats.Szz[:, None]) * Gm, axis=(-2, -1))
+    WtW = matmul(np.swapaxes(W, -1, -2), W)
+    GSG = np.sum(matmul(Gm, stats.Szz[:, None]) * Gm, axis=(-2, -1))
     if count.shape[-1] == 1:                                 # one pattern: no sums over groups
         logdetV = stats.nobs[:, None] * np.log(s2) + count[..., 0] * chol_logdet(C[:, :, 0])
         F = count[..., 0, None, None] * (XtX[:, :, 0] - WtW[:, :, 0])
@@ -96,7 +103,7 @@ def reml_conditional(stats: GroupStats, theta: Theta) -> Conditional:
         logdetV = stats.nobs[:, None] * np.log(s2) + np.sum(count * chol_logdet(C), axis=-1)
         F = np.sum(count[..., None, None] * (XtX - WtW), axis=2)
         GSG = np.sum(GSG, axis=-1)
-    Fy = stats.Xty[:, None] - np.einsum("nmgqp,nmgq->nmp", W, Gz)
+    Fy = stats.Xty[:, None] - np.sum(W * Gz[..., None], axis=(2, 3))
     yVy = stats.yty[:, None] - GSG
     CF = cholesky(F)
     beta_hat = chol_solve(CF, Fy[..., None])[..., 0]
