@@ -94,7 +94,10 @@ def reml_conditional(stats: GroupStats, theta: Theta) -> Conditional:
     count = stats.count[:, None]                            # (n|1, 1, G)
     s2 = theta.sigma ** 2
     WtW = matmul(np.swapaxes(W, -1, -2), W)
-    GSG = np.sum(matmul(Gm, stats.Szz[:, None]) * Gm, axis=(-2, -1))
+    if np.all(stats.count == 1):                             # Szz = zy zy': tr(G Szz G') = |G zy|^2
+        GSG = np.sum(Gz * Gz, axis=-1)
+    else:
+        GSG = np.sum(matmul(Gm, stats.Szz[:, None]) * Gm, axis=(-2, -1))
     if count.shape[-1] == 1:                                 # one pattern: no sums over groups
         logdetV = stats.nobs[:, None] * np.log(s2) + count[..., 0] * chol_logdet(C[:, :, 0])
         F = count[..., 0, None, None] * (XtX[:, :, 0] - WtW[:, :, 0])
