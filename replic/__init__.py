@@ -5,6 +5,7 @@ estimand (``effect_draws``), and simulate replication experiments with k new sub
 (``run_study``).
 """
 
+from replic.bayes_fast import fit_bayes_fast
 from replic.criteria import CRITERIA
 from replic.design import Design
 from replic.effects import effect_draws, summarise_draws, trajectory_bands
@@ -23,6 +24,7 @@ __all__ = [
     "ReplicInputError",
     "StudyResult",
     "effect_draws",
+    "fit_bayes_fast",
     "fit_lmm",
     "fit_posterior",
     "read_draws",
