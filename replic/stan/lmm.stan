@@ -45,11 +45,15 @@ transformed parameters {
 }
 model {
   if (!prior_only) {
-    vector[N] mu = Xc * b + rows_dot_product(Z, r_1[g]);
-    if (has_intercept) {
-      mu += Intercept[1];
+    vector[N] mu = rep_vector(has_intercept ? Intercept[1] : 0, N);
+    for (m in 1:M) {
+      mu += r_1[g, m] .* Z[, m];
     }
-    target += normal_lpdf(Y | mu, sigma);
+    if (K > 0) {
+      target += normal_id_glm_lpdf(Y | Xc, mu, b, sigma);
+    } else {
+      target += normal_lpdf(Y | mu, sigma);
+    }
   }
   if (has_intercept && !intercept_flat) {
     target += student_t_lpdf(Intercept[1] | prior_intercept[1], prior_intercept[2],

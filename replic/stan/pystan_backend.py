@@ -9,10 +9,10 @@ PyStan runs its own event loop (``asyncio.run``); when called from a thread that
 one (Jupyter), the call is made from a helper thread instead.
 
 httpstan runs chains in a ``fork``-based process pool created at import.  Forking a process that
-already runs other threads (a joblib/loky worker, a parent after ``Parallel``, Jupyter) can
-deadlock the children, so in that situation, before the pool has started, replic swaps it for an
-equivalent loky pool (fresh interpreters; no ``if __name__ == "__main__"`` guard needed), see
-:func:`_fork_safe_pool`.
+runs other threads -- Python threads (a joblib/loky worker, a parent after ``Parallel``, Jupyter)
+or native ones (OpenBLAS) -- can deadlock the forked children, which then also hang the parent's
+exit.  So before the pool first starts, replic swaps it for an equivalent loky pool (fresh
+interpreters; no ``if __name__ == "__main__"`` guard needed), see :func:`_fork_safe_pool`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import asyncio
 import concurrent.futures
 import contextlib
 import io
-import threading
 import time
 import warnings
 from collections.abc import Callable
@@ -68,13 +67,12 @@ def _quietly(fn: Callable[[], T], quiet: bool) -> T:
 
 
 def _fork_safe_pool() -> None:
-    """Make httpstan's chain pool fork-safe when this process runs other threads."""
+    """Replace httpstan's fork-based chain pool by a loky pool, unless it already runs."""
     import httpstan.services_stub as stub
 
     pool = stub.executor
-    if getattr(pool, "_replic_fork_safe", False) or getattr(pool, "_processes", None) \
-            or threading.active_count() == 1:
-        return  # already swapped, already started (children exist), or single-threaded
+    if getattr(pool, "_replic_fork_safe", False) or getattr(pool, "_processes", None):
+        return  # already swapped, or already started by someone else (children exist)
     from joblib.externals import loky
 
     safe = loky.ProcessPoolExecutor(initializer=stub.init_worker, timeout=30)
@@ -117,6 +115,9 @@ def _build(code: str, data: dict, seed: int | None, quiet: bool):
         return _outside_loop(lambda: _quietly(
             lambda: stan.build(code, data=data, random_seed=seed), quiet))
     except (ValueError, RuntimeError, OSError) as exc:
+        if str(exc) in ("Semantic error", "Syntax error"):
+            raise ReplicFitError(f"PyStan could not build the Stan program: {exc} in the "
+                                 "program (stanc's message is printed above)") from None
         raise ReplicFitError(f"PyStan could not build replic's Stan program: {exc} (a C++ "
                              "compiler is required for the first build; see "
                              "https://pystan.readthedocs.io/en/latest/installation.html)") from None

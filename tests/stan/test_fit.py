@@ -79,7 +79,7 @@ def test_compiler_failure_is_a_fit_error():
     pytest.importorskip("stan")
     from replic.stan.pystan_backend import compile_pystan
 
-    with pytest.raises(ReplicFitError, match="could not build"):
+    with pytest.raises(ReplicFitError, match="could not build the Stan program: Semantic error"):
         compile_pystan("parameters { real x; } model { x ~ no_such_distribution(); }")
 
 
