@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import DESIGNS
 
 import replic
 from replic import ReplicInputError
 from replic.runner import resolve_backend
+
+from .conftest import DESIGNS
 
 distributed = pytest.importorskip("distributed")
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import DESIGNS
 
 import replic
 from replic.simulate import simulate
+
+from .conftest import DESIGNS
 
 REPS = 600
 ESTIMATES = ["estimate", "se", "df", "lower", "upper", "p", "sig_same_direction"]

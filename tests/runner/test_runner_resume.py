@@ -13,10 +13,11 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import DESIGNS, DRAWS, HERE
 
 import replic
 from replic import Design, ReplicInputError
+
+from .conftest import DESIGNS, DRAWS, HERE
 
 SEED = 5
 KILL_DESIGNS = (Design(3, x=range(10)), Design(6, x=range(10)))

@@ -7,7 +7,6 @@ import io
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import DESIGNS
 
 import replic
 from replic import ReplicInputError
@@ -18,6 +17,8 @@ from replic.runner.tally import combine, summary_from_tallies, tally, type_sm_fr
 from replic.runner.tasks import Task, chunk_size, plan_tasks
 from replic.simulate import BLOCK
 from replic.summarise import criteria_summary, type_sm
+
+from .conftest import DESIGNS
 
 
 @pytest.fixture(scope="module")
