@@ -164,15 +164,18 @@ def _stored(payload: Payload, out: Path, *, reps: int, chunk_size: int, backend:
     finished = store.finished()
     done = [t for t in tasks if t.name in finished]
     todo = [t for t in tasks if t.name not in finished]
-    if manifest is None:
-        from replic.results_io import package_versions
+    from replic.results_io import package_versions
 
+    versions = package_versions()
+    if manifest is None:
         manifest = {"format": FORMAT, "fingerprint": fingerprint,
                     "seed": fingerprint["spec"]["seed"], "chunk_size": size,
                     "tasks": len(tasks), "replicates": sum(t.n for t in tasks),
-                    "versions": package_versions(), "started": now(), "runs": []}
+                    "versions": versions, "started": now(), "runs": []}
     run = {"started": now(), "finished": None, "status": "running", "backend": backend.label,
            "chunks_resumed": len(done), "chunks_run": 0}
+    if versions != manifest["versions"]:  # resumed under other package versions: say so
+        run["versions"] = versions
     manifest |= {"status": "running", "finished": None}
     manifest["runs"].append(run)
     write_manifest(out, manifest)
