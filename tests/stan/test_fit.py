@@ -106,3 +106,27 @@ def test_import_replic_stays_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_random_intercept_model_matches_brms(pystan_model, sleepstudy):
+    """The same program with one varying term (no correlation) against brms's RI fit."""
+    from replic.stan import fit_posterior
+    from tests.stan.conftest import DATASETS
+
+    ref = posterior_from_brms(pd.read_csv(DATASETS / "sleepstudy_ri_brms_draws.csv.gz"))
+    post = fit_posterior(sleepstudy, "Reaction ~ 1 + Days + (1 | Subject)", seed=7,
+                         backend="pystan", quiet=True)
+    assert post.varying == ("Intercept",) and post.cor.shape == (4000, 1, 1)
+    for mine, theirs in ((post.b[:, 1], ref.b[:, 1]), (post.b[:, 0], ref.b[:, 0]),
+                         (post.sd[:, 0], ref.sd[:, 0]), (post.sigma, ref.sigma)):
+        assert abs(mine.mean() - theirs.mean()) < 0.15 * theirs.std()
+        assert mine.std() == pytest.approx(theirs.std(), rel=0.15)
+
+
+def test_model_without_fixed_intercept(pystan_model, sleepstudy):
+    from replic.stan import fit_posterior
+
+    post = fit_posterior(sleepstudy, "Reaction ~ 0 + Days + (1 + Days | Subject)", chains=2,
+                         warmup=150, draws=100, seed=1, backend="pystan", quiet=True)
+    assert post.fixed == ("Days",) and post.varying == ("Intercept", "Days")
+    assert np.isfinite(post.b).all() and post.b[:, 0].mean() > 0
