@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from replic.errors import ReplicInputError
+from replic.results_io import package_versions
 from replic.runner.backends import Backend, run_tasks, shares_disk
 from replic.runner.manifest import FORMAT, check_resumable, now, read_manifest, write_manifest
 from replic.runner.progress import progress
@@ -164,8 +165,6 @@ def _stored(payload: Payload, out: Path, *, reps: int, chunk_size: int, backend:
     finished = store.finished()
     done = [t for t in tasks if t.name in finished]
     todo = [t for t in tasks if t.name not in finished]
-    from replic.results_io import package_versions
-
     versions = package_versions()
     if manifest is None:
         manifest = {"format": FORMAT, "fingerprint": fingerprint,
