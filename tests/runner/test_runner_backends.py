@@ -79,10 +79,14 @@ def test_stored_equals_in_memory(sleep_post, serial, tmp_path):
         for i, d in enumerate(DESIGNS) for lo in range(0, REPS, 1024))
 
 
-def test_local_cluster_started_and_stopped(sleep_post, serial):
-    res = _study(sleep_post, scheduler="local", n_jobs=2)
+def test_local_cluster_started_and_stopped(sleep_post, serial, tmp_path):
+    """scheduler="local": a LocalCluster of 2 processes whose workers store their own chunks."""
+    res = _study(sleep_post, scheduler="local", n_jobs=2, out=tmp_path)
     assert res.info["backend"] == "dask LocalCluster x 2"
-    _same(serial, res)
+    assert len(list((tmp_path / "chunks").glob("*.parquet"))) == 9
+    pd.testing.assert_frame_equal(serial.summary, res.summary, check_exact=True)
+    pd.testing.assert_frame_equal(serial.replicates, res.replicates, check_exact=True,
+                                  check_dtype=False)
 
 
 @pytest.mark.parametrize(("kw", "match"), [
