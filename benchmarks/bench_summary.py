@@ -68,7 +68,7 @@ def main() -> None:
     peer = peer_rate(post, 300)
     t0 = time.perf_counter()
     replic.run_study(post, [replic.Design(k, x=X) for k in range(2, 31)], term="Days",
-                     reps=2000, seed=1)
+                     reps=2000, seed=1, n_jobs=1)
     study = time.perf_counter() - t0
     print(f"summary engine, balanced (k=10):      {balanced:14,.0f} replicates/s/core")
     print(f"summary engine, 20% missing (k=10):   {missing:14,.0f} replicates/s/core")
