@@ -20,6 +20,10 @@ Example (``studies/sleepstudy.toml``)::
     [options]                # passed to the analysis (e.g. Stan's chains)
 
 ``replic:NAME`` names a file shipped in ``replic/datasets``.
+
+A study may start from data instead of draws: give ``data`` and ``formula`` (lme4/brms syntax)
+and no ``draws``; the original is then fitted with ``fit = "stan"`` (default: NUTS with brms's
+priors) or ``fit = "bayes-fast"`` (the same posterior without MCMC), seeded by ``seed``.
 """
 
 from __future__ import annotations
@@ -41,8 +45,9 @@ from replic.read import read_draws
 __all__ = ["BUILTIN_STUDY", "StudySpec", "load_study", "resolve_path"]
 
 BUILTIN_STUDY = "replic:sleepstudy.toml"
-_KEYS = {"name", "draws", "data", "term", "analysis", "reps", "seed", "target", "design",
-         "options", "description"}
+_KEYS = {"name", "draws", "data", "formula", "fit", "term", "analysis", "reps", "seed",
+         "target", "design", "options", "description"}
+_FITS = ("stan", "bayes-fast")
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,7 @@ class StudySpec:
     """A parsed study file."""
 
     name: str
-    draws: Path
+    draws: Path | None
     term: str
     designs: tuple[Design, ...]
     analysis: tuple[str, ...] = ("summary",)
@@ -59,18 +64,29 @@ class StudySpec:
     target: float = 0.8
     data: Path | None = None
     options: dict = field(default_factory=dict)
+    formula: str | None = None
+    fit: str = "stan"
     source: str = ""
     digest: str = ""
 
     def posterior(self) -> Posterior:
-        """Read the study's posterior, attaching the original data when the study names it."""
-        post = read_draws(self.draws)
-        if self.data is None:
-            return post
-        df = pd.read_csv(self.data)
-        if self.term not in df:
-            raise ReplicInputError(f"{self.data}: no column {self.term!r} (the study's term)")
-        return dataclasses.replace(post, data=df)
+        """The study's posterior: its draws (with the original data attached when the study
+        names it), or a fit of ``formula`` to ``data``."""
+        df = None
+        if self.data is not None:
+            df = pd.read_csv(self.data)
+            if self.term not in df:
+                raise ReplicInputError(f"{self.data}: no column {self.term!r} (the study's term)")
+        if self.draws is not None:
+            post = read_draws(self.draws)
+            return post if df is None else dataclasses.replace(post, data=df)
+        if self.fit == "bayes-fast":
+            from replic.bayes_fast import fit_bayes_fast
+
+            return fit_bayes_fast(df, self.formula, seed=self.seed)
+        from replic.stan.fit import fit_posterior
+
+        return fit_posterior(df, self.formula, seed=self.seed, quiet=True)
 
 
 def resolve_path(value: str, base: Path) -> Path:
@@ -117,9 +133,17 @@ def load_study(path: str | Path) -> StudySpec:
     if unknown:
         raise ReplicInputError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}; expected "
                                f"{', '.join(sorted(_KEYS))}")
-    for key in ("draws", "term", "design"):
+    for key in ("term", "design"):
         if key not in doc:
             raise ReplicInputError(f"{path}: missing required key {key!r}")
+    if "draws" not in doc and not {"data", "formula"} <= set(doc):
+        raise ReplicInputError(f"{path}: missing required key 'draws' (or 'data' and 'formula' "
+                               "to fit the original model)")
+    if "draws" in doc and ("formula" in doc or "fit" in doc):
+        raise ReplicInputError(f"{path}: give either 'draws' or 'formula' (with 'data'), not both")
+    fit = str(doc.get("fit", "stan"))
+    if fit not in _FITS:
+        raise ReplicInputError(f"{path}: fit = {fit!r}; expected one of {', '.join(_FITS)}")
     base = path.parent
     tables = doc["design"] if isinstance(doc["design"], list) else [doc["design"]]
     designs: list[Design] = []
@@ -137,7 +161,9 @@ def load_study(path: str | Path) -> StudySpec:
             except ReplicInputError as exc:
                 raise ReplicInputError(f"{where}: {exc}") from None
     return StudySpec(
-        name=str(doc.get("name", path.stem)), draws=resolve_path(str(doc["draws"]), base),
+        name=str(doc.get("name", path.stem)),
+        draws=resolve_path(str(doc["draws"]), base) if "draws" in doc else None,
+        formula=str(doc["formula"]) if "formula" in doc else None, fit=fit,
         term=str(doc["term"]), designs=tuple(designs),
         analysis=_analyses(doc.get("analysis", "summary"), path),
         reps=_int(doc.get("reps", 2000), "reps", path), seed=_int(doc.get("seed", 0), "seed", path),

@@ -39,7 +39,10 @@ BASE = 'draws = "replic:sleepstudy_brms_draws.csv.gz"\nterm = "Days"\n'
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ('term = "Days"\n[design]\nk = 3\n', r"s\.toml: missing required key 'draws'"),
+    ('term = "Days"\n[design]\nk = 3\n', r"s\.toml: missing required key 'draws' \(or"),
+    (BASE + 'formula = "y ~ x"\n[design]\nk = 3\n', r"either 'draws' or 'formula'"),
+    ('data = "replic:sleepstudy.csv"\nformula = "Reaction ~ Days + (1 | Subject)"\n'
+     'term = "Days"\nfit = "mcmc"\n[design]\nk = 3\n', r"fit = 'mcmc'; expected one of stan"),
     (BASE + "[design]\nk = 1\n", r"s\.toml: design 1: Design: k=1"),
     (BASE + "[design]\nk = 'many'\n", r"design 1: k = 'many'"),
     (BASE + "[design]\nk = 3\nkk = 2\n", r"design 1: unknown key\(s\) kk"),
@@ -67,3 +70,18 @@ def test_several_design_tables(tmp_path):
 def test_several_analyses(tmp_path):
     spec = load_study(_study(tmp_path, BASE + "analysis = ['summary', 'reml']\n[design]\nk = 3\n"))
     assert spec.analysis == ("summary", "reml")
+
+
+def test_study_from_data(tmp_path):
+    """No draws: the original is fitted (bayes-fast here; Stan is tested with the Stan engine)."""
+    spec = load_study(_study(tmp_path, 'data = "replic:sleepstudy.csv"\n'
+                             'formula = "Reaction ~ 1 + Days + (1 + Days | Subject)"\n'
+                             'fit = "bayes-fast"\nterm = "Days"\nseed = 4\n[design]\nk = [3, 5]\n'))
+    post = spec.posterior()
+    assert post.data is not None and post.formula is not None
+    assert post.term_summary("Days")["estimate"] == pytest.approx(10.34, abs=0.3)
+    from replic import run_study
+
+    res = run_study(post, list(spec.designs), term="Days", reps=100, seed=1, n_jobs=1)
+    assert res.summary["design"].iloc[0] == "k=3"  # x taken from the data: Days 0..9
+    assert res.info["x"] == list(range(10))
