@@ -2,7 +2,8 @@
 
 ``replic effects DRAWS.csv --term Days [--k 5 ...]``
     the effect of the term for every estimand;
-``replic run [STUDY.toml] [--reps N] [--seed S] [--jobs N] [--out DIR] [--resume] ...``
+``replic run [STUDY.toml] [--reps N] [--seed S] [--jobs N] [--out DIR] [--resume]
+[--exclude-unconverged] ...``
     run a study (default: the bundled sleepstudy study), write DIR/summary.csv,
     DIR/replicates.parquet and DIR/report.html (DIR defaults to ``reports/<study name>/``);
 ``replic report RESULTS_DIR``
@@ -64,6 +65,7 @@ def _run(args: argparse.Namespace) -> int:
             seed=args.seed if args.seed is not None else spec.seed,
             options=spec.options.get(name, {}) if _per_analysis(spec.options) else spec.options,
             target=spec.target,
+            exclude_unconverged=args.exclude_unconverged or spec.exclude_unconverged,
             # several analyses stream their chunks to their own folders under out/runs/
             **(execution if len(analyses) == 1 else execution | {"out": out / "runs" / name})))
     result = combine_results(results)
@@ -89,7 +91,8 @@ def _print_headline(result) -> None:
     head = s[s["criterion"] == "sig_same_direction"]
     several = head["analysis"].nunique() > 1
     cols = [*(["analysis"] if several else []), "design", "probability", "mcse", "lower",
-            "upper", "n", "n_failed"]
+            "upper", "n", "n_failed", *(["n_unconverged"] if head["n_unconverged"].any()
+                                        else [])]
     with pd.option_context("display.width", 120, "display.float_format", "{:.3f}".format):
         print(f"P(replication significant in the original's direction), {info['analysis']}, "
               f"{info['reps']} replicates per design:")
@@ -134,6 +137,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--cluster", choices=["local"], help="start a dask LocalCluster for the run")
     r.add_argument("--resume", action="store_true", help="continue the interrupted study in "
                    "the results directory, skipping finished chunks")
+    r.add_argument("--exclude-unconverged", action="store_true", help="leave fits that did "
+                   "not converge (or were flagged) out of every criterion; they are counted "
+                   "in n_unconverged either way (also: exclude_unconverged = true in the study)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.add_argument("--analysis", choices=["summary", "reml", "stan", "bayes-fast"],
                    action="append", help="analysis (overrides the study; repeat to compare)")

@@ -146,7 +146,7 @@ def run_study(posterior: Posterior | str | Path | pd.DataFrame, designs: Design 
               n_jobs: int | None = None, options: Mapping | None = None, target: float = 0.8,
               chunk_size: int | None = None, scheduler: Any = None,
               out: str | Path | None = None, resume: bool = False,
-              quiet: bool = True) -> StudyResult:
+              exclude_unconverged: bool = False, quiet: bool = True) -> StudyResult:
     """Simulate ``reps`` replication experiments per design and summarise how often they match.
 
     Parameters
@@ -183,6 +183,11 @@ def run_study(posterior: Posterior | str | Path | pd.DataFrame, designs: Design 
     resume : bool
         Continue the interrupted study in ``out``, skipping finished chunks; refused with a
         :class:`~replic.errors.ReplicInputError` when the study or its data changed.
+    exclude_unconverged : bool
+        Leave replicates whose fit succeeded but did not converge (``converged`` False) or was
+        flagged (``flagged`` True, e.g. bayes-fast's Pareto k > 0.7) out of every criterion
+        (NaN, so out of ``n``).  Either way they are counted in the summary's
+        ``n_unconverged``.  Part of the study's fingerprint: a resumed study keeps it.
     quiet : bool
         No progress bar (it is drawn on stderr only when that is a terminal).
 
@@ -200,6 +205,9 @@ def run_study(posterior: Posterior | str | Path | pd.DataFrame, designs: Design 
     if chunk_size is not None and (isinstance(chunk_size, bool) or
                                    not isinstance(chunk_size, int | np.integer) or chunk_size < 1):
         raise ReplicInputError(f"chunk_size={chunk_size!r}; expected a positive integer")
+    if not isinstance(exclude_unconverged, bool | np.bool_):
+        raise ReplicInputError(f"exclude_unconverged={exclude_unconverged!r}; expected True or "
+                               "False")
     backend = resolve_backend(n_jobs=n_jobs, scheduler=scheduler)
     post = read_draws(posterior)
     post.fixed_index(term)
@@ -211,13 +219,14 @@ def run_study(posterior: Posterior | str | Path | pd.DataFrame, designs: Design 
                            for k, v in post.term_summary(term).items()})
     payload = Payload(posterior=slim_posterior(post), designs=tuple(ds), frames=tuple(frames),
                       seed=int(seed), analysis_name=analysis, analysis=an, context=context,
-                      original=original)
+                      original=original, exclude_unconverged=bool(exclude_unconverged))
     run = execute(payload, reps=int(reps),
                   chunk_size=int(chunk_size or default_chunk_size(an, reps=int(reps))),
                   backend=backend, quiet=quiet, out=out, resume=resume,
                   fingerprint=fingerprint(post, ds, term=term, analysis=analysis,
                                           options=dict(options or {}), reps=int(reps),
-                                          seed=int(seed)))
+                                          seed=int(seed),
+                                          exclude_unconverged=bool(exclude_unconverged)))
     if run.replicates is not None:
         table = run.replicates
         summary, tsm = criteria_summary(table), type_sm(table)
@@ -225,6 +234,7 @@ def run_study(posterior: Posterior | str | Path | pd.DataFrame, designs: Design 
         table, summary, tsm = run.replicates_file, run.summary, run.type_sm
     info = {"term": term, "analysis": analysis, "reps": int(reps), "seed": int(seed),
             "n_jobs": n_jobs, "target": target, "options": dict(options or {}),
+            "exclude_unconverged": bool(exclude_unconverged),
             "designs": [d.label for d in ds], "x": list(ds[0].x), "source": post.source,
             "formula": post.formula, "started": started, **run.info,
             "seconds": time.time() - started}

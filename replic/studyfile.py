@@ -10,6 +10,7 @@ Example (``studies/sleepstudy.toml``)::
     reps = 2000
     seed = 2026
     target = 0.8
+    exclude_unconverged = false # true: unconverged/flagged fits judge no criterion
 
     [design]                 # or [[design]] tables for several design families
     k = { from = 2, to = 30 }          # or a list [3, 5, 10]
@@ -46,7 +47,7 @@ __all__ = ["BUILTIN_STUDY", "StudySpec", "load_study", "resolve_path"]
 
 BUILTIN_STUDY = "replic:sleepstudy.toml"
 _KEYS = {"name", "draws", "data", "formula", "fit", "term", "analysis", "reps", "seed",
-         "target", "design", "options", "description"}
+         "target", "design", "options", "description", "exclude_unconverged"}
 _FITS = ("stan", "bayes-fast")
 
 
@@ -66,6 +67,7 @@ class StudySpec:
     options: dict = field(default_factory=dict)
     formula: str | None = None
     fit: str = "stan"
+    exclude_unconverged: bool = False
     source: str = ""
     digest: str = ""
 
@@ -141,6 +143,10 @@ def load_study(path: str | Path) -> StudySpec:
                                "to fit the original model)")
     if "draws" in doc and ("formula" in doc or "fit" in doc):
         raise ReplicInputError(f"{path}: give either 'draws' or 'formula' (with 'data'), not both")
+    exclude = doc.get("exclude_unconverged", False)
+    if not isinstance(exclude, bool):
+        raise ReplicInputError(f"{path}: exclude_unconverged = {exclude!r}; expected true or "
+                               "false")
     fit = str(doc.get("fit", "stan"))
     if fit not in _FITS:
         raise ReplicInputError(f"{path}: fit = {fit!r}; expected one of {', '.join(_FITS)}")
@@ -169,7 +175,7 @@ def load_study(path: str | Path) -> StudySpec:
         reps=_int(doc.get("reps", 2000), "reps", path), seed=_int(doc.get("seed", 0), "seed", path),
         target=float(doc.get("target", 0.8)),
         data=resolve_path(str(doc["data"]), base) if "data" in doc else None,
-        options=dict(doc.get("options", {})), source=str(path),
+        options=dict(doc.get("options", {})), exclude_unconverged=exclude, source=str(path),
         digest=hashlib.sha256(raw).hexdigest())
 
 

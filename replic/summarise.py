@@ -12,10 +12,40 @@ from scipy import stats
 
 from replic.criteria import CRITERIA
 
-__all__ = ["DESIGN_COLUMNS", "criteria_summary", "k_needed", "type_sm", "wilson"]
+__all__ = ["DESIGN_COLUMNS", "DIAGNOSTIC_FLAGS", "SUMMARY_COLUMNS", "criteria_summary",
+           "k_needed", "type_sm", "unconverged", "wilson"]
 
 DESIGN_COLUMNS = ["analysis", "design", "k", "missing", "params"]
 _Z = stats.norm.isf(0.025)
+#: The columns of :func:`criteria_summary`.
+SUMMARY_COLUMNS = [*DESIGN_COLUMNS, "criterion", "probability", "mcse", "lower", "upper",
+                   "successes", "n", "n_failed", "n_unconverged"]
+#: Optional diagnostic columns that mark a successful fit as unconverged: ``converged`` False
+#: (reml, stan) or ``flagged`` True (bayes-fast, Pareto k > 0.7).
+DIAGNOSTIC_FLAGS = ("converged", "flagged")
+
+
+def unconverged(rows: pd.DataFrame | dict) -> np.ndarray:
+    """Which rows' analysis succeeded but did not converge (or was flagged).
+
+    Parameters
+    ----------
+    rows : DataFrame or dict of arrays
+        Replicate rows (or an analysis's result columns) with ``error`` and, optionally,
+        ``converged`` and ``flagged``; a missing value counts as converged and unflagged.
+
+    Returns
+    -------
+    ndarray of bool
+    """
+    error = np.asarray(rows["error"], dtype=object)
+    bad = np.zeros(error.shape[0], dtype=bool)
+    for col, when in zip(DIAGNOSTIC_FLAGS, (False, True), strict=True):
+        if col in rows:
+            flag = pd.array(np.asarray(rows[col], dtype=object), dtype="boolean")
+            bad |= (flag == when).fillna(False).to_numpy(dtype=bool)
+    ok = pd.Series(error).astype(str).to_numpy() == ""
+    return bad & ok
 
 
 def wilson(successes: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -32,17 +62,20 @@ def criteria_summary(replicates: pd.DataFrame) -> pd.DataFrame:
     """Probability of each criterion per design, with MCSE and 95% interval.
 
     Failed replicates (non-empty ``error``) are excluded from the denominator and counted in
-    ``n_failed``.
+    ``n_failed``; successful fits that did not converge (``converged`` False or ``flagged``
+    True, see :func:`unconverged`) are counted in ``n_unconverged`` (and are in the
+    denominator unless the study excluded them, making their criteria NaN).
 
     Returns
     -------
     DataFrame
         Columns ``analysis, design, k, missing, params, criterion, probability, mcse, lower,
-        upper, successes, n, n_failed``.
+        upper, successes, n, n_failed, n_unconverged``.
     """
     rows = []
     for keys, g in replicates.groupby(DESIGN_COLUMNS, sort=False, dropna=False):
         failed = int((g["error"].astype(str) != "").sum())
+        unconv = int(unconverged(g).sum())
         for c in CRITERIA:
             x = g[c].to_numpy(dtype=float)
             x = x[np.isfinite(x)]
@@ -50,9 +83,8 @@ def criteria_summary(replicates: pd.DataFrame) -> pd.DataFrame:
             p = s / n if n else np.nan
             lo, hi = wilson(s, n)
             rows.append((*keys, c, p, np.sqrt(p * (1 - p) / n) if n else np.nan, float(lo),
-                         float(hi), int(s), n, failed))
-    return pd.DataFrame(rows, columns=[*DESIGN_COLUMNS, "criterion", "probability", "mcse",
-                                       "lower", "upper", "successes", "n", "n_failed"])
+                         float(hi), int(s), n, failed, unconv))
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
 def k_needed(summary: pd.DataFrame, *, target: float = 0.8) -> pd.DataFrame:

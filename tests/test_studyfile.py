@@ -85,3 +85,11 @@ def test_study_from_data(tmp_path):
     res = run_study(post, list(spec.designs), term="Days", reps=100, seed=1, n_jobs=1)
     assert res.summary["design"].iloc[0] == "k=3"  # x taken from the data: Days 0..9
     assert res.info["x"] == list(range(10))
+
+
+def test_exclude_unconverged(tmp_path):
+    assert load_study(_study(tmp_path, BASE + "[design]\nk = 3\n")).exclude_unconverged is False
+    spec = load_study(_study(tmp_path, BASE + "exclude_unconverged = true\n[design]\nk = 3\n"))
+    assert spec.exclude_unconverged is True
+    with pytest.raises(ReplicInputError, match=r"exclude_unconverged = 'yes'; expected true"):
+        load_study(_study(tmp_path, BASE + "exclude_unconverged = 'yes'\n[design]\nk = 3\n"))

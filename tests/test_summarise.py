@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from replic.criteria import CRITERIA
-from replic.summarise import criteria_summary, k_needed, type_sm, wilson
+from replic.summarise import criteria_summary, k_needed, type_sm, unconverged, wilson
 
 
 def _table(k, values, errors=None):
@@ -51,3 +51,16 @@ def test_type_s_and_m():
     assert r["type_s"] == pytest.approx(1 / 3)
     assert r["type_m"] == pytest.approx(np.mean([2.0, 1.0, 3.0]))
     assert r["power"] == pytest.approx(0.75)
+
+
+def test_unconverged_fits_are_counted():
+    """``converged`` False or ``flagged`` True among successful fits: ``n_unconverged``;
+    failed fits are not counted there, and tables without the columns count none."""
+    vals = [1.0] * 6 + [np.nan] * 2
+    t = _table(3, vals, [""] * 6 + ["boom"] * 2)
+    assert (criteria_summary(t)["n_unconverged"] == 0).all()
+    t["converged"] = [True, False, True, None, True, True, False, False]
+    t["flagged"] = [False, False, True, False, None, True, True, False]
+    s = criteria_summary(t)
+    assert (s["n_unconverged"] == 3).all() and (s["n"] == 6).all() and (s["n_failed"] == 2).all()
+    assert unconverged(t).tolist() == [False, True, True, False, False, True, False, False]

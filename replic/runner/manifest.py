@@ -1,10 +1,11 @@
 """The run manifest: what a stored study is, so that it can be resumed (or refused).
 
 ``DIR/manifest.json`` records the study's fingerprint (a hash of its spec — term, analysis,
-options, replicates, root seed, designs — and of the posterior draws and data), the chunk size,
-package versions, and the start, end and status of every run (``running``, ``interrupted``,
-``failed``, ``complete``).  A run killed outright stays ``running``; resuming is allowed from
-any status, but only when the fingerprint is unchanged.
+options, replicates, root seed, designs, whether unconverged fits are excluded — and of the
+posterior draws and data), the chunk size, package versions, and the start, end and status
+of every run (``running``, ``interrupted``, ``failed``, ``complete``).  A run killed outright
+stays ``running``; resuming is allowed from any status, but only when the fingerprint is
+unchanged.
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ def _jsonable(value: Any) -> Any:
 
 
 def fingerprint(posterior: Posterior, designs: Sequence[Design], *, term: str, analysis: str,
-                options: Mapping, reps: int, seed: int) -> dict[str, Any]:
+                options: Mapping, reps: int, seed: int,
+                exclude_unconverged: bool = False) -> dict[str, Any]:
     """What a study's replicate rows depend on, with its hashes.
 
     Returns
@@ -75,6 +77,7 @@ def fingerprint(posterior: Posterior, designs: Sequence[Design], *, term: str, a
     """
     spec = {"term": term, "analysis": analysis, "options": _jsonable(dict(options)),
             "reps": int(reps), "seed": int(seed),
+            "exclude_unconverged": bool(exclude_unconverged),
             "designs": [{"label": d.label, "key": d.key, "k": d.k, "x": list(d.x or ()),
                          "missing": d.missing, "params": _jsonable(d.params)} for d in designs]}
     text = json.dumps(spec, sort_keys=True)

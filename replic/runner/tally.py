@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from replic.criteria import CRITERIA
-from replic.summarise import DESIGN_COLUMNS, wilson
+from replic.summarise import DESIGN_COLUMNS, DIAGNOSTIC_FLAGS, SUMMARY_COLUMNS, unconverged, wilson
 
 __all__ = [
     "TALLY_COLUMNS",
@@ -30,7 +30,7 @@ __all__ = [
 
 #: The columns a tally reads from a chunk's rows.
 TALLY_COLUMNS = [*DESIGN_COLUMNS, "error", "estimate", "true_effect", "lower", "upper",
-                 *CRITERIA]
+                 *CRITERIA, *DIAGNOSTIC_FLAGS]
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,9 @@ class Tally:
         Per criterion: replicates meeting it, and replicates with a finite verdict.
     failed, ok : int
         Replicates whose analysis failed / succeeded.
+    unconverged : int
+        Successful replicates that did not converge or were flagged
+        (:func:`replic.summarise.unconverged`).
     significant, wrong_sign : int
         Successful replicates whose 95% interval excludes 0, and those among them whose
         estimate's sign differs from the true effect's.
@@ -58,6 +61,7 @@ class Tally:
     judged: np.ndarray
     failed: int
     ok: int
+    unconverged: int
     significant: int
     wrong_sign: int
     ratio_n: int
@@ -85,7 +89,8 @@ def tally(rows: pd.DataFrame) -> Tally:
     mean = float(ratio.mean()) if ratio.size else 0.0
     return Tally(keys=keys, successes=np.asarray(successes, dtype=np.int64),
                  judged=np.asarray(judged, dtype=np.int64), failed=int((~ok).sum()),
-                 ok=int(ok.sum()), significant=int(sig.sum()),
+                 ok=int(ok.sum()), unconverged=int(unconverged(rows).sum()),
+                 significant=int(sig.sum()),
                  wrong_sign=int((np.sign(est) != np.sign(true)).sum()), ratio_n=int(ratio.size),
                  ratio_mean=mean, ratio_m2=float(((ratio - mean) ** 2).sum()))
 
@@ -101,6 +106,7 @@ def combine(a: Tally, b: Tally) -> Tally:
         m2 = a.ratio_m2 + b.ratio_m2 + delta**2 * a.ratio_n * b.ratio_n / n
     return Tally(keys=a.keys, successes=a.successes + b.successes, judged=a.judged + b.judged,
                  failed=a.failed + b.failed, ok=a.ok + b.ok,
+                 unconverged=a.unconverged + b.unconverged,
                  significant=a.significant + b.significant,
                  wrong_sign=a.wrong_sign + b.wrong_sign, ratio_n=n, ratio_mean=mean,
                  ratio_m2=m2)
@@ -125,9 +131,8 @@ def summary_from_tallies(tallies: Iterable[Tally]) -> pd.DataFrame:
             p = s / n if n else np.nan
             lo, hi = wilson(s, n)
             rows.append((*t.keys, c, p, np.sqrt(p * (1 - p) / n) if n else np.nan, float(lo),
-                         float(hi), int(s), n, t.failed))
-    return pd.DataFrame(rows, columns=[*DESIGN_COLUMNS, "criterion", "probability", "mcse",
-                                       "lower", "upper", "successes", "n", "n_failed"])
+                         float(hi), int(s), n, t.failed, t.unconverged))
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
 def type_sm_from_tallies(tallies: Iterable[Tally]) -> pd.DataFrame:

@@ -19,10 +19,11 @@ import numpy as np
 import pandas as pd
 
 from replic.analyses import failed_columns
-from replic.criteria import Original, evaluate
+from replic.criteria import CRITERIA, Original, evaluate
 from replic.design import Design
 from replic.posterior import Posterior
 from replic.simulate import BLOCK, ModelFrame, simulate
+from replic.summarise import unconverged
 
 __all__ = ["Payload", "Task", "analyse_chunk", "chunk_size", "plan_tasks", "slim_posterior"]
 
@@ -80,6 +81,9 @@ class Payload:
     context : object
         The analysis's prepared context.
     original : Original
+    exclude_unconverged : bool
+        Judge no criterion (NaN) for replicates whose fit did not converge or was flagged
+        (:func:`replic.summarise.unconverged`): they leave the denominators but are counted.
     """
 
     posterior: Posterior
@@ -90,6 +94,7 @@ class Payload:
     analysis: Any
     context: Any
     original: Original
+    exclude_unconverged: bool = False
 
 
 def slim_posterior(posterior: Posterior) -> Posterior:
@@ -125,7 +130,8 @@ def analyse_chunk(payload: Payload, task: Task) -> pd.DataFrame:
     """Simulate, analyse and judge the replicates of ``task``: one row per replicate.
 
     A replicate whose analysis raises is re-run alone and recorded with its error text (and
-    NaN estimates); the other replicates of the chunk are unaffected.
+    NaN estimates); the other replicates of the chunk are unaffected.  With
+    ``payload.exclude_unconverged`` the criteria of unconverged or flagged fits are NaN.
     """
     design, frame = payload.designs[task.design], payload.frames[task.design]
     an, seed = payload.analysis, payload.seed
@@ -137,6 +143,9 @@ def analyse_chunk(payload: Payload, task: Task) -> pd.DataFrame:
         res = _one_by_one(payload, task)
     crit = evaluate(payload.original, res["estimate"], res["se"], res["lower"], res["upper"],
                     res.get("df"))
+    if payload.exclude_unconverged:
+        drop = unconverged(res)
+        crit |= {c: np.where(drop, np.nan, crit[c]) for c in CRITERIA}
     n = reps.n
     head = {
         "analysis": payload.analysis_name, "design": design.label, "k": design.k,

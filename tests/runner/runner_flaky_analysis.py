@@ -10,7 +10,11 @@ behaviour is set by the study's ``options`` (part of the study's fingerprint):
 ``fail_from`` (int)
     a batch containing a replicate ``r >= fail_from`` raises;
 ``delay`` (float)
-    seconds slept per batch (to kill a run mid-way).
+    seconds slept per batch (to kill a run mid-way);
+``unconverged_every``, ``flagged_every`` (int)
+    add a ``converged`` column, False for replicates ``r % unconverged_every == 1``, and a
+    ``flagged`` column, True for replicates ``r % flagged_every == 2`` (fits that succeeded
+    but are not to be trusted).
 
 and, for an in-process interruption only, by the module attribute :data:`INTERRUPT_AT`: the
 batch containing that replicate raises ``KeyboardInterrupt``.
@@ -37,7 +41,9 @@ class FlakyAnalysis:
     def prepare(self, posterior, frame, options: dict) -> dict:
         return {"fail_every": int(options.get("fail_every", 0)),
                 "fail_from": options.get("fail_from"),
-                "delay": float(options.get("delay", 0.0))}
+                "delay": float(options.get("delay", 0.0)),
+                "unconverged_every": int(options.get("unconverged_every", 0)),
+                "flagged_every": int(options.get("flagged_every", 0))}
 
     def run(self, reps, context: dict) -> dict[str, np.ndarray]:
         if context["delay"]:
@@ -51,7 +57,12 @@ class FlakyAnalysis:
         start = context.get("fail_from")
         if start is not None and np.any(reps.rep >= start):
             raise ValueError(f"forced failure at replicate {int(reps.rep[reps.rep >= start][0])}")
-        return SUMMARY.run(reps)
+        out = SUMMARY.run(reps)
+        if context.get("unconverged_every"):
+            out["converged"] = reps.rep % context["unconverged_every"] != 1
+        if context.get("flagged_every"):
+            out["flagged"] = reps.rep % context["flagged_every"] == 2
+        return out
 
 
 ANALYSIS = FlakyAnalysis()
