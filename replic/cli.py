@@ -71,6 +71,8 @@ def _run(args: argparse.Namespace) -> int:
     result = combine_results(results)
     result.info["study"] = spec.source
     result.write(out)
+    if len(results) > 1 and result.replicates_file is not None:
+        result.replicates_file.unlink(missing_ok=True)  # the combined file, copied to out/
     _print_headline(result)
     print(f"wrote {out}/summary.csv, {out}/replicates.parquet, {out}/report.html")
     return 0

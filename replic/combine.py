@@ -7,7 +7,10 @@ curve against curve; the ``analysis`` column tells them apart.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 
 import pandas as pd
 
@@ -30,7 +33,11 @@ def combine_results(results: Sequence[StudyResult]) -> StudyResult:
     -------
     StudyResult
         Tables concatenated in the given order; ``info["analysis"]`` lists the analyses and
-        ``info["analyses"]`` keeps each run's own info.
+        ``info["analyses"]`` keeps each run's own info.  When every run kept its replicates
+        on disk (``out=``), so does the result: their files are concatenated, one row group
+        at a time, into a hidden ``.combined-*.parquet`` file in the first run's parent
+        folder (its :attr:`~replic.study.StudyResult.replicates_file`; remove it once the
+        result is written, if you wish).
     """
     if not results:
         raise ReplicInputError("combine_results: expected at least one study result")
@@ -56,6 +63,22 @@ def combine_results(results: Sequence[StudyResult]) -> StudyResult:
         "analyses": {r.info["analysis"]: r.info for r in results},
         "seconds": sum(r.info.get("seconds", 0.0) for r in results),
     }
-    return StudyResult(replicates=cat("replicates"), summary=cat("summary"),
+    files = [r.replicates_file for r in results]
+    replicates = _concat_files(files) if all(files) else cat("replicates")
+    return StudyResult(replicates=replicates, summary=cat("summary"),
                        k_needed=cat("k_needed"), type_sm=cat("type_sm"), original=first.original,
                        info=info, posterior=first.posterior)
+
+
+def _concat_files(files: list[Path]) -> Path:
+    """The runs' replicate files concatenated into a new file beside the first run's folder."""
+    from replic.runner.store import concat_parquet
+
+    fd, name = tempfile.mkstemp(prefix=".combined-", suffix=".parquet",
+                                dir=files[0].parent.parent)
+    os.close(fd)
+    try:
+        return concat_parquet(files, name)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise

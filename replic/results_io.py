@@ -7,7 +7,8 @@ re-renders without rerunning)::
     summary.csv         probability of each criterion per design, with MCSE and 95% interval
     k_needed.csv        smallest k reaching the target per criterion
     type_sm.csv         Type S / Type M among significant replicates
-    replicates.parquet  one row per (design, replicate)
+    replicates.parquet  one row per (design, replicate): copied from a stored run's file (or
+                        left in place when the run was stored in the same directory)
     effects.csv         the effect of the term for every estimand (summary)
     effect_draws.parquet  draws behind the effects figure
     trajectories.csv    conditional, new-subject and prediction bands over the term
@@ -24,17 +25,20 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from replic.criteria import Original
 from replic.effects import effect_draws, summarise_draws, trajectory_bands
 
 __all__ = ["effect_ks", "package_versions", "read_results", "write_results"]
 
+_REPLICATES = "replicates.parquet"
 _PACKAGES = ("replic", "numpy", "scipy", "pandas", "joblib", "statsmodels", "matplotlib",
              "seaborn", "jinja2", "pystan", "cmdstanpy", "dask", "distributed")
 
@@ -66,7 +70,7 @@ def write_results(result, directory: str | Path, *, report: bool = True) -> Path
                                     "versions": package_versions()}
         post, term = result.posterior, result.info["term"]
         if post is not None:
-            draws = effect_draws(post, term, k=effect_ks(result.replicates["k"].tolist()),
+            draws = effect_draws(post, term, k=effect_ks(_replicate_ks(result)),
                                  seed=result.info["seed"])
             summarise_draws(draws).to_csv(tmp / "effects.csv", index=False)
             keep = draws["estimand"] != "fitted"
@@ -83,16 +87,41 @@ def write_results(result, directory: str | Path, *, report: bool = True) -> Path
         result.summary.to_csv(tmp / "summary.csv", index=False)
         result.k_needed.to_csv(tmp / "k_needed.csv", index=False)
         result.type_sm.to_csv(tmp / "type_sm.csv", index=False)
-        result.replicates.to_parquet(tmp / "replicates.parquet", index=False)
+        in_place = _write_replicates(result, tmp, directory)
         if report:
             from replic.report import render_report
 
+            if in_place:  # the report reads it from tmp
+                (tmp / _REPLICATES).symlink_to(in_place)
             (tmp / "report.html").write_text(render_report(tmp), encoding="utf-8")
+            if in_place:
+                (tmp / _REPLICATES).unlink()
         _replace_dir(tmp, directory)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return directory
+
+
+def _replicate_ks(result) -> list[int]:
+    """The ``k`` of every replicate (only that column is read from a stored run)."""
+    f = result.replicates_file
+    table = result.replicates if f is None else pd.read_parquet(f, columns=["k"])
+    return table["k"].tolist()
+
+
+def _write_replicates(result, tmp: Path, directory: Path) -> Path | None:
+    """Put ``replicates.parquet`` in ``tmp``: written from memory, or copied from the run's
+    file (never read whole).  A run stored in ``directory`` itself is left where it is: its
+    path is returned (else None)."""
+    f = result.replicates_file
+    if f is None:
+        result.replicates.to_parquet(tmp / _REPLICATES, index=False)
+        return None
+    if f.resolve() == (directory / _REPLICATES).resolve():
+        return f.resolve()
+    shutil.copyfile(f, tmp / _REPLICATES)
+    return None
 
 
 def _replace_dir(tmp: Path, directory: Path) -> None:
@@ -103,8 +132,22 @@ def _replace_dir(tmp: Path, directory: Path) -> None:
     tmp.rmdir()
 
 
-def read_results(directory: str | Path) -> dict:
-    """Read a results directory back: its tables and ``study.json`` as ``info``."""
+def read_results(directory: str | Path, *,
+                 replicate_columns: Sequence[str] | None = None) -> dict:
+    """Read a results directory back: its tables and ``study.json`` as ``info``.
+
+    Parameters
+    ----------
+    directory : path
+        A directory written by :func:`write_results`.
+    replicate_columns : sequence of str, optional
+        Read only these columns (those present) of ``replicates.parquet``; default all.
+
+    Returns
+    -------
+    dict
+        ``info``, ``original`` and one entry per table (None when absent).
+    """
     from replic.errors import ReplicInputError
 
     d = Path(directory)
@@ -116,7 +159,12 @@ def read_results(directory: str | Path) -> dict:
     for name in ("summary", "k_needed", "type_sm", "effects", "trajectories", "data"):
         f = d / f"{name}.csv"
         out[name] = pd.read_csv(f, keep_default_na=False, na_values=[""]) if f.is_file() else None
-    for name in ("replicates", "effect_draws"):
-        f = d / f"{name}.parquet"
-        out[name] = pd.read_parquet(f) if f.is_file() else None
+    f = d / "replicates.parquet"
+    columns = None
+    if f.is_file() and replicate_columns is not None:
+        have = set(pq.read_schema(f).names)
+        columns = [c for c in replicate_columns if c in have]
+    out["replicates"] = pd.read_parquet(f, columns=columns) if f.is_file() else None
+    f = d / "effect_draws.parquet"
+    out["effect_draws"] = pd.read_parquet(f) if f.is_file() else None
     return out

@@ -15,6 +15,7 @@ import pandas as pd
 __all__ = [
     "DIAGNOSTIC_CHECKS",
     "FAMILY",
+    "REPLICATE_COLUMNS",
     "add_series",
     "data_columns",
     "diagnostics",
@@ -35,6 +36,10 @@ DIAGNOSTIC_CHECKS = {
     "khat": ("Pareto k > 0.7", lambda s: pd.to_numeric(s, errors="coerce") > 0.7),
     "flagged": ("flagged", lambda s: s.astype("boolean").fillna(False)),
 }
+
+#: The columns of ``replicates.parquet`` the report reads (those present), so that rendering
+#: the report of a large study never loads the whole replicate table.
+REPLICATE_COLUMNS = [*FAMILY, "k", "design", "error", *DIAGNOSTIC_CHECKS]
 
 
 def add_series(df: pd.DataFrame) -> pd.DataFrame:

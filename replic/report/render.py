@@ -213,9 +213,11 @@ def render_report(results_dir: str | Path) -> str:
     str
         One self-contained HTML5 document (figures embedded, no external requests).
     """
+    from replic.report.data import REPLICATE_COLUMNS
     from replic.results_io import read_results
 
-    return render_html(build_context(read_results(results_dir)))
+    return render_html(build_context(read_results(results_dir,
+                                                  replicate_columns=REPLICATE_COLUMNS)))
 
 
 def render_html(context: dict) -> str:

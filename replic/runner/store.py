@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 from replic.runner.tally import Tally, tally
 from replic.runner.tasks import Payload, Task, analyse_chunk
 
-__all__ = ["FAILURE_COLUMNS", "ChunkStore", "Stored", "analyse_and_store"]
+__all__ = ["FAILURE_COLUMNS", "ChunkStore", "Stored", "analyse_and_store", "concat_parquet"]
 
 #: The columns kept for a failed replicate in a :class:`Stored` receipt.
 FAILURE_COLUMNS = ["design", "rep", "draw", "seed", "design_key", "error"]
@@ -119,22 +119,33 @@ class ChunkStore:
         columns) are aligned to the union of columns, missing values as nulls.  One chunk is in
         memory at a time.
         """
-        tasks = list(tasks)
-        dest = Path(dest)
-        schemas = [pq.read_schema(self.path(t)).remove_metadata() for t in tasks]
-        schema = pa.unify_schemas(schemas, promote_options="permissive") if schemas else \
-            pa.schema([])
-        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-        try:
-            with pq.ParquetWriter(tmp, schema, use_dictionary=_text_columns(schema)) as writer:
-                for task in tasks:
-                    table = pq.read_table(self.path(task)).replace_schema_metadata(None)
-                    writer.write_table(_align(table, schema))
-            os.replace(tmp, dest)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        return dest
+        return concat_parquet([self.path(t) for t in tasks], dest)
+
+
+def concat_parquet(sources: Sequence[str | Path], dest: str | Path) -> Path:
+    """Concatenate parquet files, in order, into ``dest`` (written atomically).
+
+    Columns are aligned to the union of the sources' columns (missing values as nulls).  Each
+    source row group is read and written as one row group, so one row group is in memory at a
+    time.
+    """
+    sources, dest = [Path(p) for p in sources], Path(dest)
+    schemas = [pq.read_schema(p).remove_metadata() for p in sources]
+    schema = pa.unify_schemas(schemas, promote_options="permissive") if schemas else \
+        pa.schema([])
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    try:
+        with pq.ParquetWriter(tmp, schema, use_dictionary=_text_columns(schema)) as writer:
+            for path in sources:
+                with pq.ParquetFile(path) as source:
+                    for i in range(source.num_row_groups):
+                        table = source.read_row_group(i).replace_schema_metadata(None)
+                        writer.write_table(_align(table, schema))
+        os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return dest
 
 
 def _text_columns(schema: pa.Schema) -> list[str]:
