@@ -11,7 +11,8 @@
 ``replic fit DATA.csv FORMULA --out draws.csv``
     fit the model with Stan (when the Stan engine is installed).
 
-Bad input prints one line ``replic: error: ...`` and exits with status 2.
+Bad input prints one line ``replic: error: ...`` and exits with status 2.  Ctrl-C prints one
+line ``replic: interrupted`` (for ``run``: with how to resume) and exits with status 130.
 """
 
 from __future__ import annotations
@@ -168,6 +169,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ReplicInputError, ReplicFitError) as exc:
         print(f"replic: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        hint = "; rerun the same command with --resume to continue" if args.command == "run" \
+            else ""
+        print(f"replic: interrupted{hint}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

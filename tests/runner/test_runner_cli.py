@@ -95,3 +95,38 @@ def _csv_round_trip(table: pd.DataFrame, tmp_path) -> pd.DataFrame:
     path = tmp_path / "summary_whole.csv"
     table.to_csv(path, index=False)
     return pd.read_csv(path)
+
+
+def test_replic_run_ctrl_c_says_how_to_resume(tmp_path):
+    """SIGINT (Ctrl-C) mid-run: one line on stderr naming --resume, exit status 130, no
+    traceback; the same command with --resume then completes the study."""
+    study = tmp_path / "study.toml"
+    study.write_text(STUDY)
+    out = tmp_path / "out"
+    args = ("run", str(study), "--out", str(out), "--jobs", "1", "--quiet")
+    proc = _replic_run(*args)
+    deadline = time.monotonic() + 60
+    while len(list((out / "chunks").glob("*.parquet"))) < 4:
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err == "replic: interrupted; rerun the same command with --resume to continue\n"
+    assert json.loads((out / "manifest.json").read_text())["status"] == "interrupted"
+
+    resumed = _replic_run(*args, "--resume")
+    _, err = resumed.communicate(timeout=120)
+    assert resumed.returncode == 0, err
+    assert (out / "summary.csv").is_file()
+
+
+def test_ctrl_c_outside_run_does_not_mention_resume(monkeypatch, capsys):
+    import replic.report
+
+    def interrupted(results_dir):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(replic.report, "write_report", interrupted)
+    assert main(["report", "somewhere"]) == 130
+    assert capsys.readouterr().err == "replic: interrupted\n"
