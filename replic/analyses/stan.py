@@ -7,11 +7,19 @@ as a fresh ``brm()`` call would.  ``run`` refits each replicate with NUTS (defau
 draws after 1000 warm-up, as brms) and records the posterior mean, sd, 95% interval and
 P(effect > 0) of the term, with max R-hat, min bulk ESS (arviz) and divergences; replicates
 that fail those checks are flagged ``converged = False``, and failed fits carry their error.
+
+Chains run ``parallel_chains`` at a time: by default one at a time inside study worker processes
+(the parallelism is across replicates, so n workers give ~n times the throughput) and all at
+once when replicates are refitted in the process that prepared the study (``n_jobs=1``).  Chain
+``c`` of a replicate is always seeded by (replicate seed, ``c``), so the results are identical
+for any ``n_jobs`` and any ``parallel_chains``.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,7 +34,12 @@ __all__ = ["ANALYSIS", "StanAnalysis", "StanContext", "replicate_data"]
 log = logging.getLogger(__name__)
 
 _DEFAULTS = {"chains": 4, "warmup": 1000, "draws": 1000, "seed": 0, "backend": "auto",
-             "priors": None, "rhat_max": 1.01, "ess_min": None, "quiet": True}
+             "priors": None, "rhat_max": 1.01, "ess_min": None, "quiet": True,
+             "parallel_chains": None}
+
+
+def _here() -> tuple[str, int]:
+    return socket.gethostname(), os.getpid()
 
 
 @dataclass(frozen=True)
@@ -44,6 +57,14 @@ class StanContext:
     rhat_max: float
     ess_min: float
     quiet: bool
+    parallel_chains: int | None = None
+    home: tuple[str, int] = ("", 0)
+
+    def chains_at_once(self) -> int:
+        """``parallel_chains``, or by default all chains in the preparing process, else 1."""
+        if self.parallel_chains is not None:
+            return self.parallel_chains
+        return self.chains if _here() == self.home else 1
 
 
 def replicate_data(reps: Replicates, i: int, context: StanContext):
@@ -85,6 +106,11 @@ class StanAnalysis:
             if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < (
                     0 if key in ("warmup", "seed") else 1):
                 raise ReplicInputError(f"stan analysis: {key}={v!r}; expected a positive integer")
+        width = o["parallel_chains"]
+        if width is not None and (isinstance(width, bool) or not isinstance(
+                width, int | np.integer) or width < 1):
+            raise ReplicInputError(f"stan analysis: parallel_chains={width!r}; expected None "
+                                   "(one at a time in workers, all otherwise) or an integer >= 1")
         priors = o["priors"]
         if priors is not None and not isinstance(priors, Priors):
             raise ReplicInputError(f"stan analysis: priors={priors!r}; expected a replic.Priors")
@@ -104,7 +130,8 @@ class StanAnalysis:
                            chains=int(o["chains"]), warmup=int(o["warmup"]),
                            draws=int(o["draws"]), seed=int(o["seed"]),
                            rhat_max=float(o["rhat_max"]), ess_min=float(ess_min),
-                           quiet=bool(o["quiet"]))
+                           quiet=bool(o["quiet"]),
+                           parallel_chains=None if width is None else int(width), home=_here())
 
     def run(self, reps: Replicates, context: StanContext) -> dict[str, np.ndarray]:
         if reps.y is None:
@@ -128,7 +155,8 @@ class StanAnalysis:
             data = replicate_data(reps, i, context)
             table, flat = sample_draws(context.model, data, chains=context.chains,
                                        warmup=context.warmup, draws=context.draws,
-                                       seed=_seed(reps, i, context.seed), quiet=context.quiet)
+                                       seed=_seed(reps, i, context.seed), quiet=context.quiet,
+                                       parallel_chains=context.chains_at_once())
         except (ReplicFitError, ReplicInputError) as exc:
             row = {k: v[0] for k, v in failed_columns(1, f"{type(exc).__name__}: {exc}").items()}
             return row | {"converged": False}

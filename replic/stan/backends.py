@@ -31,7 +31,8 @@ class StanModel(Protocol):
     backend: str
 
     def sample(self, data: dict, *, chains: int, warmup: int, draws: int, seed: int,
-               workdir: str | None = None, quiet: bool = True) -> pd.DataFrame: ...
+               workdir: str | None = None, quiet: bool = True,
+               parallel_chains: int | None = None) -> pd.DataFrame: ...
 
 
 def compile_count() -> int:

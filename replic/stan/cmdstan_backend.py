@@ -1,8 +1,9 @@
 """CmdStan backend through cmdstanpy: compile once to an executable, ship its path to workers.
 
 The executable lives in ``~/.cache/replic/stan/`` named by the program's hash, so a second study
-reuses it.  Each sampling call writes to its own output directory (workers never share one) and
-runs its chains one after another (``parallel_chains=1``): the parallelism is across replicates.
+reuses it.  Each sampling call writes to its own output directory (workers never share one);
+``parallel_chains`` chains run at once (inside study workers 1: the parallelism is across
+replicates).  Chain ``c`` is seeded by (seed, ``c``) either way, so the draws do not depend on it.
 """
 
 from __future__ import annotations
@@ -54,10 +55,12 @@ class CmdStanModel:
     backend: str = "cmdstan"
 
     def sample(self, data: dict, *, chains: int, warmup: int, draws: int, seed: int,
-               workdir: str | None = None, quiet: bool = True) -> pd.DataFrame:
+               workdir: str | None = None, quiet: bool = True,
+               parallel_chains: int | None = None) -> pd.DataFrame:
         """Run NUTS on ``data``; see :meth:`replic.stan.pystan_backend.PyStanModel.sample`.
 
-        ``workdir`` receives the CmdStan CSV files (a fresh temporary directory when None).
+        ``workdir`` receives the CmdStan CSV files (a fresh temporary directory when None);
+        ``parallel_chains`` (default: all) chains run at once.
         """
         import cmdstanpy
 
@@ -70,7 +73,8 @@ class CmdStanModel:
         out.mkdir(parents=True, exist_ok=True)
         try:
             model = cmdstanpy.CmdStanModel(exe_file=self.exe)
-            fit = model.sample(data=data, chains=chains, parallel_chains=1,
+            width = chains if parallel_chains is None else max(1, min(parallel_chains, chains))
+            fit = model.sample(data=data, chains=chains, parallel_chains=width,
                                iter_warmup=warmup, iter_sampling=draws, seed=seed,
                                output_dir=str(out), show_progress=not quiet,
                                show_console=False)

@@ -34,9 +34,12 @@ def _check_counts(chains: int, warmup: int, draws: int, seed: int) -> None:
 
 
 def sample_draws(model: StanModel, data: StanData, *, chains: int, warmup: int, draws: int,
-                 seed: int, workdir: str | None = None,
-                 quiet: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+                 seed: int, workdir: str | None = None, quiet: bool = True,
+                 parallel_chains: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Sample ``data`` with a compiled ``model``.
+
+    ``parallel_chains`` chains run at once (default: all); chain ``c`` is seeded by
+    (``seed``, ``c``), so the draws are the same for any value.
 
     Returns
     -------
@@ -46,7 +49,7 @@ def sample_draws(model: StanModel, data: StanData, *, chains: int, warmup: int, 
         Stan's flat output (sampler columns such as ``divergent__`` included).
     """
     flat = model.sample(data.to_stan(), chains=chains, warmup=warmup, draws=draws, seed=seed,
-                        workdir=workdir, quiet=quiet)
+                        workdir=workdir, quiet=quiet, parallel_chains=parallel_chains)
     table = brms_draws(flat, fixed=data.fixed, varying=data.varying, group=data.group,
                        levels=data.levels)
     return table, flat

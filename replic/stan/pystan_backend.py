@@ -5,14 +5,18 @@ httpstan keys compiled models by a hash of the program source and keeps them in
 included) loads the extension module from there.  Workers never compile: a model missing from the
 cache is a :class:`~replic.ReplicFitError`, so "compiled once, in the parent" is guaranteed.
 
-PyStan runs its own event loop (``asyncio.run``); when called from a thread that already runs
-one (Jupyter), the call is made from a helper thread instead.
+Compiling goes through PyStan (``stan.build``).  Sampling does not: each chain is one call of the
+compiled module (:func:`replic.stan.pystan_chain.run_chain`, seeded by the fit's seed and the
+chain id, as PyStan seeds it), run ``parallel_chains`` at a time in a small loky process pool that
+this process keeps for its later fits -- or, one at a time, in this process's main thread when
+the module may run there (a study worker; :func:`replic.stan.pystan_chain.runs_here`).  A
+chain's draws depend only on (seed, chain), so a fit's numbers are the same whether its chains
+run one at a time (inside study workers: the parallelism is across replicates) or side by side.
+loky processes are fresh interpreters, so the pool is safe in threaded processes (joblib
+workers, Jupyter), where ``fork`` could deadlock.
 
-httpstan runs chains in a ``fork``-based process pool created at import.  Forking a process that
-runs other threads -- Python threads (a joblib/loky worker, a parent after ``Parallel``, Jupyter)
-or native ones (OpenBLAS) -- can deadlock the forked children, which then also hang the parent's
-exit.  So before the pool first starts, replic swaps it for an equivalent loky pool (fresh
-interpreters; no ``if __name__ == "__main__"`` guard needed), see :func:`_fork_safe_pool`.
+PyStan runs its own event loop (``asyncio.run``); when called from a thread that already runs
+one (Jupyter), ``stan.build`` is called from a helper thread instead.
 """
 
 from __future__ import annotations
@@ -21,11 +25,12 @@ import asyncio
 import concurrent.futures
 import contextlib
 import io
-import time
+import signal
 import warnings
 from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -35,8 +40,7 @@ from replic.errors import ReplicFitError
 __all__ = ["PyStanModel", "compile_pystan", "pystan_cached"]
 
 T = TypeVar("T")
-_TRANSIENT = "pop from empty list"  # httpstan 4.13 progress-parsing race; same seed, rerun
-_RETRIES = 2
+_POOL: dict[str, Any] = {"executor": None, "size": 0}
 
 # A tiny valid data set: pystan.build() checks the data against the compiled program.
 _PROBE = {"N": 4, "Y": [1.0, 2.0, 3.0, 5.0], "K": 1, "X": [[0.0], [1.0], [0.0], [1.0]],
@@ -66,34 +70,42 @@ def _quietly(fn: Callable[[], T], quiet: bool) -> T:
             return fn()
 
 
-def _fork_safe_pool() -> None:
-    """Replace httpstan's fork-based chain pool by a loky pool, unless it already runs."""
-    import httpstan.services_stub as stub
-
-    pool = stub.executor
-    if getattr(pool, "_replic_fork_safe", False) or getattr(pool, "_processes", None):
-        return  # already swapped, or already started by someone else (children exist)
-    from joblib.externals import loky
-
-    safe = loky.ProcessPoolExecutor(initializer=stub.init_worker, timeout=30)
-    safe._replic_fork_safe = True  # type: ignore[attr-defined]
-    stub.executor = safe
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the parent, not each chain
 
 
-def _prune_fits(model_name: str, *, age: float = 60.0) -> None:
-    """Delete this model's fits older than ``age`` seconds from httpstan's cache.
+def _chain_pool(size: int) -> concurrent.futures.Executor:
+    """A loky pool of at least ``size`` chain processes, kept for later fits (never shrunk)."""
+    if _POOL["executor"] is None or _POOL["size"] < size:
+        from joblib.externals import loky
 
-    With a random seed, PyStan leaves every fit in the cache (~1 MB per chain), which a study
-    of thousands of refits would pile up.  Fits are read back milliseconds after they are
-    written, so a minute's margin never touches one still in use by another process.
-    """
-    import httpstan.cache
+        if _POOL["executor"] is not None:
+            _POOL["executor"].shutdown(wait=False)
+        _POOL.update(executor=loky.ProcessPoolExecutor(max_workers=size, timeout=60,
+                                                       initializer=_ignore_sigint), size=size)
+    return _POOL["executor"]
 
-    now = time.time()
-    for path in httpstan.cache.model_directory(model_name).glob("fits/*"):
-        with contextlib.suppress(OSError):
-            if now - path.stat().st_mtime > age:
-                path.unlink()
+
+def _run_chains(width: int, chains: int, submit: Callable[[int], concurrent.futures.Future]
+                ) -> list:
+    """Results of chains 1..``chains``, at most ``width`` of them running at any time."""
+    jobs = {c: submit(c) for c in range(1, min(width, chains) + 1)}
+    out = []
+    try:
+        for c in range(1, chains + 1):
+            out.append(jobs.pop(c).result())
+            if c + width <= chains:
+                jobs[c + width] = submit(c + width)
+    finally:
+        for job in jobs.values():
+            job.cancel()
+    return out
+
+
+def _plain(data: dict) -> dict:
+    """``data`` with numpy values turned into Python lists and scalars (what the module reads)."""
+    return {k: v.tolist() if isinstance(v, np.ndarray | np.generic) else v
+            for k, v in data.items()}
 
 
 def pystan_cached(code: str) -> bool:
@@ -140,7 +152,8 @@ class PyStanModel:
     backend: str = "pystan"
 
     def sample(self, data: dict, *, chains: int, warmup: int, draws: int, seed: int,
-               workdir: str | None = None, quiet: bool = True) -> pd.DataFrame:
+               workdir: str | None = None, quiet: bool = True,
+               parallel_chains: int | None = None) -> pd.DataFrame:
         """Run NUTS on ``data`` (the program's data block).
 
         Parameters
@@ -150,47 +163,47 @@ class PyStanModel:
         chains, warmup, draws : int
             Number of chains, warm-up iterations and kept draws per chain.
         seed : int
-            Random seed.
+            Random seed; chain ``c`` is seeded by (``seed``, ``c``).
         workdir : str, optional
-            Unused (PyStan keeps its output in memory).
+            Unused (nothing is written to disk).
         quiet : bool
-            Silence PyStan's progress output.
+            Silence progress output.
+        parallel_chains : int, optional
+            How many chains run at once (default: all); the draws do not depend on it.
 
         Returns
         -------
         DataFrame
             One row per draw, Stan's flat names, plus ``.chain`` and ``.iteration``.
         """
-        if not pystan_cached(self.code):
+        from replic.stan.pystan_chain import module_path, run_chain, runs_here
+
+        if module_path(self.model_name) is None:
             raise ReplicFitError(f"replic's Stan program ({self.model_name}) is not in httpstan's "
                                  "cache of this machine; compile it first with "
                                  "replic.stan.compile_model() (a study does so in the parent "
                                  "process; workers never compile)")
-        _fork_safe_pool()
-        model = _build(self.code, data, seed, quiet)
-        # fewer progress messages when quiet: less I/O, and fewer chances of httpstan 4.13's
-        # progress parser failing on a message split across reads ("pop from empty list")
-        refresh = {"refresh": max(warmup + draws, 1)} if quiet else {}
+        width = chains if parallel_chains is None else max(1, min(int(parallel_chains), chains))
+        plain = _plain(data)
+        options = {"seed": seed, "warmup": warmup, "draws": draws, "quiet": quiet}
         try:
-            for attempt in range(_RETRIES + 1):
-                try:
-                    fit = _outside_loop(lambda: _quietly(lambda: model.sample(
-                        num_chains=chains, num_warmup=warmup, num_samples=draws, **refresh),
-                        quiet))
-                    break
-                except RuntimeError as exc:
-                    if _TRANSIENT not in str(exc) or attempt == _RETRIES:
-                        raise
-        except (RuntimeError, ValueError) as exc:
+            if width == 1 and runs_here(self.model_name):  # e.g. a study worker: no extra process
+                parts = [run_chain(self.model_name, plain, chain=c, **options)
+                         for c in range(1, chains + 1)]
+            else:
+                pool = _chain_pool(width)
+                parts = _run_chains(width, chains, lambda c: pool.submit(
+                    run_chain, self.model_name, plain, chain=c, **options))
+        except ReplicFitError as exc:
             raise ReplicFitError(f"PyStan sampling failed: {exc}") from None
-        finally:
-            _prune_fits(self.model_name)
-        flat = fit.to_frame().reset_index(drop=True)
-        # to_frame flattens draws (draw, chain) in C order: row = draw * chains + chain
-        idx = np.arange(len(flat))
-        flat[".chain"] = idx % chains + 1
-        flat[".iteration"] = idx // chains + 1
-        return flat.sort_values([".chain", ".iteration"], kind="stable").reset_index(drop=True)
+        except BrokenProcessPool as exc:
+            _POOL.update(executor=None, size=0)
+            raise ReplicFitError(f"PyStan sampling failed: a chain process died ({exc})") from None
+        names = parts[0][0]
+        flat = pd.DataFrame(np.concatenate([v for _, v in parts]), columns=list(names))
+        flat[".chain"] = np.repeat(np.arange(1, chains + 1), draws)
+        flat[".iteration"] = np.tile(np.arange(1, draws + 1), chains)
+        return flat
 
 
 def compile_pystan(code: str, *, quiet: bool = True) -> PyStanModel:

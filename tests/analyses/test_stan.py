@@ -55,6 +55,11 @@ def context(post, frame):
 
 
 def _run_in_worker(reps, context):
+    from replic.stan.pystan_chain import runs_here
+
+    assert context.chains_at_once() == 1  # chains one at a time inside workers ...
+    if context.model.backend == "pystan":  # ... in the worker's own main thread
+        assert runs_here(context.model.model_name)
     return os.getpid(), get_analysis("stan").run(reps, context)
 
 
@@ -81,8 +86,10 @@ def test_parallel_workers_agree_with_serial(reps, context, frame):
     for col in COLUMNS:
         assert par[col].shape == (4,), col
     assert (par["error"] == "").all()
-    serial = an.run(reps, context)  # same seeds per replicate: identical draws
-    np.testing.assert_array_equal(par["estimate"], serial["estimate"])
+    assert context.chains_at_once() == context.chains  # all chains at once in this process
+    serial = an.run(reps, context)  # same seeds per replicate and chain: identical draws
+    for col in COLUMNS:
+        np.testing.assert_array_equal(par[col], serial[col], err_msg=col)
     # reference: GLS estimate of a balanced design = mean of per-subject OLS estimates
     est, _ = per_subject_ols(reps.y, reps.observed, frame.X, frame.t)
     ols = est.mean(axis=1)
@@ -119,6 +126,8 @@ def test_missing_observations_and_priors_from_replicate(sleep_post, frame):
 
 
 def test_run_study_with_stan(post, caplog):
+    """Per-replicate results are identical for n_jobs = 1 (chains side by side) and 2 (chains
+    one at a time in each worker)."""
     from replic.study import run_study
 
     with caplog.at_level(logging.INFO):
@@ -129,6 +138,11 @@ def test_run_study_with_stan(post, caplog):
     assert len(table) == 4 and (table["error"] == "").all()
     for col in COLUMNS:
         assert col in table.columns, col
+    serial = run_study(post, [Design(6)], term="Days", analysis="stan", reps=4, seed=5,
+                       n_jobs=1, options=dict(SMALL)).replicates
+    cols, key = ["design", "rep", "draw", "seed", *COLUMNS], ["design", "rep"]
+    pd.testing.assert_frame_equal(serial.sort_values(key)[cols].reset_index(drop=True),
+                                  table.sort_values(key)[cols].reset_index(drop=True))
 
 
 def test_bad_options(post, frame):
@@ -137,3 +151,5 @@ def test_bad_options(post, frame):
         an.prepare(post, frame, {"iter": 10})
     with pytest.raises(ReplicInputError, match="chains"):
         an.prepare(post, frame, {"chains": 0})
+    with pytest.raises(ReplicInputError, match="parallel_chains"):
+        an.prepare(post, frame, {"parallel_chains": 0})
