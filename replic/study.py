@@ -27,12 +27,12 @@ from replic.read import read_draws
 from replic.runner.backends import resolve_backend
 from replic.runner.engine import execute
 from replic.runner.manifest import fingerprint
-from replic.runner.tasks import Payload, Task, analyse_chunk, slim_posterior
+from replic.runner.tasks import Payload, slim_posterior
 from replic.runner.tasks import chunk_size as default_chunk_size
-from replic.simulate import ModelFrame, model_frame
+from replic.simulate import model_frame
 from replic.summarise import criteria_summary, k_needed, type_sm
 
-__all__ = ["StudyResult", "resolve_designs", "run_chunk", "run_study"]
+__all__ = ["StudyResult", "resolve_designs", "run_study"]
 
 
 class _Replicates:
@@ -126,19 +126,6 @@ def resolve_designs(posterior: Posterior, designs, term: str) -> list[Design]:
     if len({d.key for d in out}) < len(out):
         raise ReplicInputError("designs: the same design is listed twice")
     return out
-
-
-def run_chunk(posterior: Posterior, design: Design, frame: ModelFrame, start: int, stop: int,
-              *, seed: int, analysis: str, context, original: Original) -> pd.DataFrame:
-    """Simulate, analyse and judge replicates ``start <= r < stop`` of one design.
-
-    A failing replicate is re-run alone and recorded with its error text; see
-    :func:`replic.runner.tasks.analyse_chunk`.
-    """
-    payload = Payload(posterior=posterior, designs=(design,), frames=(frame,), seed=int(seed),
-                      analysis_name=analysis, analysis=get_analysis(analysis), context=context,
-                      original=original)
-    return analyse_chunk(payload, Task(0, design.key, start, stop))
 
 
 def run_study(posterior: Posterior | str | Path | pd.DataFrame, designs: Design | int | Sequence,
