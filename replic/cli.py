@@ -55,7 +55,8 @@ def _run(args: argparse.Namespace) -> int:
     spec = load_study(args.study or BUILTIN_STUDY)
     out = Path(args.out) if args.out else Path("reports") / spec.name
     execution = execution_options(jobs=args.jobs, scheduler=args.scheduler, cluster=args.cluster,
-                                  resume=args.resume, quiet=args.quiet, out=out)
+                                  resume=args.resume, quiet=args.quiet, out=out,
+                                  keep_chunks=args.keep_chunks)
     post = spec.posterior()
     analyses = args.analysis or spec.analysis
     results = []
@@ -74,6 +75,9 @@ def _run(args: argparse.Namespace) -> int:
     result.write(out)
     if len(results) > 1 and result.replicates_file is not None:
         result.replicates_file.unlink(missing_ok=True)  # the combined file, copied to out/
+        if not args.keep_chunks:  # and the runs' own files: the replicates are on disk once
+            for r in results:
+                r.replicates_file.unlink(missing_ok=True)
     _print_headline(result)
     print(f"wrote {out}/summary.csv, {out}/replicates.parquet, {out}/report.html")
     return 0
@@ -144,6 +148,9 @@ def _parser() -> argparse.ArgumentParser:
                    "not converge (or were flagged) out of every criterion; they are counted "
                    "in n_unconverged either way (also: exclude_unconverged = true in the study)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--keep-chunks", action="store_true", help="keep DIR/chunks/ (one file per "
+                   "finished chunk) beside DIR/replicates.parquet; by default they are removed "
+                   "once merged")
     r.add_argument("--analysis", choices=["summary", "reml", "stan", "bayes-fast"],
                    action="append", help="analysis (overrides the study; repeat to compare)")
     r.add_argument("--out", help="results directory (default: reports/<study name>/)")

@@ -15,14 +15,16 @@ re-renders without rerunning)::
     data.csv            the original data, when the posterior carries it
     report.html         the self-contained report
 
-Files are written to a temporary sibling directory and moved into place only when complete:
-an error leaves no half-written results.
+Files are written to a hidden temporary directory (``.replic-write-*``, inside the results
+directory) and moved into place only when complete: an error leaves no half-written results,
+and what a killed run left there is removed by the next write.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -36,9 +38,14 @@ import pyarrow.parquet as pq
 from replic.criteria import Original
 from replic.effects import effect_draws, summarise_draws, trajectory_bands
 
-__all__ = ["effect_ks", "package_versions", "read_results", "write_results"]
+__all__ = ["effect_ks", "package_versions", "read_results", "remove_stale", "write_results"]
 
 _REPLICATES = "replicates.parquet"
+#: Hidden directory (inside the results directory) the files are written to before they are
+#: moved into place; those of a killed run are removed by the next write.
+_TMP_PREFIX = ".replic-write-"
+_STALE = (re.compile(re.escape(_TMP_PREFIX) + r"\d+-[A-Za-z0-9_]+"),
+          re.compile(r"\.report\.[A-Za-z0-9_]+\.html"))  # write_report's temporary file
 _PACKAGES = ("replic", "numpy", "scipy", "pandas", "joblib", "statsmodels", "matplotlib",
              "seaborn", "jinja2", "pystan", "cmdstanpy", "dask", "distributed")
 
@@ -63,8 +70,10 @@ def effect_ks(ks: list[int]) -> list[int]:
 def write_results(result, directory: str | Path, *, report: bool = True) -> Path:
     """Write every table of ``result`` (and ``report.html``) into ``directory``."""
     directory = Path(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    created = not directory.exists()
+    directory.mkdir(parents=True, exist_ok=True)
+    remove_stale(directory)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{os.getpid()}-", dir=directory))
     try:
         info = dict(result.info) | {"original": asdict(result.original),
                                     "versions": package_versions()}
@@ -99,15 +108,15 @@ def write_results(result, directory: str | Path, *, report: bool = True) -> Path
         _replace_dir(tmp, directory)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        if created and not any(directory.iterdir()):
+            directory.rmdir()
         raise
     return directory
 
 
 def _replicate_ks(result) -> list[int]:
-    """The ``k`` of every replicate (only that column is read from a stored run)."""
-    f = result.replicates_file
-    table = result.replicates if f is None else pd.read_parquet(f, columns=["k"])
-    return table["k"].tolist()
+    """The ``k`` of the study's designs (from the summary: no replicate row is read)."""
+    return [int(k) for k in pd.unique(result.summary["k"])]
 
 
 def _write_replicates(result, tmp: Path, directory: Path) -> Path | None:
@@ -124,6 +133,21 @@ def _write_replicates(result, tmp: Path, directory: Path) -> Path | None:
     return None
 
 
+def remove_stale(directory: Path) -> list[Path]:
+    """Remove what a killed :func:`write_results` or report rendering left in ``directory``
+    (only entries named the way they name their temporary files)."""
+    gone = []
+    for p in directory.iterdir():
+        if p.is_symlink() or not any(pat.fullmatch(p.name) for pat in _STALE):
+            continue
+        if p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+        gone.append(p)
+    return gone
+
+
 def _replace_dir(tmp: Path, directory: Path) -> None:
     """Move the finished files of ``tmp`` into ``directory`` (created if needed)."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -132,8 +156,8 @@ def _replace_dir(tmp: Path, directory: Path) -> None:
     tmp.rmdir()
 
 
-def read_results(directory: str | Path, *,
-                 replicate_columns: Sequence[str] | None = None) -> dict:
+def read_results(directory: str | Path, *, replicate_columns: Sequence[str] | None = None,
+                 load_replicates: bool = True) -> dict:
     """Read a results directory back: its tables and ``study.json`` as ``info``.
 
     Parameters
@@ -142,6 +166,9 @@ def read_results(directory: str | Path, *,
         A directory written by :func:`write_results`.
     replicate_columns : sequence of str, optional
         Read only these columns (those present) of ``replicates.parquet``; default all.
+    load_replicates : bool
+        False: ``replicates`` is the path of ``replicates.parquet`` (not read), for readers
+        that stream it row group by row group (the report).
 
     Returns
     -------
@@ -161,10 +188,13 @@ def read_results(directory: str | Path, *,
         out[name] = pd.read_csv(f, keep_default_na=False, na_values=[""]) if f.is_file() else None
     f = d / "replicates.parquet"
     columns = None
-    if f.is_file() and replicate_columns is not None:
+    if not load_replicates:
+        out["replicates"] = f if f.is_file() else None
+    elif f.is_file() and replicate_columns is not None:
         have = set(pq.read_schema(f).names)
         columns = [c for c in replicate_columns if c in have]
-    out["replicates"] = pd.read_parquet(f, columns=columns) if f.is_file() else None
+    if load_replicates:
+        out["replicates"] = pd.read_parquet(f, columns=columns) if f.is_file() else None
     f = d / "effect_draws.parquet"
     out["effect_draws"] = pd.read_parquet(f) if f.is_file() else None
     return out

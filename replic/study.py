@@ -133,7 +133,8 @@ def run_study(posterior: Posterior | str | Path | pd.DataFrame, designs: Design 
               n_jobs: int | None = None, options: Mapping | None = None, target: float = 0.8,
               chunk_size: int | None = None, scheduler: Any = None,
               out: str | Path | None = None, resume: bool = False,
-              exclude_unconverged: bool = False, quiet: bool = True) -> StudyResult:
+              exclude_unconverged: bool = False, quiet: bool = True,
+              keep_chunks: bool = False) -> StudyResult:
     """Simulate ``reps`` replication experiments per design and summarise how often they match.
 
     Parameters
@@ -164,8 +165,9 @@ def run_study(posterior: Posterior | str | Path | pd.DataFrame, designs: Design 
         Run on dask: a ``Client``, a scheduler address (``"tcp://host:8786"``) or ``"local"``
         to start a LocalCluster of ``n_jobs`` single-threaded worker processes.
     out : path, optional
-        Stream each finished chunk to ``out/chunks/`` with a run manifest, and keep the
-        replicate table on disk (``out/replicates.parquet``); summaries are computed from
+        Stream each finished chunk to ``out/chunks/`` with a run manifest (which records each
+        chunk's SHA-256), and keep the replicate table on disk (``out/replicates.parquet``,
+        merged from the chunks, which are then removed); summaries are computed from
         per-chunk counts, so memory stays bounded however many replicates.
     resume : bool
         Continue the interrupted study in ``out``, skipping finished chunks; refused with a
@@ -177,6 +179,9 @@ def run_study(posterior: Posterior | str | Path | pd.DataFrame, designs: Design 
         ``n_unconverged``.  Part of the study's fingerprint: a resumed study keeps it.
     quiet : bool
         No progress bar (it is drawn on stderr only when that is a terminal).
+    keep_chunks : bool
+        With ``out``: keep ``out/chunks/`` beside the merged ``out/replicates.parquet``
+        (the replicates are then on disk twice).
 
     Returns
     -------
@@ -210,6 +215,7 @@ def run_study(posterior: Posterior | str | Path | pd.DataFrame, designs: Design 
     run = execute(payload, reps=int(reps),
                   chunk_size=int(chunk_size or default_chunk_size(an, reps=int(reps))),
                   backend=backend, quiet=quiet, out=out, resume=resume,
+                  keep_chunks=bool(keep_chunks),
                   fingerprint=fingerprint(post, ds, term=term, analysis=analysis,
                                           options=dict(options or {}), reps=int(reps),
                                           seed=int(seed),

@@ -2,17 +2,24 @@
 
 Nothing here draws or formats: these functions turn the tables of
 :func:`replic.results_io.read_results` into the frames the figures plot and the tables show,
-so that tests can check them directly.
+so that tests can check them directly.  What the report shows from individual replicates
+(diagnostics, error messages) is counted batch by batch from ``replicates.parquet``, so
+rendering the report of a study of any size needs the memory of one batch.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 __all__ = [
+    "BATCH_ROWS",
     "DIAGNOSTIC_CHECKS",
     "FAMILY",
     "REPLICATE_COLUMNS",
@@ -22,6 +29,7 @@ __all__ = [
     "effect_intervals",
     "error_messages",
     "model_formula",
+    "replicate_batches",
 ]
 
 #: Columns that identify a "design family": one curve over k.
@@ -116,57 +124,104 @@ def _row(estimand: str, level: str, group: str, v: np.ndarray) -> dict:
             "q97.5": float(q[2]), "P(<0)": float((v < 0).mean())}
 
 
-def diagnostics(replicates: pd.DataFrame) -> pd.DataFrame:
+#: Rows per batch when a replicate file is streamed.
+BATCH_ROWS = 1 << 16
+_KEYS = [*FAMILY, "k", "design"]
+
+
+def replicate_batches(replicates: pd.DataFrame | str | Path,
+                      columns: Sequence[str]) -> Iterator[pd.DataFrame]:
+    """The replicate table in batches of rows, only ``columns`` (those present).
+
+    Parameters
+    ----------
+    replicates : DataFrame or path
+        A table in memory (one batch), or ``replicates.parquet``, read :data:`BATCH_ROWS` rows
+        at a time so that memory stays bounded however many replicates.
+
+    Yields
+    ------
+    DataFrame
+    """
+    if isinstance(replicates, pd.DataFrame):
+        yield replicates[[c for c in columns if c in replicates]]
+        return
+    with pq.ParquetFile(replicates) as f:
+        have = set(f.schema_arrow.names)
+        cols = [c for c in columns if c in have]
+        for batch in f.iter_batches(batch_size=BATCH_ROWS, columns=cols):
+            yield batch.to_pandas()
+
+
+def _diagnostic_counts(df: pd.DataFrame) -> pd.DataFrame:
+    """Per (family, k, design) of one batch: replicates, failed, each check, any."""
+    n = len(df)
+    err = df["error"].fillna("").astype(str).to_numpy() != "" if "error" in df else \
+        np.zeros(n, dtype=bool)
+    marks = {"replicates": np.ones(n, dtype=np.int64), "failed": err}
+    for col, (label, rule) in DIAGNOSTIC_CHECKS.items():
+        if col in df:
+            marks[label] = np.asarray(rule(df[col]), dtype=bool)
+    flags = pd.DataFrame(marks, index=df.index)
+    flags["any"] = flags.drop(columns="replicates").any(axis=1)
+    keys = [c for c in _KEYS if c in df]
+    counts = pd.concat([df[keys], flags.astype(np.int64)], axis=1)
+    return counts.groupby(keys, sort=False, dropna=False).sum()
+
+
+def diagnostics(replicates: pd.DataFrame | str | Path) -> pd.DataFrame:
     """Counts of failed and suspicious fits per design.
 
     Parameters
     ----------
-    replicates : DataFrame
-        ``replicates.parquet``; diagnostic columns are optional.
+    replicates : DataFrame or path
+        The replicate table, or ``replicates.parquet`` (streamed row group by row group);
+        diagnostic columns are optional.
 
     Returns
     -------
     DataFrame
         ``series``, ``k``, ``design``, ``replicates``, ``failed`` (non-empty ``error``) and one
         count per diagnostic column present (see :data:`DIAGNOSTIC_CHECKS`), with ``any`` the
-        number of replicates failed or marked by at least one check.
+        number of replicates failed or marked by at least one check; designs in the order
+        they first appear.
     """
-    df = add_series(replicates)
-    err = df["error"].fillna("").astype(str) != "" if "error" in df else \
-        pd.Series(False, index=df.index)
-    marks = {"failed": err}
-    for col, (label, rule) in DIAGNOSTIC_CHECKS.items():
-        if col in df:
-            marks[label] = pd.Series(np.asarray(rule(df[col]), dtype=bool), index=df.index)
-    flags = pd.DataFrame(marks)
-    flags["any"] = flags.any(axis=1)
-    keys = df[["series", "k", "design"]]
-    out = pd.concat([keys, flags.astype(int)], axis=1).groupby(
-        ["series", "k", "design"], sort=False).sum()
-    out.insert(0, "replicates", df.groupby(["series", "k", "design"], sort=False).size())
-    return out.reset_index()
+    parts = [_diagnostic_counts(b) for b in replicate_batches(replicates, REPLICATE_COLUMNS)
+             if len(b)]
+    if not parts:
+        return pd.DataFrame({c: [] for c in ("series", "k", "design", "replicates", "failed",
+                                             "any")})
+    keys = list(parts[0].index.names)
+    counts = pd.concat(parts).groupby(level=keys, sort=False, dropna=False).sum().reset_index()
+    counts = add_series(counts)
+    cols = [c for c in counts.columns if c not in (*keys, "series")]
+    return counts.groupby(["series", "k", "design"], sort=False)[cols].sum().reset_index()
 
 
-def error_messages(replicates: pd.DataFrame, *, top: int = 5) -> pd.DataFrame:
+def error_messages(replicates: pd.DataFrame | str | Path, *, top: int = 5) -> pd.DataFrame:
     """The most frequent error messages of failed fits.
 
     Parameters
     ----------
-    replicates : DataFrame
-        ``replicates.parquet``.
+    replicates : DataFrame or path
+        The replicate table, or ``replicates.parquet`` (streamed).
     top : int
         How many messages to keep.
 
     Returns
     -------
     DataFrame
-        ``message``, ``count``, most frequent first.
+        ``message``, ``count``: most frequent first, ties in order of first appearance.
     """
-    if "error" not in replicates:
-        return pd.DataFrame({"message": [], "count": []})
-    e = replicates["error"].fillna("").astype(str)
-    counts = e[e != ""].value_counts().head(top)
-    return pd.DataFrame({"message": counts.index.tolist(), "count": counts.to_numpy(int)})
+    counts: Counter[str] = Counter()
+    for b in replicate_batches(replicates, ["error"]):
+        if "error" not in b:
+            return pd.DataFrame({"message": [], "count": []})
+        e = b["error"].fillna("").astype(str)
+        counts.update(e[e != ""].tolist())
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])[:top]
+    return pd.DataFrame({"message": [m for m, _ in ranked],
+                         "count": np.asarray([c for _, c in ranked], dtype=int)})
 
 
 def model_formula(info: dict, term: str, *, response: str | None = None) -> str:

@@ -57,7 +57,8 @@ def build_context(results: dict) -> dict:
     ----------
     results : dict
         The tables of a results directory, as read by
-        :func:`~replic.results_io.read_results`.
+        :func:`~replic.results_io.read_results` (``replicates`` a DataFrame, or the path of
+        ``replicates.parquet``, streamed).
 
     Returns
     -------
@@ -213,11 +214,10 @@ def render_report(results_dir: str | Path) -> str:
     str
         One self-contained HTML5 document (figures embedded, no external requests).
     """
-    from replic.report.data import REPLICATE_COLUMNS
     from replic.results_io import read_results
 
-    return render_html(build_context(read_results(results_dir,
-                                                  replicate_columns=REPLICATE_COLUMNS)))
+    # replicates.parquet is streamed by the diagnostics and error counts, never read whole
+    return render_html(build_context(read_results(results_dir, load_replicates=False)))
 
 
 def render_html(context: dict) -> str:

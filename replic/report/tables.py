@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
@@ -275,13 +276,13 @@ def type_sm_table(type_sm: pd.DataFrame) -> Table:
         "|estimate| / |true effect| among them (Gelman & Carlin 2014)."])
 
 
-def diagnostics_table(replicates: pd.DataFrame) -> Table:
+def diagnostics_table(replicates: pd.DataFrame | str | Path) -> Table:
     """Counts of failed, singular, non-converged or flagged fits; only designs with any.
 
     Parameters
     ----------
-    replicates : DataFrame
-        ``replicates.parquet``.
+    replicates : DataFrame or path
+        The replicate table, or ``replicates.parquet`` (streamed).
 
     Returns
     -------

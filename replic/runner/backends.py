@@ -10,13 +10,18 @@ worker once:
 - dask: ``Client.scatter(payload, broadcast=True)``; tasks carry the future.
 
 Closing the generator (``KeyboardInterrupt``, an error, or the caller stopping early) cancels
-what has not run and releases workers and clusters this module started.
+what has not run and releases workers and clusters this module started.  When this process is
+killed outright, the workers on this machine end themselves (:mod:`replic.runner.watchdog`),
+and the next loky run removes the payload files such a run left in the temporary directory.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import pickle
+import re
+import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +33,7 @@ import pandas as pd
 from joblib import Parallel, cpu_count, delayed
 
 from replic.errors import ReplicInputError
+from replic.runner import watchdog
 from replic.runner.store import Stored, analyse_and_store
 from replic.runner.tasks import Payload, Task, analyse_chunk
 
@@ -110,7 +116,9 @@ def resolve_backend(*, n_jobs: int | None, scheduler: Any = None) -> Backend:
 Result = pd.DataFrame | Stored
 
 
-def _work(payload: Payload, task: Task, sink: str | None) -> tuple[Task, Result]:
+def _work(payload: Payload, task: Task, sink: str | None,
+          owner: int | None = None) -> tuple[Task, Result]:
+    watchdog.guard(owner)
     if sink is None:
         return task, analyse_chunk(payload, task)
     return task, analyse_and_store(payload, task, sink)
@@ -154,19 +162,35 @@ def _load(path: str, digest: str) -> Payload:
     return pickle.loads(Path(path).read_bytes())
 
 
-def _loky_task(ref: _PayloadFile, task: Task, sink: str | None) -> tuple[Task, Result]:
-    return _work(_load(ref.path, ref.digest), task, sink)
+def _loky_task(ref: _PayloadFile, task: Task, sink: str | None,
+               owner: int) -> tuple[Task, Result]:
+    watchdog.guard(owner)
+    return _work(_load(ref.path, ref.digest), task, sink, owner)
+
+
+_PAYLOAD_DIR = re.compile(r"replic-payload-(\d+)-[A-Za-z0-9_]+")
+
+
+def _remove_stale_payloads() -> None:
+    """Remove payload directories of runs whose process is gone (killed outright)."""
+    root = Path(tempfile.gettempdir())
+    for p in root.glob("replic-payload-*"):
+        m = _PAYLOAD_DIR.fullmatch(p.name)
+        if m and p.is_dir() and not p.is_symlink() and int(m[1]) != os.getpid() and \
+                not watchdog.alive(int(m[1])):
+            shutil.rmtree(p, ignore_errors=True)
 
 
 def _loky(payload: Payload, tasks: list[Task], workers: int, sink: str | None) -> Iterator[
         tuple[Task, Result]]:
-    with tempfile.TemporaryDirectory(prefix="replic-payload-") as tmp:
+    _remove_stale_payloads()
+    with tempfile.TemporaryDirectory(prefix=f"replic-payload-{os.getpid()}-") as tmp:
         blob = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
         path = Path(tmp) / "payload.pkl"
         path.write_bytes(blob)
         ref = _PayloadFile(str(path), hashlib.sha256(blob).hexdigest())
         parallel = Parallel(n_jobs=workers, backend="loky", return_as="generator_unordered")
-        results = parallel(delayed(_loky_task)(ref, t, sink) for t in tasks)
+        results = parallel(delayed(_loky_task)(ref, t, sink, os.getpid()) for t in tasks)
         try:
             yield from results
         finally:
@@ -175,8 +199,9 @@ def _loky(payload: Payload, tasks: list[Task], workers: int, sink: str | None) -
 
 # --- dask -----------------------------------------------------------------------------------
 
-def _dask_task(task: Task, payload: Payload, sink: str | None) -> tuple[Task, Result]:
-    return _work(payload, task, sink)
+def _dask_task(task: Task, payload: Payload, sink: str | None,
+               owner: int | None) -> tuple[Task, Result]:
+    return _work(payload, task, sink, owner)
 
 
 def _connect(backend: Backend):
@@ -207,8 +232,9 @@ def _dask(payload: Payload, tasks: list[Task], backend: Backend, sink: str | Non
     pending = None
     try:
         shared = client.scatter(payload, broadcast=True, hash=False)
-        pending = as_completed(client.map(_dask_task, tasks, payload=shared, sink=sink, pure=False),
-                               with_results=True)
+        owner = os.getpid() if backend.scheduler == "local" else None  # workers we started
+        pending = as_completed(client.map(_dask_task, tasks, payload=shared, sink=sink,
+                                          owner=owner, pure=False), with_results=True)
         for _future, result in pending:  # finished futures are dropped: workers free them
             yield result
     finally:

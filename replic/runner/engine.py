@@ -6,17 +6,24 @@ inputs and prepared the analysis.
 - ``out=None``: chunks are gathered in memory and concatenated in study order.
 - ``out=DIR``: each finished chunk goes to ``DIR/chunks/`` at once and is reduced to a
   :class:`~replic.runner.tally.Tally`; the summaries come from the tallies and
-  ``DIR/replicates.parquet`` is merged chunk by chunk, so memory stays bounded.
-  ``DIR/manifest.json`` records the study's fingerprint and every run.  With ``resume=True``
-  finished chunks are skipped (after checking the fingerprint); without it, a directory
-  holding an unfinished study is refused rather than overwritten.
+  ``DIR/replicates.parquet`` is merged chunk by chunk, so memory stays bounded; the chunks
+  are then removed (unless ``keep_chunks``), so the replicates are on disk once.
+  ``DIR/manifest.json`` records the study's fingerprint, every run and the SHA-256 of every
+  chunk (saved as each chunk finishes; by this process before the file is moved into place)
+  and of the merged file.  With ``resume=True`` verified chunks (or a verified merged file)
+  are reused after checking the fingerprint, and damaged ones recomputed
+  (:mod:`replic.runner.resume`); without it, a directory holding an unfinished study is
+  refused rather than overwritten.
 
 Any interruption — ``KeyboardInterrupt``, an error, ``SIGKILL`` — leaves the finished chunks
-on disk, so the study can be resumed.
+on disk, so the study can be resumed; temporary files a killed run left are removed by the
+next run.
 """
 
 from __future__ import annotations
 
+import sys
+import time
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,9 +34,17 @@ import pandas as pd
 from replic.errors import ReplicInputError
 from replic.results_io import package_versions
 from replic.runner.backends import Backend, run_tasks, shares_disk
-from replic.runner.manifest import FORMAT, check_resumable, now, read_manifest, write_manifest
+from replic.runner.manifest import (
+    FORMAT,
+    MANIFEST,
+    check_resumable,
+    now,
+    read_manifest,
+    write_manifest,
+)
 from replic.runner.progress import progress
-from replic.runner.store import FAILURE_COLUMNS, ChunkStore, Stored
+from replic.runner.resume import Found, read_tasks, verify
+from replic.runner.store import FAILURE_COLUMNS, ChunkStore, Stored, file_digest, remove_temporary
 from replic.runner.tally import TALLY_COLUMNS, summary_from_tallies, tally, type_sm_from_tallies
 from replic.runner.tasks import Payload, Task, plan_tasks
 
@@ -87,7 +102,7 @@ class _Failures:
 
 def execute(payload: Payload, *, reps: int, chunk_size: int, backend: Backend,
             fingerprint: dict[str, Any], out: str | Path | None = None, resume: bool = False,
-            quiet: bool = True) -> Execution:
+            quiet: bool = True, keep_chunks: bool = False) -> Execution:
     """Run every task of a study on ``backend``.
 
     Parameters
@@ -107,6 +122,9 @@ def execute(payload: Payload, *, reps: int, chunk_size: int, backend: Backend,
         Continue the unfinished study in ``out``.
     quiet : bool
         No progress bar.
+    keep_chunks : bool
+        Keep ``DIR/chunks/`` after merging them into ``DIR/replicates.parquet`` (by default the
+        chunks are removed once merged, so the replicates are on disk once).
 
     Returns
     -------
@@ -119,7 +137,8 @@ def execute(payload: Payload, *, reps: int, chunk_size: int, backend: Backend,
         return _in_memory(payload, plan_tasks(payload.designs, reps=reps, size=chunk_size),
                           backend, quiet)
     return _stored(payload, Path(out), reps=reps, chunk_size=chunk_size, backend=backend,
-                   fingerprint=fingerprint, resume=resume, quiet=quiet)
+                   fingerprint=fingerprint, resume=resume, quiet=quiet,
+                   keep_chunks=keep_chunks)
 
 
 def _in_memory(payload: Payload, tasks: list[Task], backend: Backend, quiet: bool) -> Execution:
@@ -156,15 +175,35 @@ def _open_manifest(store: ChunkStore, fingerprint: dict, *, resume: bool,
     return None, chunk_size
 
 
+def _adopt(store: ChunkStore, todo: list[Task], manifest: dict, *, since: float) -> None:
+    """Record the hashes of chunks that workers of this run stored but whose receipts never
+    arrived (the run was interrupted while they finished), so that a resume reuses them."""
+    for t in todo:
+        path = store.path(t)
+        if t.name in manifest["chunks"] or not path.is_file():
+            continue
+        try:
+            if path.stat().st_mtime >= since - 1:
+                manifest["chunks"][t.name] = file_digest(path)
+        except OSError:
+            continue
+
+
 def _stored(payload: Payload, out: Path, *, reps: int, chunk_size: int, backend: Backend,
-            fingerprint: dict, resume: bool, quiet: bool) -> Execution:
+            fingerprint: dict, resume: bool, quiet: bool, keep_chunks: bool) -> Execution:
     store = ChunkStore(out)
     manifest, size = _open_manifest(store, fingerprint, resume=resume, chunk_size=chunk_size)
     store.open()
+    remove_temporary(out, [MANIFEST, REPLICATES_FILE])
+    merged_path = out / REPLICATES_FILE
     tasks = plan_tasks(payload.designs, reps=reps, size=size)
-    finished = store.finished()
-    done = [t for t in tasks if t.name in finished]
-    todo = [t for t in tasks if t.name not in finished]
+    found = Found() if manifest is None else verify(store, manifest, tasks,
+                                                     replicates=merged_path)
+    for line in found.notes:
+        print(f"replic: {line}", file=sys.stderr)
+    done_names = {t.name for t in found.done}
+    done = found.done
+    todo = [t for t in tasks if t.name not in done_names]
     versions = package_versions()
     if manifest is None:
         manifest = {"format": FORMAT, "fingerprint": fingerprint,
@@ -175,44 +214,68 @@ def _stored(payload: Payload, out: Path, *, reps: int, chunk_size: int, backend:
            "chunks_resumed": len(done), "chunks_run": 0}
     if versions != manifest["versions"]:  # resumed under other package versions: say so
         run["versions"] = versions
+    recorded = manifest.get("chunks", {})
+    manifest["chunks"] = {} if found.merged else {t.name: recorded[t.name] for t in done}
+    if not found.merged:
+        manifest.pop("merged", None)
     manifest |= {"status": "running", "finished": None}
     manifest["runs"].append(run)
     write_manifest(out, manifest)
 
-    sink = str(out) if shares_disk(backend) else None
+    # workers store their own chunks; this process stores its own (serial) and the chunks of
+    # workers that cannot see this disk
+    sink = str(out) if shares_disk(backend) and backend.kind != "serial" else None
+
+    def record(name: str, digest: str) -> None:
+        manifest["chunks"][name] = digest
+        write_manifest(out, manifest, durable=False)
+
     tallies, failures = {}, _Failures()
-    for t in done:
-        rows = store.read(t, columns=list(dict.fromkeys(TALLY_COLUMNS + FAILURE_COLUMNS)))
-        tallies[t.name] = tally(rows)
-        failures.add(t, rows)
+    columns = list(dict.fromkeys(TALLY_COLUMNS + FAILURE_COLUMNS))
+    previous = read_tasks(merged_path, done, columns=columns) if found.merged else \
+        ((t, store.read(t, columns=columns)) for t in done)
+    started = time.time()
     try:
+        for t, rows in previous:
+            tallies[t.name] = tally(rows)
+            failures.add(t, rows)
         with progress(sum(t.n for t in tasks), initial=sum(t.n for t in done),
                       quiet=quiet) as bar, \
                 closing(run_tasks(payload, todo, backend, sink=sink)) as results:
             for task, rows in results:
+                run["chunks_run"] += 1
                 if isinstance(rows, Stored):  # the worker wrote the chunk
                     tallies[task.name] = rows.tally
                     failures.add(task, rows.failed)
+                    record(task.name, rows.digest)
                 else:
-                    store.write(task, rows)
+                    store.write(task, rows, before_commit=lambda d, n=task.name: record(n, d))
                     tallies[task.name] = tally(rows)
                     failures.add(task, rows)
-                run["chunks_run"] += 1
                 bar.update(task.n)
-        path = store.merge(tasks, out / REPLICATES_FILE)
+        if not found.merged:
+            store.merge(tasks, merged_path)
+            manifest["merged"] = {"file": REPLICATES_FILE, "sha256": file_digest(merged_path),
+                                  "rows": sum(t.n for t in tasks)}
     except BaseException as exc:
+        _adopt(store, todo, manifest, since=started)
         status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
         run |= {"status": status, "finished": now()}
         manifest["status"] = status
         write_manifest(out, manifest)
         raise
     ordered = [tallies[t.name] for t in tasks]
+    if not keep_chunks:  # one copy of the replicates: the merged file
+        manifest["chunks"] = {}
     run |= {"status": "complete", "finished": now()}
     manifest |= {"status": "complete", "finished": run["finished"]}
     write_manifest(out, manifest)
+    if not keep_chunks:
+        store.remove(tasks)
     info = {"backend": backend.label, "chunk_size": size, "tasks": len(tasks),
             "chunks_resumed": len(done), "n_failed": failures.count,
             "failures": failures.listed(tasks), "out": str(out),
             "manifest": str(out / "manifest.json")}
-    return Execution(replicates=None, replicates_file=path, summary=summary_from_tallies(ordered),
-                     type_sm=type_sm_from_tallies(ordered), info=info)
+    return Execution(replicates=None, replicates_file=merged_path,
+                     summary=summary_from_tallies(ordered), type_sm=type_sm_from_tallies(ordered),
+                     info=info)

@@ -2,10 +2,12 @@
 
 ``DIR/manifest.json`` records the study's fingerprint (a hash of its spec — term, analysis,
 options, replicates, root seed, designs, whether unconverged fits are excluded — and of the
-posterior draws and data), the chunk size, package versions, and the start, end and status
-of every run (``running``, ``interrupted``, ``failed``, ``complete``).  A run killed outright
-stays ``running``; resuming is allowed from any status, but only when the fingerprint is
-unchanged.
+posterior draws and data), the chunk size, package versions, the start, end and status
+of every run (``running``, ``interrupted``, ``failed``, ``complete``), the SHA-256 of every
+finished chunk file (``chunks``: name -> hash) and, once merged, of ``replicates.parquet``
+(``replicates``: file, hash, rows).  A run killed outright stays ``running``; resuming is
+allowed from any status, but only when the fingerprint is unchanged.  The manifest is always
+replaced whole (a temporary file moved into place), never edited in place.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -28,6 +31,7 @@ from replic.posterior import Posterior
 __all__ = [
     "FORMAT",
     "MANIFEST",
+    "check_manifest",
     "check_resumable",
     "fingerprint",
     "now",
@@ -88,24 +92,73 @@ def fingerprint(posterior: Posterior, designs: Sequence[Design], *, term: str, a
 def read_manifest(directory: Path) -> dict[str, Any] | None:
     """The manifest of ``directory``, or None when there is none."""
     path = Path(directory) / MANIFEST
-    if not path.is_file():
+    if not path.exists():
         return None
     try:
-        manifest = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ReplicInputError(f"{path}: unreadable run manifest ({exc}); remove the directory "
-                               "to start afresh") from None
+        manifest = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError) as exc:  # JSON and UTF-8 errors are ValueErrors
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ReplicInputError(f"{path}: damaged or unreadable run manifest ({reason}); "
+                               "remove the directory to start afresh") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ReplicInputError(f"{path}: not a replic run manifest (expected format {FORMAT!r})")
+    check_manifest(manifest, path)
     return manifest
 
 
-def write_manifest(directory: Path, manifest: Mapping[str, Any]) -> Path:
-    """Write ``manifest`` atomically (a temporary file moved into place)."""
+_SHA256 = r"[0-9a-f]{64}"
+
+
+def check_manifest(manifest: Mapping[str, Any], path: Path) -> None:
+    """Refuse (``ReplicInputError``) a manifest whose entries are missing or of the wrong type."""
+    def bad(what: str) -> ReplicInputError:
+        return ReplicInputError(f"{path}: damaged run manifest ({what}); remove the directory "
+                                "to start afresh")
+
+    fp = manifest.get("fingerprint")
+    if not isinstance(fp, dict) or not isinstance(fp.get("spec"), dict) or not all(
+            isinstance(fp.get(k), str) for k in ("spec_hash", "data_hash")):
+        raise bad("'fingerprint' must hold spec, spec_hash and data_hash")
+    for key in ("chunk_size", "tasks", "replicates"):
+        v = manifest.get(key)
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise bad(f"{key!r} must be a positive integer, found {v!r}")
+    if not isinstance(manifest.get("versions"), dict):
+        raise bad("'versions' must be a table of package versions")
+    runs = manifest.get("runs")
+    if not isinstance(runs, list) or not all(isinstance(r, dict) for r in runs):
+        raise bad("'runs' must be a list of run records")
+    chunks = manifest.get("chunks", {})
+    if not isinstance(chunks, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and re.fullmatch(_SHA256, v)
+            for k, v in chunks.items()):
+        raise bad("'chunks' must map chunk names to SHA-256 hashes")
+    merged = manifest.get("merged")
+    if merged is not None and not (
+            isinstance(merged, dict) and merged.get("file") == "replicates.parquet" and
+            isinstance(merged.get("sha256"), str) and re.fullmatch(_SHA256, merged["sha256"])):
+        raise bad("'merged' must name replicates.parquet and its SHA-256")
+
+
+def write_manifest(directory: Path, manifest: Mapping[str, Any], *,
+                   durable: bool = True) -> Path:
+    """Write ``manifest`` atomically (a temporary file moved into place).
+
+    ``durable``: flush it to the disk before the move (skipped for the updates made after
+    every chunk; the move itself is atomic either way).
+    """
     path = Path(directory) / MANIFEST
     tmp = path.with_name(f".{MANIFEST}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(manifest, indent=2, default=str))
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(manifest, indent=1, default=str))
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 

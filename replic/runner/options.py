@@ -1,11 +1,12 @@
 """The command line's execution flags, checked and turned into :func:`run_study` options.
 
 ``replic run`` passes its parsed ``--jobs``, ``--scheduler``, ``--cluster``, ``--resume`` and
-``--quiet`` to :func:`execution_options` and forwards the result::
+``--quiet`` and ``--keep-chunks`` to :func:`execution_options` and forwards the result::
 
     run_study(..., **execution_options(jobs=args.jobs, scheduler=args.scheduler,
                                        cluster=args.cluster, resume=args.resume,
-                                       quiet=args.quiet, out=out))
+                                       quiet=args.quiet, out=out,
+                                       keep_chunks=args.keep_chunks))
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ __all__ = ["execution_options"]
 
 def execution_options(*, jobs: int | None = None, scheduler: str | None = None,
                       cluster: str | None = None, resume: bool = False, quiet: bool = False,
-                      out: str | Path | None = None) -> dict[str, Any]:
+                      out: str | Path | None = None, keep_chunks: bool = False) -> dict[str, Any]:
     """Keyword arguments of :func:`replic.study.run_study` for the command line's flags.
 
     Parameters
@@ -37,11 +38,14 @@ def execution_options(*, jobs: int | None = None, scheduler: str | None = None,
         ``--quiet``: no progress bar.
     out : path, optional
         The results directory (chunks and the manifest are kept there).
+    keep_chunks : bool
+        ``--keep-chunks``: keep ``DIR/chunks/`` after merging them into
+        ``DIR/replicates.parquet``.
 
     Returns
     -------
     dict
-        ``n_jobs``, ``scheduler``, ``out``, ``resume`` and ``quiet``.
+        ``n_jobs``, ``scheduler``, ``out``, ``resume``, ``quiet`` and ``keep_chunks``.
     """
     if scheduler is not None and cluster is not None:
         raise ReplicInputError("--scheduler and --cluster: give one of them (an address of a "
@@ -58,4 +62,5 @@ def execution_options(*, jobs: int | None = None, scheduler: str | None = None,
     if resume and out is None:
         raise ReplicInputError("--resume: needs the results directory of the study (--out)")
     return {"n_jobs": jobs, "scheduler": scheduler if scheduler is not None else cluster,
-            "out": out, "resume": bool(resume), "quiet": bool(quiet)}
+            "out": out, "resume": bool(resume), "quiet": bool(quiet),
+            "keep_chunks": bool(keep_chunks)}

@@ -1,21 +1,25 @@
-"""Chunk files on disk: one parquet file per finished task, written atomically.
+"""Chunk files on disk: one parquet file per finished task, written atomically, with its hash.
 
 Layout under a study's output directory ``DIR``::
 
     manifest.json                      the run manifest (:mod:`replic.runner.manifest`)
-    chunks/<task name>.parquet         the rows of one finished task
+    chunks/<task name>.parquet         the rows of one finished task (while the study runs)
     replicates.parquet                 all rows in study order, merged from the chunks
 
-A chunk file exists only once complete (written to a hidden temporary name, flushed to disk,
-then renamed), so after a crash — even ``SIGKILL`` — the files present are exactly the
-finished tasks.  Merging streams one chunk at a time, so memory stays bounded however many
-replicates a study has.
+A chunk file exists only once complete (written to a hidden temporary name
+``.<file>.<pid>.tmp``, flushed to disk, then renamed), so after a crash — even ``SIGKILL`` —
+the files present are the finished tasks; :meth:`ChunkStore.write` returns the SHA-256 of the
+bytes it wrote, which the manifest records so that a resumed study can tell a damaged chunk.
+Merging streams one row group at a time, so memory stays bounded however many replicates a
+study has.  Only files named the way replic names them are ever removed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,13 +27,51 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from replic.runner import watchdog
 from replic.runner.tally import Tally, tally
 from replic.runner.tasks import Payload, Task, analyse_chunk
 
-__all__ = ["FAILURE_COLUMNS", "ChunkStore", "Stored", "analyse_and_store", "concat_parquet"]
+__all__ = ["CHUNK_NAME", "FAILURE_COLUMNS", "ChunkStore", "Stored", "analyse_and_store",
+           "concat_parquet", "file_digest", "remove_temporary", "temporary"]
 
 #: The columns kept for a failed replicate in a :class:`Stored` receipt.
 FAILURE_COLUMNS = ["design", "rep", "draw", "seed", "design_key", "error"]
+#: The stem of a chunk file (:attr:`~replic.runner.tasks.Task.name`).
+CHUNK_NAME = re.compile(r"\d{4,}-[0-9a-f]{8,}-\d{10,}-\d{10,}")
+_TEMPORARY = re.compile(r"\.(?P<dest>.+)\.\d+\.tmp")
+
+
+def temporary(dest: Path) -> Path:
+    """The hidden name ``dest`` is written under before it is moved into place."""
+    return dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+
+
+def remove_temporary(directory: Path, names: Iterable[str]) -> list[Path]:
+    """Remove the temporary files replic left in ``directory`` (a killed run's) for files
+    named ``names`` (exact names, or a compiled pattern's full matches); nothing else."""
+    if not directory.is_dir():
+        return []
+    wanted = [n for n in names if isinstance(n, str)]
+    patterns = [n for n in names if isinstance(n, re.Pattern)]
+    gone = []
+    for p in directory.iterdir():
+        m = _TEMPORARY.fullmatch(p.name)
+        if m is None or not p.is_file() or p.is_symlink():
+            continue
+        dest = m["dest"]
+        if dest in wanted or any(pat.fullmatch(dest) for pat in patterns):
+            p.unlink(missing_ok=True)
+            gone.append(p)
+    return gone
+
+
+def file_digest(path: str | Path) -> str:
+    """SHA-256 (hex) of a file's bytes, read in blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
 
 
 @dataclass(frozen=True, eq=False)
@@ -42,19 +84,23 @@ class Stored:
         The chunk's partial counts.
     failed : DataFrame
         The chunk's failed replicates (:data:`FAILURE_COLUMNS`).
+    digest : str
+        SHA-256 of the chunk file.
     """
 
     tally: Tally
     failed: pd.DataFrame
+    digest: str
 
 
 def analyse_and_store(payload: Payload, task: Task, directory: str | Path) -> Stored:
     """Compute ``task`` and store its chunk under ``directory`` (run in a worker that sees
     the study's output directory, so rows never travel back to the parent)."""
     rows = analyse_chunk(payload, task)
-    ChunkStore(directory).write(task, rows)
+    digest = ChunkStore(directory).write(task, rows)
     bad = rows[rows["error"].astype(str) != ""]
-    return Stored(tally=tally(rows), failed=bad[[c for c in FAILURE_COLUMNS if c in bad]])
+    return Stored(tally=tally(rows), failed=bad[[c for c in FAILURE_COLUMNS if c in bad]],
+                  digest=digest)
 
 
 class ChunkStore:
@@ -75,34 +121,73 @@ class ChunkStore:
         return self.chunks / f"{task.name}.parquet"
 
     def open(self) -> None:
-        """Create the directories and remove temporary files left by a killed run."""
+        """Create the directories and remove the temporary chunk files of a killed run."""
         self.chunks.mkdir(parents=True, exist_ok=True)
-        for stale in self.chunks.glob(".*.tmp"):
-            stale.unlink(missing_ok=True)
+        remove_temporary(self.chunks, [re.compile(CHUNK_NAME.pattern + r"\.parquet")])
 
     def finished(self) -> set[str]:
         """Names of the tasks whose chunk file exists."""
         if not self.chunks.is_dir():
             return set()
-        return {p.stem for p in self.chunks.glob("*.parquet")}
+        return {p.stem for p in self.chunks.glob("*.parquet")
+                if CHUNK_NAME.fullmatch(p.stem) and p.is_file()}
 
     def clear(self) -> None:
-        """Remove every chunk file (a fresh start)."""
-        if self.chunks.is_dir():
-            for p in self.chunks.iterdir():
-                p.unlink()
+        """Remove every chunk file replic wrote (a fresh start); other files are left."""
+        for name in self.finished():
+            (self.chunks / f"{name}.parquet").unlink(missing_ok=True)
+        remove_temporary(self.chunks, [re.compile(CHUNK_NAME.pattern + r"\.parquet")])
+        self.prune()
 
-    def write(self, task: Task, rows: pd.DataFrame) -> Path:
-        """Store ``rows`` as ``task``'s chunk, atomically and durably."""
+    def prune(self) -> None:
+        """Remove ``chunks/`` once it is empty."""
+        try:
+            self.chunks.rmdir()
+        except OSError:  # absent, or holds something
+            pass
+
+    def remove(self, tasks: Iterable[Task]) -> None:
+        """Remove the chunk files of ``tasks`` (after they were merged)."""
+        for t in tasks:
+            self.path(t).unlink(missing_ok=True)
+        self.prune()
+
+    def write(self, task: Task, rows: pd.DataFrame, *,
+              before_commit: Callable[[str], None] | None = None) -> str:
+        """Store ``rows`` as ``task``'s chunk, atomically and durably; the file's SHA-256.
+
+        ``before_commit(digest)`` runs once the bytes are on disk under the temporary name and
+        before they are moved into place (the study process records the hash first, so a chunk
+        file never exists without its recorded hash).  In a worker whose study process is gone
+        (killed), nothing is written: the worker exits (:mod:`replic.runner.watchdog`).
+        """
         dest = self.path(task)
-        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+        tmp = temporary(dest)
         table = pa.Table.from_pandas(rows, preserve_index=False)
-        with open(tmp, "wb") as fh:
-            pq.write_table(table, fh, use_dictionary=_text_columns(table.schema))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, dest)
-        return dest
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink, use_dictionary=_text_columns(table.schema))
+        data = sink.getvalue()
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            digest = hashlib.sha256(data).hexdigest()
+            if before_commit is not None:
+                before_commit(digest)
+            watchdog.check()
+            os.replace(tmp, dest)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return digest
+
+    def digest(self, task: Task) -> str | None:
+        """SHA-256 of ``task``'s chunk file, or None when it cannot be read."""
+        try:
+            return file_digest(self.path(task))
+        except OSError:
+            return None
 
     def read(self, task: Task, *, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """``task``'s rows (only ``columns`` when given and present)."""
@@ -133,7 +218,7 @@ def concat_parquet(sources: Sequence[str | Path], dest: str | Path) -> Path:
     schemas = [pq.read_schema(p).remove_metadata() for p in sources]
     schema = pa.unify_schemas(schemas, promote_options="permissive") if schemas else \
         pa.schema([])
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    tmp = temporary(dest)
     try:
         with pq.ParquetWriter(tmp, schema, use_dictionary=_text_columns(schema)) as writer:
             for path in sources:

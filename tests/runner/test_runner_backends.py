@@ -67,7 +67,7 @@ def test_dask_address_bit_identical(sleep_post, serial, cluster, tmp_path):
 
 
 def test_stored_equals_in_memory(sleep_post, serial, tmp_path):
-    res = _study(sleep_post, n_jobs=2, out=tmp_path)
+    res = _study(sleep_post, n_jobs=2, out=tmp_path, keep_chunks=True)
     assert res.replicates_file == tmp_path / "replicates.parquet"
     assert serial.replicates_file is None
     pd.testing.assert_frame_equal(serial.summary, res.summary, check_exact=True)
@@ -81,7 +81,7 @@ def test_stored_equals_in_memory(sleep_post, serial, tmp_path):
 
 def test_local_cluster_started_and_stopped(sleep_post, serial, tmp_path):
     """scheduler="local": a LocalCluster of 2 processes whose workers store their own chunks."""
-    res = _study(sleep_post, scheduler="local", n_jobs=2, out=tmp_path)
+    res = _study(sleep_post, scheduler="local", n_jobs=2, out=tmp_path, keep_chunks=True)
     assert res.info["backend"] == "dask LocalCluster x 2"
     assert len(list((tmp_path / "chunks").glob("*.parquet"))) == 9
     pd.testing.assert_frame_equal(serial.summary, res.summary, check_exact=True)

@@ -53,10 +53,16 @@ def test_combine_is_exact_for_counts_and_stable_for_moments(table):
 def test_store_is_atomic_and_merges_in_study_order(table, tmp_path):
     store = ChunkStore(tmp_path)
     store.open()
-    (store.chunks / ".stale.parquet.123.tmp").write_bytes(b"half a file")
-    store.open()
-    assert not list(store.chunks.glob(".*"))
     tasks = [Task(0, 1, 0, 5), Task(0, 1, 5, 9)]
+    stale = store.chunks / f".{tasks[0].name}.parquet.123.tmp"  # a killed run's half a file
+    stale.write_bytes(b"half a file")
+    users = [store.chunks / ".stale.parquet.123.tmp", store.chunks / "notes.parquet",
+             store.chunks / "mine"]  # not named by replic: never removed
+    for p in users[:2]:
+        p.write_bytes(b"mine")
+    users[2].mkdir()
+    store.open()
+    assert not stale.exists() and all(p.exists() for p in users)
     store.write(tasks[1], table.iloc[5:9].drop(columns=["df"]))
     store.write(tasks[0], table.iloc[0:5])
     assert store.finished() == {t.name for t in tasks}
@@ -65,6 +71,7 @@ def test_store_is_atomic_and_merges_in_study_order(table, tmp_path):
     assert merged["df"].iloc[5:].isna().all() and merged["df"].iloc[:5].notna().all()
     store.clear()
     assert store.finished() == set()
+    assert all(p.exists() for p in users)
 
 
 def test_planning_covers_every_replicate_once():
@@ -113,7 +120,9 @@ def test_progress_bar_only_on_a_terminal_and_not_quiet():
 
 def test_execution_options_for_the_command_line(tmp_path):
     assert execution_options(jobs=4, out=tmp_path) == {
-        "n_jobs": 4, "scheduler": None, "out": tmp_path, "resume": False, "quiet": False}
+        "n_jobs": 4, "scheduler": None, "out": tmp_path, "resume": False, "quiet": False,
+        "keep_chunks": False}
+    assert execution_options(out=tmp_path, keep_chunks=True)["keep_chunks"] is True
     assert execution_options(cluster="local", jobs=2, resume=True, quiet=True,
                              out=tmp_path)["scheduler"] == "local"
     assert execution_options(scheduler="tcp://10.0.0.1:8786")["scheduler"] == \
