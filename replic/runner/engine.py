@@ -192,6 +192,7 @@ def _adopt(store: ChunkStore, todo: list[Task], manifest: dict, *, since: float)
 def _stored(payload: Payload, out: Path, *, reps: int, chunk_size: int, backend: Backend,
             fingerprint: dict, resume: bool, quiet: bool, keep_chunks: bool) -> Execution:
     store = ChunkStore(out)
+    store.check([REPLICATES_FILE])
     manifest, size = _open_manifest(store, fingerprint, resume=resume, chunk_size=chunk_size)
     store.open()
     remove_temporary(out, [MANIFEST, REPLICATES_FILE])

@@ -27,6 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from replic.errors import ReplicInputError
 from replic.runner import watchdog
 from replic.runner.tally import Tally, tally
 from replic.runner.tasks import Payload, Task, analyse_chunk
@@ -119,6 +120,26 @@ class ChunkStore:
     def path(self, task: Task) -> Path:
         """Where ``task``'s rows are stored."""
         return self.chunks / f"{task.name}.parquet"
+
+    def check(self, files: Iterable[str] = ()) -> None:
+        """Refuse (``ReplicInputError``) a directory where replic's files cannot go: the
+        directory or ``chunks/`` is a file, or ``files`` (and chunk names) are not files."""
+        if self.directory.exists() and not self.directory.is_dir():
+            raise ReplicInputError(f"{self.directory}: expected an output directory, found a "
+                                   "file; choose another output directory")
+        if self.chunks.exists() and not self.chunks.is_dir():
+            raise ReplicInputError(f"{self.chunks}: expected the directory of the run's chunk "
+                                   "files, found a file; remove it or choose another output "
+                                   "directory")
+        paths = [self.directory / f for f in files]
+        if self.chunks.is_dir():
+            paths += [p for p in self.chunks.iterdir()
+                      if p.suffix == ".parquet" and CHUNK_NAME.fullmatch(p.stem)]
+        for p in paths:
+            if p.exists() and not p.is_file():
+                raise ReplicInputError(f"{p}: expected a file written by replic, found a "
+                                       "directory or special file; remove it or choose another "
+                                       "output directory")
 
     def open(self) -> None:
         """Create the directories and remove the temporary chunk files of a killed run."""

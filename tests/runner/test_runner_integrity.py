@@ -216,3 +216,21 @@ def test_temporary_files_of_a_killed_run_are_removed(sleep_post, flaky, whole, t
     assert all(p.read_bytes() == b"partial" for p in theirs)
     assert (tmp_path / "chunks").is_dir()  # kept: it holds a file replic did not write
     _same(res, whole)
+
+
+@pytest.mark.parametrize("where", ["out", "chunks", "replicates.parquet", "chunk"])
+def test_files_that_are_not_files_are_refused(sleep_post, flaky, tmp_path, where):
+    chunks = _interrupted(sleep_post, tmp_path / "out", flaky)
+    target = {"out": tmp_path / "out", "chunks": tmp_path / "out" / "chunks",
+              "replicates.parquet": tmp_path / "out" / "replicates.parquet",
+              "chunk": chunks[0]}[where]
+    if target.is_dir():
+        import shutil
+
+        shutil.rmtree(target)
+        target.write_text("not a directory")
+    else:
+        target.unlink(missing_ok=True)
+        target.mkdir()
+    with pytest.raises(ReplicInputError, match=f"{target}: expected"):
+        _study(sleep_post, tmp_path / "out", resume=True)
