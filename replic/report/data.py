@@ -16,7 +16,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
+
+from replic.errors import ReplicInputError
 
 __all__ = [
     "BATCH_ROWS",
@@ -146,11 +149,16 @@ def replicate_batches(replicates: pd.DataFrame | str | Path,
     if isinstance(replicates, pd.DataFrame):
         yield replicates[[c for c in columns if c in replicates]]
         return
-    with pq.ParquetFile(replicates) as f:
-        have = set(f.schema_arrow.names)
-        cols = [c for c in columns if c in have]
-        for batch in f.iter_batches(batch_size=BATCH_ROWS, columns=cols):
-            yield batch.to_pandas()
+    try:
+        with pq.ParquetFile(replicates) as f:
+            have = set(f.schema_arrow.names)
+            cols = [c for c in columns if c in have]
+            for batch in f.iter_batches(batch_size=BATCH_ROWS, columns=cols):
+                yield batch.to_pandas()
+    except (OSError, pa.ArrowException, ValueError) as exc:
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise ReplicInputError(f"{replicates}: unreadable replicate table ({reason}); rerun "
+                               "the study (with --resume it recomputes what is damaged)") from None
 
 
 def _diagnostic_counts(df: pd.DataFrame) -> pd.DataFrame:

@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import replic.report.data as data
+from replic import ReplicInputError
 from replic.cli import main
 from replic.report.data import diagnostics, error_messages, replicate_batches
 from tests.conftest import DRAWS
@@ -75,3 +76,15 @@ def test_report_rerender_is_byte_identical(tmp_path, analyses):
     assert not list(out.rglob("chunks")) and not list((out / "runs").rglob("*.parquet"))
     assert len(pd.read_parquet(out / "replicates.parquet", columns=["k"])) == \
         len(analyses) * 2 * 3000
+
+
+@pytest.mark.parametrize("damage", [lambda b: b[: len(b) // 2], lambda b: b"", lambda b: b"x" * 99])
+def test_damaged_replicate_file_is_one_clear_error(parquet, capsys, damage, tmp_path):
+    from pathlib import Path
+
+    path = Path(parquet)
+    path.write_bytes(damage(path.read_bytes()))
+    with pytest.raises(ReplicInputError, match="unreadable replicate table"):
+        diagnostics(parquet)
+    with pytest.raises(ReplicInputError, match=str(path)):
+        error_messages(parquet)
