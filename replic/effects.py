@@ -13,34 +13,64 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from replic.errors import ReplicInputError
 from replic.posterior import Posterior
+from replic.terms import TermMap, variable_kinds
 
-__all__ = ["ESTIMANDS", "effect_draws", "summarise_draws", "trajectory_bands"]
+__all__ = ["ESTIMANDS", "effect_draws", "effect_weights", "summarise_draws", "trajectory_bands",
+           "varies_by_subject"]
 
 ESTIMANDS = ("conditional", "fitted", "fitted_mean", "new_gaussian", "new_uncertainty",
              "new_old_levels", "replication_mean")
 
 
+def effect_weights(posterior: Posterior, term: str, at: Mapping[str, object] | None = None,
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Weights ``(c, cv)``: the effect of ``term`` at ``at`` is ``c @ b_s`` for the average
+    subject and ``c @ b_s + cv @ u`` for a subject with deviations ``u``.
+
+    ``term`` is a population-level coefficient in brms naming (``"age"``, ``"SexMale"``,
+    ``"age:SexMale"``); ``at`` gives values of the variables it interacts with (``{"Sex":
+    "Male"}``); variables not given are at 0 or their reference level, so that without ``at``
+    the effect is the coefficient itself.
+    """
+    posterior.fixed_index(term)
+    at = dict(at or {})
+    levels: dict[str, list[str]] = {}
+    names = [*posterior.fixed, *posterior.varying]
+    for var, value in at.items():
+        if isinstance(value, str):
+            comps = {c for n in names for c in str(n).split(":")}
+            levels[str(var)] = [value] + [c[len(str(var)):] for c in comps
+                                          if c.startswith(str(var)) and c != str(var)]
+    numeric, factors = variable_kinds(getattr(posterior, "data", None), levels=levels)
+    fmap = TermMap.build(posterior.fixed, numeric=numeric, factors=factors)
+    zmap = TermMap.build(posterior.varying, numeric=numeric, factors=factors)
+    return fmap.weights(term, at), zmap.weights(term, at, of=fmap)
+
+
 def effect_draws(posterior: Posterior, term: str, *, k: int | Sequence[int] | None = None,
-                 seed: int = 0) -> pd.DataFrame:
+                 seed: int = 0, at: Mapping[str, object] | None = None) -> pd.DataFrame:
     """Posterior draws of the effect of ``term`` for every estimand.
 
     Parameters
     ----------
     posterior : Posterior
     term : str
-        A fixed-effect term (``"Days"``).
+        A population-level coefficient in brms naming (``"Days"``, ``"age:SexMale"``).
     k : int or sequence of int, optional
         Numbers of new subjects for the ``replication_mean`` estimand; defaults to the number
         of fitted levels (a replication the size of the original), omitted when unknown.
     seed : int
         Seed for the new-subject estimands.
+    at : mapping, optional
+        Values of the variables ``term`` interacts with (``{"Sex": "Female"}``): the effect of
+        ``term`` there (see :func:`effect_weights`).  Default: the coefficient itself.
 
     Returns
     -------
@@ -49,16 +79,15 @@ def effect_draws(posterior: Posterior, term: str, *, k: int | Sequence[int] | No
         fitted level, ``k=<k>`` for replication means, ``""`` otherwise) and ``value``.
         Estimands that need fitted group-level draws are omitted when the posterior has none.
     """
-    t = posterior.fixed_index(term)
-    q = posterior.varying_index(term)
-    beta = posterior.b[:, t]
+    c, cv = effect_weights(posterior, term, at)
+    beta = posterior.b @ c
     S = beta.size
     draws = np.arange(S)
     rng = np.random.default_rng([seed, 0x5EED])
-    tau = np.sqrt(posterior.Sigma[:, q, q]) if q is not None else np.zeros(S)
+    tau = np.sqrt(np.einsum("q,sqr,r->s", cv, posterior.Sigma, cv))
     out = [pd.DataFrame({"estimand": "conditional", "draw": draws, "level": "", "value": beta})]
     if posterior.r is not None and posterior.levels:
-        u = posterior.r[:, :, q] if q is not None else np.zeros((S, len(posterior.levels)))
+        u = posterior.r @ cv
         J = u.shape[1]
         out.append(pd.DataFrame({"estimand": "fitted", "draw": np.repeat(draws, J),
                                  "level": np.tile(np.asarray(posterior.levels, dtype=object), S),
@@ -80,6 +109,12 @@ def effect_draws(posterior: Posterior, term: str, *, k: int | Sequence[int] | No
         out.append(pd.DataFrame({"estimand": "replication_mean", "draw": draws,
                                  "level": f"k={kk}", "value": beta + tau / np.sqrt(kk) * z}))
     return pd.concat(out, ignore_index=True)
+
+
+def varies_by_subject(posterior: Posterior, term: str,
+                      at: Mapping[str, object] | None = None) -> bool:
+    """Whether the effect of ``term`` (at ``at``) has a subject-level deviation."""
+    return bool(np.any(effect_weights(posterior, term, at)[1] != 0))
 
 
 def _ks(k: int | Sequence[int] | None, posterior: Posterior) -> list[int]:

@@ -13,7 +13,8 @@ Two representations:
 of the k new deviations of the term, and the mean and sample variance of the k per-subject OLS
 estimates, drawn from their exact joint distribution.
 
-``full``: whole data sets ``y`` of shape (n, k, T) with an observation mask.
+``full``: whole data sets ``y`` of shape (n, k, U) with an observation mask (rows a subject
+does not have, :attr:`~replic.newsubjects.ModelFrame.present`, are unobserved).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import numpy as np
 
 from replic.design import Design
 from replic.errors import ReplicInputError
+from replic.newsubjects import ModelFrame, design_frame
 from replic.posterior import Posterior
 
 __all__ = ["BLOCK", "ModelFrame", "Replicates", "model_frame", "replicate_params", "simulate"]
@@ -32,57 +34,12 @@ BLOCK = 1024
 _STREAM = {"draw": 0, "v": 1, "e": 2, "missing": 3, "vbar": 4, "nbar": 5, "chi2": 6}
 
 
-@dataclass(frozen=True, eq=False)
-class ModelFrame:
-    """The per-subject design of a replication: one subject's rows.
-
-    Attributes
-    ----------
-    term : str
-        The term whose effect is studied.
-    x : ndarray, shape (T,)
-        Values of the term at which each subject is observed.
-    X : ndarray, shape (T, P)
-        Fixed-effect design of one subject (columns in the posterior's ``fixed`` order).
-    Z : ndarray, shape (T, Q)
-        Varying-term design of one subject (columns in the posterior's ``varying`` order).
-    t : int
-        Column of the term in ``X``.
-    qt : int or None
-        Column of the term in ``Z`` (None when the term does not vary by subject).
-    """
-
-    term: str
-    x: np.ndarray
-    X: np.ndarray
-    Z: np.ndarray
-    t: int
-    qt: int | None
-
-    @property
-    def g(self) -> float:
-        """``[(X'X)^-1]_tt``: residual variance factor of a per-subject OLS estimate of the term."""
-        return float(np.linalg.inv(self.X.T @ self.X)[self.t, self.t])
-
-
-def _column(name: str, term: str, x: np.ndarray, where: str) -> np.ndarray:
-    if name == "Intercept":
-        return np.ones_like(x)
-    if name == term:
-        return x
-    raise ReplicInputError(f"{where} {name!r}: replic simulates designs for models whose terms "
-                           f"are 'Intercept' and the studied term {term!r}")
-
-
-def model_frame(posterior: Posterior, term: str, x: tuple[float, ...]) -> ModelFrame:
-    """Build the per-subject design for ``term`` observed at ``x``."""
-    t = posterior.fixed_index(term)
-    xa = np.asarray(x, dtype=float)
-    X = np.column_stack([_column(n, term, xa, "fixed effect") for n in posterior.fixed])
-    Z = np.column_stack([_column(n, term, xa, "varying term") for n in posterior.varying])
-    if np.linalg.matrix_rank(X) < X.shape[1]:
-        raise ReplicInputError(f"Design x={x}: the fixed-effect design is rank deficient")
-    return ModelFrame(term=term, x=xa, X=X, Z=Z, t=t, qt=posterior.varying_index(term))
+def model_frame(posterior: Posterior, term: str, x: tuple[float, ...] | Design,
+                *, k: int = 2) -> ModelFrame:
+    """The new subjects of a design: ``x`` (the term's values, shared by every subject) or a
+    :class:`~replic.design.Design` (see :func:`replic.newsubjects.design_frame`)."""
+    design = x if isinstance(x, Design) else Design(k, x=tuple(float(v) for v in x))
+    return design_frame(posterior, design, term)
 
 
 @dataclass(frozen=True, eq=False)
@@ -220,7 +177,7 @@ def simulate(posterior: Posterior, design: Design, frame: ModelFrame, *, start: 
     """
     if representation not in ("full", "moments"):
         raise ValueError(f"unknown representation {representation!r}")
-    if representation == "moments" and not design.balanced:
+    if representation == "moments" and not (design.balanced and frame.shared):
         representation = "full"
     spans = list(_blocks(start, stop))
 
@@ -254,6 +211,13 @@ def simulate(posterior: Posterior, design: Design, frame: ModelFrame, *, start: 
     observed = None
     if design.missing > 0:
         observed = stream("missing", lambda g, m: g.random((m, k, T))) >= design.missing
+    if frame.present is not None:
+        observed = np.broadcast_to(frame.present, (n, k, T)).copy() if observed is None \
+            else observed & frame.present
+    if observed is not None:
         y = np.where(observed, y, np.nan)
-    vbar = v[:, :, qt].mean(axis=1) if qt is not None else np.zeros(n)
+    if frame.present is not None:
+        vbar = np.einsum("kq,nkq->n", frame.realised, v)
+    else:
+        vbar = v[:, :, qt].mean(axis=1) if qt is not None else np.zeros(n)
     return Replicates(**common, vbar=vbar, y=y, observed=observed)

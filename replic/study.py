@@ -29,7 +29,9 @@ from replic.runner.engine import execute
 from replic.runner.manifest import fingerprint
 from replic.runner.tasks import Payload, slim_posterior
 from replic.runner.tasks import chunk_size as default_chunk_size
-from replic.simulate import model_frame
+from replic.newsubjects import design_frame, x_variable
+from replic.observations import default_observations
+from replic.terms import variable_kinds
 from replic.summarise import criteria_summary, k_needed, type_sm
 
 __all__ = ["StudyResult", "resolve_designs", "run_study"]
@@ -105,7 +107,14 @@ class StudyResult:
 
 
 def resolve_designs(posterior: Posterior, designs, term: str) -> list[Design]:
-    """Normalise ``designs`` (a Design, an int k, or a sequence of either) and fill in x."""
+    """Normalise ``designs`` (a Design, an int k, or a sequence of either) and fill in how
+    subjects are observed.
+
+    A design that says neither ``x`` nor ``within`` gets the original subjects' observation
+    patterns (every row, repeats included) when the posterior carries its data: the one pattern
+    all original subjects share, or ``within="original"`` (whole subjects resampled) when they
+    differ.  Labels are made distinct: designs that would share a label get their key appended.
+    """
     if isinstance(designs, Design | int | np.integer):
         designs = [designs]
     if isinstance(designs, str) or not isinstance(designs, Iterable):
@@ -113,19 +122,19 @@ def resolve_designs(posterior: Posterior, designs, term: str) -> list[Design]:
     out = []
     for d in designs:
         d = d if isinstance(d, Design) else Design(d)
-        if d.x is None:
-            data = posterior.data
-            if data is None or term not in data:
-                raise ReplicInputError(f"Design(k={d.k}): x is required (the values of {term!r} "
-                                       "each new subject is observed at) because the posterior "
-                                       "does not carry its data")
-            d = d.with_x(np.unique(data[term].to_numpy(dtype=float)))
+        if not d.resolved:
+            d = default_observations(posterior, d, term)
+        if d.x is not None:
+            _, factors = variable_kinds(posterior.data, levels={
+                v: [lv for lv, _ in levels] for v, levels in d.between})
+            d = d.with_term_name(x_variable(posterior, term, factors=factors) or "rows")
         out.append(d)
     if not out:
         raise ReplicInputError("designs: expected at least one design")
     if len({d.key for d in out}) < len(out):
         raise ReplicInputError("designs: the same design is listed twice")
-    return out
+    labels = [d.label for d in out]
+    return [d.named(f"{d.label} #{d.key:08x}") if labels.count(d.label) > 1 else d for d in out]
 
 
 def run_study(posterior: Posterior | str | Path | pd.DataFrame, designs: Design | int | Sequence,
@@ -204,8 +213,12 @@ def run_study(posterior: Posterior | str | Path | pd.DataFrame, designs: Design 
     post = read_draws(posterior)
     post.fixed_index(term)
     ds = resolve_designs(post, designs, term)
-    frames = [model_frame(post, term, d.x) for d in ds]
+    frames = [design_frame(post, d, term) for d in ds]
     an = get_analysis(analysis)
+    check = getattr(an, "check", None)
+    for d, f in zip(ds, frames, strict=True):
+        if check is not None:
+            check(f, d)
     context = an.prepare(post, frames[0], dict(options or {}))
     original = Original(**{("se" if k == "sd" else k): v
                            for k, v in post.term_summary(term).items()})
@@ -228,7 +241,9 @@ def run_study(posterior: Posterior | str | Path | pd.DataFrame, designs: Design 
     info = {"term": term, "analysis": analysis, "reps": int(reps), "seed": int(seed),
             "n_jobs": n_jobs, "target": target, "options": dict(options or {}),
             "exclude_unconverged": bool(exclude_unconverged),
-            "designs": [d.label for d in ds], "x": list(ds[0].x), "source": post.source,
+            "designs": [d.label for d in ds],
+            "x": list(ds[0].x) if ds[0].x is not None else sorted(set(frames[0].x.tolist())),
+            "source": post.source,
             "formula": post.formula, "started": started, **run.info,
             "seconds": time.time() - started}
     return StudyResult(replicates=table, summary=summary, k_needed=k_needed(summary, target=target),

@@ -89,14 +89,16 @@ def test_design_validation():
     with pytest.raises(ReplicInputError, match=r"missing=1.2"):
         Design(3, missing=1.2)
     with pytest.raises(ReplicInputError, match=r"x="):
-        Design(3, x=[1, 1, 1])
+        Design(3, x=[])
     with pytest.raises(ReplicInputError, match=r"params='bogus'"):
         Design(3, params="bogus")
 
 
-def test_model_frame_rejects_covariates(sleep_post):
+def test_model_frame_needs_every_variable(sleep_post):
     import dataclasses
 
     post = dataclasses.replace(sleep_post, varying=("Intercept", "Age"))
-    with pytest.raises(ReplicInputError, match=r"varying term 'Age'"):
+    with pytest.raises(ReplicInputError, match=r"needs variable 'Age'"):
         model_frame(post, "Days", X10)
+    with pytest.raises(ReplicInputError, match=r"rank deficient"):
+        model_frame(sleep_post, "Days", [1, 1, 1])

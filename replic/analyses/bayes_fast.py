@@ -40,11 +40,9 @@ _PER_REPLICATE = ("rep", "draw", "beta", "Sigma", "sigma", "vbar", "y", "observe
 
 @dataclass(frozen=True)
 class BayesFastContext:
-    """What :meth:`BayesFast.run` needs (picklable)."""
+    """What :meth:`BayesFast.run` needs (picklable).  The design matrices are not here: each
+    replicate batch is analysed with its own design's (``reps.frame``)."""
 
-    X: np.ndarray
-    Z: np.ndarray
-    term: int
     intercept: int | None
     draws: int
     seed: int
@@ -85,9 +83,7 @@ class BayesFast:
             stan_opts.setdefault("priors", priors)
             stan = get_analysis("stan").prepare(posterior, frame, stan_opts)
         fixed = tuple(posterior.fixed)
-        return BayesFastContext(X=np.asarray(frame.X, dtype=float),
-                                Z=np.asarray(frame.Z, dtype=float), term=int(frame.t),
-                                intercept=fixed.index("Intercept") if "Intercept" in fixed
+        return BayesFastContext(intercept=fixed.index("Intercept") if "Intercept" in fixed
                                 else None, draws=int(draws), seed=int(options.get("seed", 0)),
                                 priors=priors, stan=stan)
 
@@ -98,7 +94,9 @@ class BayesFast:
                                    "data sets), got 'moments'")
         keys = [[reps.design.key, int(r), _STREAM, context.seed] for r in reps.rep]
         try:
-            out = analyse_replicates(reps.y, context.X, context.Z, term=context.term, keys=keys,
+            frame = reps.frame
+            out = analyse_replicates(reps.y, np.asarray(frame.X, dtype=float),
+                                     np.asarray(frame.Z, dtype=float), term=int(frame.t), keys=keys,
                                      observed=reps.observed, priors=context.priors,
                                      draws=context.draws, intercept=context.intercept)
         except (ValueError, FloatingPointError, np.linalg.LinAlgError) as exc:
