@@ -186,6 +186,11 @@ class Design:
         parameter names to values (``{"b_Days": 3.0}``), the rest from the posterior mean.
     name : str, optional
         A label to show instead of the generated one (not part of the design's identity).
+    x_name : str
+        The variable ``x`` stands for, in labels (set by :func:`replic.study.resolve_designs`).
+    tag : str
+        Appended to the label and family to tell apart designs whose generated labels
+        coincide (set by :func:`replic.study.resolve_designs`; not part of the identity).
     """
 
     k: int
@@ -196,11 +201,13 @@ class Design:
     missing: float = 0.0
     params: str | tuple[tuple[str, float], ...] = "posterior"
     name: str | None = None
+    x_name: str = "x"
+    tag: str = ""
 
     def __init__(self, k: int, *, x: Sequence[float] | None = None, within: object = None,
                  between: Mapping | None = None, covariates: Mapping | None = None,
                  missing: float = 0.0, params: str | Mapping[str, float] | tuple = "posterior",
-                 name: str | None = None) -> None:
+                 name: str | None = None, x_name: str = "x", tag: str = "") -> None:
         if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 2:
             raise ReplicInputError(f"Design: k={k!r}; expected an integer number of new subjects "
                                    ">= 2 (a replication's effect needs at least two subjects)")
@@ -238,7 +245,8 @@ class Design:
         for attr, value in (("k", int(k)), ("x", xs), ("within", _within(within)),
                             ("between", between_c), ("covariates", cov_c),
                             ("missing", float(missing)), ("params", p),
-                            ("name", None if name is None else str(name))):
+                            ("name", None if name is None else str(name)),
+                            ("x_name", str(x_name)), ("tag", str(tag))):
             object.__setattr__(self, attr, value)
 
     @property
@@ -271,7 +279,7 @@ class Design:
         """The label without ``k``: designs of one family form one curve over k."""
         parts = []
         if self.x is not None:
-            parts.append(describe("x", self.x))
+            parts.append(describe(self.x_name, self.x))
         elif isinstance(self.within, tuple):
             parts.append("; ".join(describe(c, v) for c, v in self.within))
         elif isinstance(self.within, int):
@@ -291,6 +299,8 @@ class Design:
         if self.params != "posterior":
             parts.append("params=" + (self.params if isinstance(self.params, str) else
                                        ",".join(f"{n}={v:g}" for n, v in self.params)))
+        if self.tag:
+            parts.append(f"#{self.tag}")
         return ", ".join(parts)
 
     @property
@@ -308,10 +318,13 @@ class Design:
         """The same design shown as ``name``."""
         return replace(self, name=name)
 
-    def with_term_name(self, term: str) -> Design:
-        """Relabel the ``x`` shorthand with the variable it stands for (for labels only)."""
-        return self if self.x is None or self.name else self.named(
-            self.label.replace(describe("x", self.x), describe(term, self.x), 1))
+    def with_x_name(self, name: str) -> Design:
+        """The same design, its ``x`` shown as the values of ``name``."""
+        return replace(self, x_name=str(name))
+
+    def tagged(self, tag: str) -> Design:
+        """The same design with ``tag`` appended to its label and family."""
+        return replace(self, tag=str(tag))
 
 
 def describe(name: str, values: Sequence) -> str:

@@ -9,6 +9,7 @@ and any backend.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -127,14 +128,22 @@ def resolve_designs(posterior: Posterior, designs, term: str) -> list[Design]:
         if d.x is not None:
             _, factors = variable_kinds(posterior.data, levels={
                 v: [lv for lv, _ in levels] for v, levels in d.between})
-            d = d.with_term_name(x_variable(posterior, term, factors=factors) or "rows")
+            d = d.with_x_name(x_variable(posterior, term, factors=factors) or "rows")
         out.append(d)
     if not out:
         raise ReplicInputError("designs: expected at least one design")
     if len({d.key for d in out}) < len(out):
         raise ReplicInputError("designs: the same design is listed twice")
+    families = {}
+    for d in out:
+        families.setdefault(d.family, set()).add(dataclasses.replace(d, k=2).key)
+    out = [d.tagged(f"{dataclasses.replace(d, k=2).key:08x}") if len(families[d.family]) > 1
+           else d for d in out]
     labels = [d.label for d in out]
-    return [d.named(f"{d.label} #{d.key:08x}") if labels.count(d.label) > 1 else d for d in out]
+    if len(set(labels)) < len(labels):
+        raise ReplicInputError(f"designs: two designs are labelled alike ({labels}); give them "
+                               "distinct names")
+    return out
 
 
 def run_study(posterior: Posterior | str | Path | pd.DataFrame, designs: Design | int | Sequence,

@@ -15,7 +15,9 @@ from replic.criteria import CRITERIA
 __all__ = ["DESIGN_COLUMNS", "DIAGNOSTIC_FLAGS", "SUMMARY_COLUMNS", "criteria_summary",
            "k_needed", "type_sm", "unconverged", "wilson"]
 
-DESIGN_COLUMNS = ["analysis", "design", "k", "missing", "params"]
+#: Columns identifying a design's rows: ``design`` is its (distinct) label, ``family`` the label
+#: without k (one curve over k).
+DESIGN_COLUMNS = ["analysis", "design", "family", "k", "missing", "params"]
 _Z = stats.norm.isf(0.025)
 #: The columns of :func:`criteria_summary`.
 SUMMARY_COLUMNS = [*DESIGN_COLUMNS, "criterion", "probability", "mcse", "lower", "upper",
@@ -48,6 +50,11 @@ def unconverged(rows: pd.DataFrame | dict) -> np.ndarray:
     return bad & ok
 
 
+def _families(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with a ``family`` column (``""`` in tables written before designs had one)."""
+    return table if "family" in table else table.assign(family="")
+
+
 def wilson(successes: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """95% Wilson score interval for a binomial proportion."""
     successes, n = np.asarray(successes, float), np.asarray(n, float)
@@ -69,11 +76,12 @@ def criteria_summary(replicates: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Columns ``analysis, design, k, missing, params, criterion, probability, mcse, lower,
-        upper, successes, n, n_failed, n_unconverged``.
+        Columns ``analysis, design, family, k, missing, params, criterion, probability, mcse,
+        lower, upper, successes, n, n_failed, n_unconverged``: one row per design (its label)
+        and criterion.
     """
     rows = []
-    for keys, g in replicates.groupby(DESIGN_COLUMNS, sort=False, dropna=False):
+    for keys, g in _families(replicates).groupby(DESIGN_COLUMNS, sort=False, dropna=False):
         failed = int((g["error"].astype(str) != "").sum())
         unconv = int(unconverged(g).sum())
         for c in CRITERIA:
@@ -88,14 +96,15 @@ def criteria_summary(replicates: pd.DataFrame) -> pd.DataFrame:
 
 
 def k_needed(summary: pd.DataFrame, *, target: float = 0.8) -> pd.DataFrame:
-    """Smallest k whose probability reaches ``target``, per criterion and design family.
+    """Smallest k whose probability reaches ``target``, per criterion and design family
+    (designs equal but for k: same template, allocation, missingness and parameters).
 
     ``k`` uses the point estimate; ``k_confident`` requires the 95% interval's lower bound to
     reach the target.  NaN when no k in the grid reaches it.
     """
-    fam = ["analysis", "missing", "params", "criterion"]
+    fam = ["analysis", "family", "missing", "params", "criterion"]
     rows = []
-    for keys, g in summary.groupby(fam, sort=False, dropna=False):
+    for keys, g in _families(summary).groupby(fam, sort=False, dropna=False):
         g = g.sort_values("k")
         hit = g.loc[g["probability"] >= target, "k"]
         sure = g.loc[g["lower"] >= target, "k"]
@@ -113,7 +122,7 @@ def type_sm(replicates: pd.DataFrame) -> pd.DataFrame:
     them (Gelman & Carlin 2014).  Both with Monte Carlo standard errors.
     """
     rows = []
-    for keys, g in replicates.groupby(DESIGN_COLUMNS, sort=False, dropna=False):
+    for keys, g in _families(replicates).groupby(DESIGN_COLUMNS, sort=False, dropna=False):
         ok = g["error"].astype(str) == ""
         sig = ok & ((g["lower"] > 0) | (g["upper"] < 0))
         est, true = g.loc[sig, "estimate"].to_numpy(), g.loc[sig, "true_effect"].to_numpy()

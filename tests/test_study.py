@@ -74,11 +74,11 @@ def test_missing_design_and_fixed_params(sleep_post):
                          term="Days", reps=400, seed=2)
     assert (r.replicates["draw"] == -1).all()
     assert np.allclose(r.replicates["true_effect"], sleep_post.b[:, 1].mean(), rtol=1e-12)
-    assert r.summary["design"].iloc[0] == "k=6, missing=0.2, params=mean"
+    assert r.summary["design"].iloc[0] == "k=6, Days 0–9, missing=0.2, params=mean"
 
 
 def test_bad_arguments(sleep_post):
-    with pytest.raises(ReplicInputError, match=r"x is required"):
+    with pytest.raises(ReplicInputError, match=r"say how each new subject is observed: x"):
         replic.run_study(sleep_post, [3], term="Days", reps=10, seed=0)
     with pytest.raises(ReplicInputError, match=r"Design: k=1"):
         replic.run_study(sleep_post, [1], term="Days", reps=10, seed=0)

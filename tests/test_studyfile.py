@@ -83,7 +83,7 @@ def test_study_from_data(tmp_path):
     from replic import run_study
 
     res = run_study(post, list(spec.designs), term="Days", reps=100, seed=1, n_jobs=1)
-    assert res.summary["design"].iloc[0] == "k=3"  # x taken from the data: Days 0..9
+    assert res.summary["design"].iloc[0] == "k=3, Days 0–9"  # x taken from the data
     assert res.info["x"] == list(range(10))
 
 

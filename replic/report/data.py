@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 #: Columns that identify a "design family": one curve over k.
-FAMILY = ["analysis", "missing", "params"]
+FAMILY = ["analysis", "family", "missing", "params"]
 
 #: Diagnostic columns a replicate table may carry, and the rule marking a replicate.
 DIAGNOSTIC_CHECKS = {
@@ -56,8 +56,8 @@ REPLICATE_COLUMNS = [*FAMILY, "k", "design", "error", *DIAGNOSTIC_CHECKS]
 def add_series(df: pd.DataFrame) -> pd.DataFrame:
     """Add a ``series`` column naming each design family (one curve over k).
 
-    The label is the analysis, extended by missingness and parameter mode only when those vary
-    within ``df``.
+    The label is the analysis, extended by the design family (the design's label without k:
+    template, allocation, missingness, parameters) only when there are several.
 
     Parameters
     ----------
@@ -71,10 +71,13 @@ def add_series(df: pd.DataFrame) -> pd.DataFrame:
     """
     out = df.copy()
     parts = [out["analysis"].astype(str)]
-    if "missing" in out and out["missing"].nunique(dropna=False) > 1:
+    several = "family" in out and out["family"].nunique(dropna=False) > 1
+    if several:
+        parts.append(out["family"].astype(str))
+    if not several and "missing" in out and out["missing"].nunique(dropna=False) > 1:
         parts.append("missing " + (100 * out["missing"].astype(float)).round(0)
                      .astype(int).astype(str) + "%")
-    if "params" in out and out["params"].nunique(dropna=False) > 1:
+    if not several and "params" in out and out["params"].nunique(dropna=False) > 1:
         parts.append("params " + out["params"].astype(str))
     label = parts[0]
     for p in parts[1:]:

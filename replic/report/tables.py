@@ -86,6 +86,8 @@ def study_rows(info: dict, original, *, term: str, summary: pd.DataFrame | None 
     n = len(designs) or (len(summary.groupby(["design", "analysis"]).size()) // max(
         summary["analysis"].nunique(), 1) if summary is not None else 0)
     grid = f"k = {ks[0]} to {ks[-1]} ({n} designs)" if ks else ", ".join(designs)
+    fams = list(dict.fromkeys(summary["family"].astype(str))) if (
+        summary is not None and "family" in summary) else []
     x = info.get("x") or []
     xs = ", ".join(fmt(v, 0) if float(v).is_integer() else fmt(v, 2) for v in x)
     analyses = info.get("analyses") or [info.get("analysis", "")]
@@ -104,7 +106,8 @@ def study_rows(info: dict, original, *, term: str, summary: pd.DataFrame | None 
         ("Original estimate", f"{fmt(original.estimate)} (posterior sd {fmt(original.se)}), "
                               f"95% interval {fmt(original.lower)} to {fmt(original.upper)}"),
         ("Design grid", grid + _families(summary)),
-        (f"{term} values per new subject", xs or "–"),
+        *([("Design families (each a curve over k)", "; ".join(fams))] if len(fams) > 1 else
+          [(f"{term} values per new subject", xs or "–")]),
         ("Analysis", "; ".join(ANALYSIS_LABELS.get(a, a) for a in analyses)),
         ("Replicates per design", f"{info.get('reps', '–')}"),
         ("Root seed", f"{info.get('seed', '–')}"),

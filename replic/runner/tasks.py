@@ -148,7 +148,8 @@ def analyse_chunk(payload: Payload, task: Task) -> pd.DataFrame:
         crit |= {c: np.where(drop, np.nan, crit[c]) for c in CRITERIA}
     n = reps.n
     head = {
-        "analysis": payload.analysis_name, "design": design.label, "k": design.k,
+        "analysis": payload.analysis_name, "design": design.label, "family": design.family,
+        "k": design.k,
         "missing": design.missing,
         "params": design.params if isinstance(design.params, str) else
         ",".join(f"{a}={b:g}" for a, b in design.params),
