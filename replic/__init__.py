@@ -5,11 +5,11 @@ estimand (``effect_draws``), and simulate replication experiments with k new sub
 (``run_study``).
 """
 
-from replic.bayes_fast import fit_bayes_fast
 from replic.criteria import CRITERIA
 from replic.design import Design
 from replic.effects import effect_draws, summarise_draws, trajectory_bands
-from replic.errors import ReplicFitError, ReplicInputError
+from replic.errors import ReplicFitError, ReplicInputError, ReplicWarning
+from replic.fitcheck import fit_bayes_fast
 from replic.lmm import fit_lmm
 from replic.posterior import Posterior
 from replic.read import read_draws
@@ -22,6 +22,7 @@ __all__ = [
     "Posterior",
     "ReplicFitError",
     "ReplicInputError",
+    "ReplicWarning",
     "StudyResult",
     "effect_draws",
     "fit_bayes_fast",

@@ -1,6 +1,6 @@
 """The ``replic`` command line.
 
-``replic effects DRAWS.csv --term Days [--k 5 ...]``
+``replic effects DRAWS.csv --term Days [--k 5 ...] [--at Sex=Female ...]``
     the effect of the term for every estimand;
 ``replic run [STUDY.toml] [--reps N] [--seed S] [--jobs N] [--out DIR] [--resume]
 [--exclude-unconverged] ...``
@@ -33,17 +33,37 @@ _EXTENSIONS = ("replic.stan.cli",)
 
 
 def _effects(args: argparse.Namespace) -> int:
-    from replic.effects import effect_draws, summarise_draws
+    from replic.effects import effect_draws, summarise_draws, varies_by_subject
     from replic.read import read_draws
 
     post = read_draws(args.draws)
-    table = summarise_draws(effect_draws(post, args.term, k=args.k or None, seed=args.seed),
-                            by_level=args.by_level)
+    at = _at(args.at or [])
+    table = summarise_draws(effect_draws(post, args.term, k=args.k or None, seed=args.seed,
+                                         at=at), by_level=args.by_level)
+    where = f" at {', '.join(f'{k}={v}' for k, v in at.items())}" if at else ""
     with pd.option_context("display.width", 120, "display.max_columns", 20,
                            "display.float_format", "{:.3f}".format):
-        print(f"Effect of {args.term} ({post.n_draws} draws from {post.source})")
+        print(f"Effect of {args.term}{where} ({post.n_draws} draws from {post.source})")
+        if not varies_by_subject(post, args.term, at):
+            print(f"{args.term} does not vary by subject ({post.group}): every estimand (average, "
+                  "fitted, new subjects, replication means) equals the conditional effect")
+            table = table[table["estimand"] == "conditional"]
         print(table.to_string(index=False))
     return 0
+
+
+def _at(items: Sequence[str]) -> dict[str, object]:
+    """``--at Sex=Female --at age=10``: numbers where they parse, text otherwise."""
+    out: dict[str, object] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise ReplicInputError(f"--at {item!r}; expected VARIABLE=VALUE, e.g. Sex=Female")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            out[name.strip()] = value.strip()
+    return out
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -131,6 +151,9 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--k", type=int, action="append", help="k for the replication mean "
                    "(repeatable; default: the number of fitted subjects)")
     e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--at", action="append", metavar="VAR=VALUE",
+                   help="the effect at this value of a variable the term interacts with "
+                   "(repeatable), e.g. --at Sex=Female")
     e.add_argument("--by-level", action="store_true", help="one row per fitted subject")
     e.set_defaults(func=_effects)
 

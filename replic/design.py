@@ -71,7 +71,7 @@ def _values(v: object, where: str) -> tuple:
 
 def _within(within: object) -> tuple[Column, ...] | int | str | None:
     """Canonical within-subject template: columns with rows sorted (row order is irrelevant)."""
-    if within is None or within == ORIGINAL:
+    if within is None or (isinstance(within, str) and within == ORIGINAL):
         return within  # type: ignore[return-value]
     if isinstance(within, tuple) and all(isinstance(c, tuple) and len(c) == 2 for c in within):
         within = dict(within)  # the canonical form itself

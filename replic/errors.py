@@ -6,7 +6,7 @@ file, column or argument and what was expected; the CLI prints it as one line an
 
 from __future__ import annotations
 
-__all__ = ["ReplicFitError", "ReplicInputError"]
+__all__ = ["ReplicFitError", "ReplicInputError", "ReplicWarning"]
 
 
 class ReplicInputError(ValueError):
@@ -15,3 +15,7 @@ class ReplicInputError(ValueError):
 
 class ReplicFitError(RuntimeError):
     """A model fit that failed (recorded per replicate inside a study, raised elsewhere)."""
+
+
+class ReplicWarning(UserWarning):
+    """A result replic computed but does not trust (e.g. a bayes-fast fit with Pareto k > 0.7)."""

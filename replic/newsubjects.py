@@ -99,19 +99,23 @@ def _template(design: Design, xvar: str | None) -> pd.DataFrame | None:
     return None
 
 
-def x_variable(posterior, term: str, *, factors: dict | None = None) -> str | None:
+def x_variable(posterior, term: str, *, factors: dict | None = None,
+               exclude: set[str] | frozenset[str] = frozenset()) -> str | None:
     """The variable ``x`` stands for: the studied term's one numeric component, else the model's
-    only numeric variable, else None (a model without numeric variables)."""
+    only numeric variable, else None (a model without numeric variables).  Variables in
+    ``exclude`` (the design's subject-level variables) are never ``x``."""
     factors = factors or {}
-    comps = str(term).split(":") if term != "Intercept" else []
-    def numeric_of(names):
+
+    def numeric_of(names) -> list[str]:
         out = []
         for name in names:
             for c in ([] if name == "Intercept" else str(name).split(":")):
-                if not any(c == v + lv for v, ls in factors.items() for lv in ls):
+                if c not in exclude and not any(c == v + lv for v, ls in factors.items()
+                                                for lv in ls):
                     out.append(c)
         return list(dict.fromkeys(out))
-    own = numeric_of([term]) if comps else []
+
+    own = numeric_of([term])
     if len(own) == 1:
         return own[0]
     every = numeric_of([*posterior.fixed, *posterior.varying])
@@ -144,7 +148,9 @@ def design_frame(posterior, design: Design, term: str) -> ModelFrame:
     between = {v: levels for v, levels in design.between}
     blevels = {v: [lv for lv, _ in levels] for v, levels in design.between}
     _, fac0 = variable_kinds(data, levels=blevels)
-    xvar = x_variable(posterior, term, factors=fac0) if design.x is not None else None
+    given = {v for v, _ in design.between} | {v for v, _ in design.covariates}
+    xvar = x_variable(posterior, term, factors=fac0, exclude=given) if design.x is not None \
+        else None
     template = _template(design, xvar)
     numeric, factors = variable_kinds(data, template, levels=blevels)
     for var, _ in design.covariates:

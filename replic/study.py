@@ -23,6 +23,8 @@ from replic.analyses import get_analysis
 from replic.criteria import Original
 from replic.design import Design
 from replic.errors import ReplicInputError
+from replic.newsubjects import design_frame, x_variable
+from replic.observations import default_observations
 from replic.posterior import Posterior
 from replic.read import read_draws
 from replic.runner.backends import resolve_backend
@@ -30,10 +32,8 @@ from replic.runner.engine import execute
 from replic.runner.manifest import fingerprint
 from replic.runner.tasks import Payload, slim_posterior
 from replic.runner.tasks import chunk_size as default_chunk_size
-from replic.newsubjects import design_frame, x_variable
-from replic.observations import default_observations
-from replic.terms import variable_kinds
 from replic.summarise import criteria_summary, k_needed, type_sm
+from replic.terms import variable_kinds
 
 __all__ = ["StudyResult", "resolve_designs", "run_study"]
 
@@ -128,7 +128,9 @@ def resolve_designs(posterior: Posterior, designs, term: str) -> list[Design]:
         if d.x is not None:
             _, factors = variable_kinds(posterior.data, levels={
                 v: [lv for lv, _ in levels] for v, levels in d.between})
-            d = d.with_x_name(x_variable(posterior, term, factors=factors) or "rows")
+            given = {v for v, _ in d.between} | {v for v, _ in d.covariates}
+            d = d.with_x_name(x_variable(posterior, term, factors=factors, exclude=given)
+                              or "rows")
         out.append(d)
     if not out:
         raise ReplicInputError("designs: expected at least one design")

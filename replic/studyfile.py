@@ -14,7 +14,9 @@ Example (``studies/sleepstudy.toml``)::
 
     [design]                 # or [[design]] tables for several design families
     k = { from = 2, to = 30 }          # or a list [3, 5, 10]
-    x = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+    x = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]  # or within = { Days = [...], ... } / "one_subject.csv"
+    between = { Sex = { Female = 0.5, Male = 0.5 } }   # optional between-subject allocation
+    covariates = { baseline = ["normal", 50, 10] }   # optional subject-level distributions
     missing = 0.0
     params = "posterior"               # "mean", "median" or a table {b_Days = 3.0}
 
@@ -49,6 +51,7 @@ BUILTIN_STUDY = "replic:sleepstudy.toml"
 _KEYS = {"name", "draws", "data", "formula", "fit", "term", "analysis", "reps", "seed",
          "target", "design", "options", "description", "exclude_unconverged"}
 _FITS = ("stan", "bayes-fast")
+_DESIGN_KEYS = ("k", "x", "within", "between", "covariates", "missing", "params", "name")
 
 
 @dataclass(frozen=True)
@@ -77,15 +80,21 @@ class StudySpec:
         df = None
         if self.data is not None:
             df = pd.read_csv(self.data)
-            if self.term not in df:
-                raise ReplicInputError(f"{self.data}: no column {self.term!r} (the study's term)")
+            comps = [] if self.term == "Intercept" else self.term.split(":")
+            if not all(any(c.startswith(str(col)) for col in df.columns) for c in comps):
+                raise ReplicInputError(f"{self.data}: no column for the study's term "
+                                       f"{self.term!r}")
         if self.draws is not None:
             post = read_draws(self.draws)
             return post if df is None else dataclasses.replace(post, data=df)
         if self.fit == "bayes-fast":
             from replic.bayes_fast import fit_bayes_fast
 
-            return fit_bayes_fast(df, self.formula, seed=self.seed)
+            post = fit_bayes_fast(df, self.formula, seed=self.seed)
+            from replic.fitcheck import warn_khat
+
+            warn_khat(post, where=f"{self.source}: the original fit (bayes-fast)")
+            return post
         from replic.stan.fit import fit_posterior
 
         return fit_posterior(df, self.formula, seed=self.seed, quiet=True)
@@ -157,12 +166,16 @@ def load_study(path: str | Path) -> StudySpec:
         where = f"{path}: design {i + 1}"
         if not isinstance(t, dict) or "k" not in t:
             raise ReplicInputError(f"{where}: expected a table with at least k")
-        bad = set(t) - {"k", "x", "missing", "params"}
+        bad = set(t) - set(_DESIGN_KEYS)
         if bad:
-            raise ReplicInputError(f"{where}: unknown key(s) {', '.join(sorted(bad))}")
+            raise ReplicInputError(f"{where}: unknown key(s) {', '.join(sorted(bad))}; expected "
+                                   f"{', '.join(_DESIGN_KEYS)}")
+        within = _within_table(t.get("within"), base, where)
         for k in _ks(t["k"], where):
             try:
-                designs.append(Design(k, x=t.get("x"), missing=t.get("missing", 0.0),
+                designs.append(Design(k, x=t.get("x"), within=within, between=t.get("between"),
+                                      covariates=t.get("covariates"), name=t.get("name"),
+                                      missing=t.get("missing", 0.0),
                                       params=t.get("params", "posterior")))
             except ReplicInputError as exc:
                 raise ReplicInputError(f"{where}: {exc}") from None
@@ -177,6 +190,22 @@ def load_study(path: str | Path) -> StudySpec:
         data=resolve_path(str(doc["data"]), base) if "data" in doc else None,
         options=dict(doc.get("options", {})), exclude_unconverged=exclude, source=str(path),
         digest=hashlib.sha256(raw).hexdigest())
+
+
+def _within_table(value, base: Path, where: str):
+    """``within``: an inline table of columns, a CSV file of one subject's rows, or "original"."""
+    if value is None or value == "original" or isinstance(value, dict | int):
+        return value
+    if isinstance(value, str):
+        p = resolve_path(value, base)
+        try:
+            return pd.read_csv(p)
+        except (OSError, ValueError, pd.errors.ParserError) as exc:
+            raise ReplicInputError(f"{where}: within = {value!r}: cannot read {p} as CSV "
+                                   f"({exc})") from None
+    raise ReplicInputError(f"{where}: within = {value!r}; expected a table of columns "
+                           "({Days = [0, 1, 2]}), a CSV file of one subject's rows, a number of "
+                           "rows or \"original\"")
 
 
 def _analyses(value, path: Path) -> tuple[str, ...]:

@@ -1,4 +1,4 @@
-"""brms-named model terms as columns of a data set: ``Intercept``, ``age``, ``SexMale``, ``age:SexMale``.
+"""brms-named model terms as data columns: ``Intercept``, ``age``, ``SexMale``, ``age:SexMale``.
 
 A posterior names its population-level and group-level coefficients as brms does (without the
 ``b_`` prefix): ``Intercept``; a numeric variable by its name (``age``); the indicator of level

@@ -141,3 +141,67 @@ def test_trajectory_bands(sleep_post):
     assert (w["new_subject"] < w["prediction"]).all()
     c = t[t["band"] == "conditional"]
     assert np.allclose(c["mean"], sleep_post.b[:, 0].mean() + sleep_post.b[:, 1].mean() * c["x"])
+
+
+@pytest.fixture(scope="module")
+def orthodont():
+    """brms draws of distance ~ age * Sex + (age | Subject) (tests/r/brms_interaction.R)."""
+    return replic.read_draws(REF / "orthodont_draws.csv.gz")
+
+
+@pytest.mark.parametrize("sex", ["Female", "Male"])
+def test_effect_at_matches_brms_posterior_linpred(orthodont, sex):
+    """effect_draws(post, "age", at={"Sex": s}) against brms's posterior_linpred differences
+    (age 9 minus age 8): conditional draw by draw (re_formula = NA); a new subject's effect
+    (allow_new_levels, sample_new_levels = "gaussian", 40000 pooled values) in mean, sd and
+    quantiles within Monte Carlo error of both sides."""
+    ref = pd.read_csv(REF / "interaction_reference.csv").set_index(["estimand", "Sex"])
+    dr = pd.read_csv(REF / "orthodont_draws.csv.gz")
+    d = replic.effect_draws(orthodont, "age", at={"Sex": sex}, seed=5)
+    cond = _est(d, "conditional")["value"].to_numpy()
+    want = dr["b_age"].to_numpy() + (sex == "Male") * dr["b_age:SexMale"].to_numpy()
+    assert np.allclose(cond, want, rtol=0, atol=1e-12)
+    r = ref.loc[("conditional", sex)]
+    assert cond.mean() == pytest.approx(r["mean"], abs=1e-9)
+    assert np.quantile(cond, 0.975) == pytest.approx(r["q975"], abs=1e-9)
+    new = np.concatenate([_est(replic.effect_draws(orthodont, "age", at={"Sex": sex}, seed=s),
+                                    "new_gaussian")["value"].to_numpy() for s in range(10)])
+    r = ref.loc[("new_gaussian", sex)]
+    # MC error of a mean of 40000 values that share 4000 posterior draws: bounded by the sd
+    # of the per-draw means over sqrt(4000), about 0.1 / 63; a few of those on both sides
+    sd_mean = r["sd"] / np.sqrt(4000)
+    assert abs(new.mean() - r["mean"]) < 4 * sd_mean
+    assert new.std() == pytest.approx(r["sd"], rel=0.03)
+    for q, col in ((0.025, "q025"), (0.5, "q50"), (0.975, "q975")):
+        assert np.quantile(new, q) == pytest.approx(r[col], abs=5 * sd_mean)
+
+
+def test_effect_at_names_and_errors(orthodont):
+    c, cv = replic.effects.effect_weights(orthodont, "age", {"Sex": "Male"})
+    assert list(c) == [0, 1, 0, 1] and list(cv) == [0, 1]
+    c, cv = replic.effects.effect_weights(orthodont, "SexMale", {"age": 10, "Sex": "Male"})
+    assert list(c) == [0, 0, 1, 10] and not cv.any()
+    assert not replic.effects.varies_by_subject(orthodont, "SexMale")
+    c, _ = replic.effects.effect_weights(orthodont, "age")
+    assert list(c) == [0, 1, 0, 0]  # without at: the coefficient itself (Female, the reference)
+    with pytest.raises(replic.ReplicInputError, match=r"at: variable\(s\) 'Sx'"):
+        replic.effect_draws(orthodont, "age", at={"Sx": "Male"})
+    with pytest.raises(replic.ReplicInputError, match=r"term 'Age'"):
+        replic.effect_draws(orthodont, "Age")
+
+
+def test_cli_effects_at_and_non_varying_term(tmp_path):
+    import subprocess
+    import sys
+
+    draws = str(REF / "orthodont_draws.csv.gz")
+    out = subprocess.run([sys.executable, "-m", "replic", "effects", draws, "--term", "age",
+                          "--at", "Sex=Male"], capture_output=True, text=True, check=True).stdout
+    assert "Effect of age at Sex=Male" in out and "new_gaussian" in out
+    out = subprocess.run([sys.executable, "-m", "replic", "effects", draws, "--term", "SexMale"],
+                         capture_output=True, text=True, check=True).stdout
+    lines = [ln for ln in out.splitlines() if ln.strip()]
+    assert "does not vary by subject" in out and len(lines) == 4  # title, note, header, one row
+    bad = subprocess.run([sys.executable, "-m", "replic", "effects", draws, "--term", "age",
+                          "--at", "Sex"], capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stderr.startswith("replic: error: --at 'Sex'")
