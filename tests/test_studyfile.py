@@ -93,3 +93,33 @@ def test_exclude_unconverged(tmp_path):
     assert spec.exclude_unconverged is True
     with pytest.raises(ReplicInputError, match=r"exclude_unconverged = 'yes'; expected true"):
         load_study(_study(tmp_path, BASE + "exclude_unconverged = 'yes'\n[design]\nk = 3\n"))
+
+
+def test_design_templates_and_allocation(tmp_path):
+    """[design] accepts within (inline table or CSV of one subject's rows), between, covariates;
+    designs that differ only in x are separate designs."""
+    (tmp_path / "subject.csv").write_text("Days\n" + "\n".join(["0"] * 20 + ["1"] * 20) + "\n")
+    spec = load_study(_study(tmp_path, BASE + (
+        '[[design]]\nk = [4, 8]\nx = [0, 1, 2, 3]\n'
+        '[[design]]\nk = [4, 8]\nx = [0, 1, 2, 3, 4, 5, 6]\n'
+        '[[design]]\nk = 6\nwithin = "subject.csv"\n'
+        '[[design]]\nk = 6\nwithin = { Days = [0, 0, 1, 1] }\nname = "pilot"\n'
+        '[[design]]\nk = 10\nx = [0, 1]\nbetween = { Sex = { Female = 0.5, Male = 0.5 } }\n'
+        'covariates = { base = ["normal", 50, 10] }\n')))
+    ds = spec.designs
+    assert len(ds) == 7 and len({d.key for d in ds}) == 7
+    assert ds[4].within == (("Days", (0.0,) * 20 + (1.0,) * 20),)
+    assert ds[5].label == "pilot"
+    assert ds[6].between == (("Sex", (("Female", 0.5), ("Male", 0.5))),)
+    assert ds[6].covariates == (("base", ("normal", 50.0, 10.0)),)
+    from replic import run_study
+
+    res = run_study(spec.posterior(), list(ds[:5]), term="Days", reps=50, seed=1, n_jobs=1)
+    assert list(dict.fromkeys(res.summary["design"])) == [
+        "k=4, Days 0–3", "k=8, Days 0–3", "k=4, Days 0–6", "k=8, Days 0–6",
+        "k=6, Days 0,1 ×20"]
+    for bad, match in (('within = "nope.csv"', r"nope\.csv: no such file"),
+                       ("within = [1, 2]", r"within = \[1, 2\]; expected a table"),
+                       ('between = { Sex = 0.5 }', r"between\['Sex'\]=0.5")):
+        with pytest.raises(ReplicInputError, match=match):
+            load_study(_study(tmp_path, BASE + f"[design]\nk = 4\n{bad}\n"))
