@@ -153,3 +153,26 @@ def test_bad_options(post, frame):
         an.prepare(post, frame, {"chains": 0})
     with pytest.raises(ReplicInputError, match="parallel_chains"):
         an.prepare(post, frame, {"parallel_chains": 0})
+
+
+def test_two_group_design_refit_with_its_own_matrices():
+    """A between-subject design (age:SexMale, 5 + 5 new subjects): Stan refits the full
+    interaction model on the design's rows; its posterior mean lies near the REML estimate of
+    the same data set (flat-ish priors, 10 subjects)."""
+    import dataclasses
+    from pathlib import Path
+
+    import pandas as pd
+
+    from replic import Design, read_draws, run_study
+
+    ref = Path(__file__).parents[1] / "data" / "brms"
+    o = dataclasses.replace(read_draws(ref / "orthodont_draws.csv.gz"),
+                            data=pd.read_csv(ref / "orthodont.csv"))
+    d = Design(10, between={"Sex": {"Female": 0.5, "Male": 0.5}}, params="mean")
+    st = run_study(o, [d], term="age:SexMale", analysis="stan", reps=2, seed=3, n_jobs=1,
+                   options={"chains": 2, "warmup": 300, "draws": 300}).replicates
+    re = run_study(o, [d], term="age:SexMale", analysis="reml", reps=2, seed=3,
+                   n_jobs=1).replicates
+    assert (st["error"] == "").all()
+    assert (np.abs(st["estimate"] - re["estimate"]) < re["se"]).all()
