@@ -155,25 +155,47 @@ def trajectory_bands(posterior: Posterior, term: str, *, x, seed: int = 0,
     (``X beta_s + Z v_s``, ``v_s ~ MVN(0, Sigma_s)``: a new subject's expected curve) and
     ``prediction`` (adds ``e ~ N(0, sigma_s^2)``: a new subject's observations).
 
+    The curves are over the term's variable (``x``); the model's other variables are at their
+    reference: factors at their first level, numeric variables at their mean in the original
+    data (0 without data).
+
     Returns
     -------
     DataFrame
         Columns ``band``, ``x``, ``mean``, ``lower``, ``median``, ``upper``.
     """
-    from replic.simulate import model_frame
-
-    frame = model_frame(posterior, term, tuple(float(v) for v in x))
+    frame = _trajectory_frame(posterior, term, np.asarray([float(v) for v in x]))
     rng = np.random.default_rng([seed, 0x7A1])
     S = posterior.n_draws
     L = np.linalg.cholesky(posterior.Sigma)
     v = np.einsum("sqr,sr->sq", L, rng.standard_normal((S, L.shape[1])))
-    cond = posterior.b @ frame.X.T
-    new = cond + v @ frame.Z.T
+    cond = posterior.b @ frame["X"].T
+    new = cond + v @ frame["Z"].T
     pred = new + posterior.sigma[:, None] * rng.standard_normal(new.shape)
     a = (1 - level) / 2
     rows = []
     for band, m in (("conditional", cond), ("new_subject", new), ("prediction", pred)):
         lo, med, hi = np.quantile(m, [a, 0.5, 1 - a], axis=0)
-        rows.append(pd.DataFrame({"band": band, "x": frame.x, "mean": m.mean(axis=0),
+        rows.append(pd.DataFrame({"band": band, "x": frame["x"], "mean": m.mean(axis=0),
                                   "lower": lo, "median": med, "upper": hi}))
     return pd.concat(rows, ignore_index=True)
+
+
+def _trajectory_frame(posterior: Posterior, term: str, x: np.ndarray) -> dict[str, np.ndarray]:
+    from replic.newsubjects import x_variable
+
+    data = getattr(posterior, "data", None)
+    numeric, factors = variable_kinds(data)
+    fmap = TermMap.build(posterior.fixed, numeric=numeric, factors=factors)
+    zmap = TermMap.build(posterior.varying, numeric=numeric, factors=factors)
+    xvar = x_variable(posterior, term, factors=factors)
+    rows = pd.DataFrame({xvar: x} if xvar else {}, index=range(x.size))
+    for comps in (*fmap.parts, *zmap.parts):
+        for c in comps:
+            if c[1] in rows:
+                continue
+            if c[0] == "level":
+                rows[c[1]] = factors[c[1]][0]
+            else:
+                rows[c[1]] = float(data[c[1]].mean()) if data is not None and c[1] in data else 0.0
+    return {"x": x, "X": fmap.matrix(rows), "Z": zmap.matrix(rows)}
