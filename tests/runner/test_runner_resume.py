@@ -149,7 +149,8 @@ def test_unfinished_study_is_not_overwritten(sleep_post, flaky, tmp_path):
     ({"reps": 5000}, "reps: 4000 -> 5000"),
     ({"seed": 6}, "seed: 5 -> 6"),
     ({"options": {"fail_every": 9}}, 'options: {} -> {"fail_every": 9}'),
-    ({"designs": DESIGNS[:2]}, "designs: [k=3; k=8; k=5, missing=0.25] -> [k=3; k=8]"),
+    ({"designs": DESIGNS[:2]}, "designs: [k=3, Days 0–9; k=8, Days 0–9; k=5, Days 0–9, "
+     "missing=0.25] -> [k=3, Days 0–9; k=8, Days 0–9]"),
     ({"posterior": "ri"}, "the posterior draws or data differ"),
 ])
 def test_resume_refuses_a_changed_study(sleep_post, ri_post, flaky, tmp_path, change, message):
