@@ -27,7 +27,7 @@ from replic.design import ORIGINAL, Design, allocate
 from replic.errors import ReplicInputError
 from replic.terms import TermMap, variable_kinds
 
-__all__ = ["ModelFrame", "design_frame", "x_variable"]
+__all__ = ["ModelFrame", "design_frame", "model_spec", "x_variable"]
 
 _PATTERN_STREAM = 0xDE5
 
@@ -155,11 +155,17 @@ def design_frame(posterior, design: Design, term: str) -> ModelFrame:
     numeric, factors = variable_kinds(data, template, levels=blevels)
     for var, _ in design.covariates:
         numeric, factors = numeric | {var}, {v: ls for v, ls in factors.items() if v != var}
-    fmap = TermMap.build(posterior.fixed, numeric=numeric, factors=factors, where=where)
-    zmap = TermMap.build(posterior.varying, numeric=numeric, factors=factors, where=where)
-    used = list(dict.fromkeys([*fmap.variables, *zmap.variables]))
-    fmap.weights(term)  # the term must be a coefficient
     t = posterior.fixed_index(term)
+    spec = model_spec(posterior)
+    try:
+        fmap = TermMap.build(posterior.fixed, numeric=numeric, factors=factors, where=where)
+        zmap = TermMap.build(posterior.varying, numeric=numeric, factors=factors, where=where)
+        used = list(dict.fromkeys([*fmap.variables, *zmap.variables]))
+    except ReplicInputError:
+        if spec is None:
+            raise
+        fmap = zmap = None  # names the decoder cannot read (transforms): the spec builds them
+        used = list(dict.fromkeys(v for vs in spec.variables() for v in vs))
     if template is not None:
         extra = [c for c in template.columns if c not in used]
         if extra:
@@ -215,7 +221,7 @@ def design_frame(posterior, design: Design, term: str) -> ModelFrame:
             rows[v] = val
         subjects.append(values)
         patterns.append(rows[used] if used else rows)
-    return _assemble(posterior, design, term, t, patterns, subjects, fmap, zmap, xvar,
+    return _assemble(posterior, design, term, t, patterns, subjects, (fmap, zmap, spec), xvar,
                      tuple(within_vars), where)
 
 
@@ -232,7 +238,33 @@ def _allocation(design: Design, k: int) -> list[dict[str, str]]:
     return out
 
 
-def _assemble(posterior, design, term, t, patterns, subjects, fmap, zmap, xvar, within_vars,
+def model_spec(posterior):
+    """The posterior's bound model specification when it has one (a fit run by replic, or a
+    formula with its data), else None: new subjects' matrices then come from the brms names
+    (:class:`~replic.terms.TermMap`)."""
+    get = getattr(posterior, "model_spec", None)
+    if get is None or not (getattr(posterior, "spec", None) is not None or (
+            posterior.formula is not None and posterior.data is not None)):
+        return None
+    spec = get()
+    return spec if getattr(spec, "bound", False) else None
+
+
+def _matrices(maps, union: pd.DataFrame, posterior, where: str) -> tuple[np.ndarray, np.ndarray]:
+    fmap, zmap, spec = maps
+    if spec is None:
+        return fmap.matrix(union), zmap.matrix(union)
+    m = spec.design(union, where=where)
+    try:
+        return (m.X[:, [m.fixed.index(n) for n in posterior.fixed]],
+                m.Z[:, [m.varying.index(n) for n in posterior.varying]])
+    except ValueError:
+        raise ReplicInputError(f"{where}: the model specification names its terms {m.fixed} / "
+                               f"{m.varying}, the posterior {posterior.fixed} / "
+                               f"{posterior.varying}") from None
+
+
+def _assemble(posterior, design, term, t, patterns, subjects, maps, xvar, within_vars,
               where) -> ModelFrame:
     k = design.k
     keys: dict[str, int] = {}
@@ -249,7 +281,7 @@ def _assemble(posterior, design, term, t, patterns, subjects, fmap, zmap, xvar, 
     union = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if len(union) == 0:
         raise ReplicInputError(f"{where}: a subject has no rows")
-    X, Z = fmap.matrix(union), zmap.matrix(union)
+    X, Z = _matrices(maps, union, posterior, where)
     starts = np.cumsum([0] + [len(f) for f in frames])
     present = np.zeros((k, len(union)), dtype=bool)
     for i, g in enumerate(index):
@@ -266,4 +298,4 @@ def _assemble(posterior, design, term, t, patterns, subjects, fmap, zmap, xvar, 
     subj = pd.DataFrame(subjects, index=range(k))
     return ModelFrame(term=term, x=x, X=X, Z=Z, t=t, qt=posterior.varying_index(term),
                       present=None if len(frames) == 1 else present, realised=realised,
-                      subjects=subj, fixed_map=fmap, within_vars=within_vars)
+                      subjects=subj, fixed_map=maps[0], within_vars=within_vars)

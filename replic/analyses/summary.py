@@ -96,6 +96,9 @@ def two_stage(frame) -> TwoStage:
     subjects = frame.subjects
     k = len(subjects) if subjects is not None else k
     if fmap is None:
+        if subjects is not None and len(subjects.columns):
+            raise ReplicInputError(f"the summary analysis cannot tell which of {frame.term!r}'s "
+                                   "columns vary within subjects; use reml, stan or bayes-fast")
         return TwoStage(np.arange(frame.X.shape[1]), frame.t, np.ones(k or 0, int), False)
     within = set(frame.within_vars)
     parts = [set(p) for p in fmap.parts]
