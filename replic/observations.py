@@ -47,7 +47,8 @@ def default_observations(posterior, design: Design, term: str) -> Design:
     data = getattr(posterior, "data", None)
     if data is None or posterior.group not in data.columns:
         raise ReplicInputError(f"Design(k={design.k}): say how each new subject is observed: x "
-                               f"(the values of {term!r}) or within (one subject's rows), because "
+                               f"(the values of {term!r}) or within (one subject's rows, or their "
+                               "number for a model without within-subject variables), because "
                                "the posterior does not carry its data")
     cols = within_variables(posterior, design)
     patterns = set()

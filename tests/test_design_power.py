@@ -160,3 +160,21 @@ def test_seeding_rule_holds_for_new_designs(orthodont):
     two = two[two["design"] == one["design"].iloc[0]].reset_index(drop=True)
     cols = ["rep", "draw", "estimate", "se", "df", "realised_effect"]
     pd.testing.assert_frame_equal(one[cols], two[cols])
+
+
+def test_between_subject_contrast(orthodont):
+    """SexMale (the sex difference at age 0, the model also having age:SexMale): two-sample t of
+    per-subject intercepts, variance sd_Intercept^2 + sigma^2 [(X'X)^-1]_00; equal to REML's
+    estimate in this balanced design."""
+    p = orthodont.point("mean")
+    X = np.column_stack([np.ones(4), [8, 10, 12, 14]])
+    var = p["sd"][0] ** 2 + float(p["sigma"]) ** 2 * np.linalg.inv(X.T @ X)[0, 0]
+    d = Design(40, between={"Sex": {"Female": 0.5, "Male": 0.5}}, params="mean")
+    res = run_study(orthodont, [d], term="SexMale", reps=2000, seed=4, n_jobs=1)
+    row = _sig(res).iloc[0]
+    # the original's SexMale is negative: "significant in the original's direction" is t < -t*
+    want = two_sample_power(-p["b"][2], var, 20, 20)
+    assert abs(row["probability"] - want) < 4 * row["mcse"]
+    reml = run_study(orthodont, [d], term="SexMale", analysis="reml", reps=50, seed=4,
+                     n_jobs=1).replicates
+    assert np.allclose(reml["estimate"], res.replicates["estimate"][:50], rtol=1e-6)

@@ -115,10 +115,6 @@ def two_stage(frame) -> TwoStage:
                                f"{' x '.join(sorted(c[1] for c in w_mine)) or 'Intercept'}")
     others = [p - w_mine for p in parts if w_mine <= p and p - w_mine and p != mine
               and all(c[1] not in within for c in p - w_mine)]
-    mixed = [p for p in parts if w_mine <= p and any(c[1] not in within for c in p - w_mine)
-             and any(c[1] in within for c in p - w_mine)]
-    if mixed:
-        raise ReplicInputError(f"{why}: use reml, stan or bayes-fast")
     if any(c[0] == "num" for p in others for c in p) or any(c[0] == "num" for c in b_mine):
         raise ReplicInputError(f"{why}: it depends on a continuous subject-level covariate; use "
                                "reml, stan or bayes-fast")
