@@ -11,6 +11,7 @@ from replic.effects import effect_draws, summarise_draws, trajectory_bands
 from replic.errors import ReplicFitError, ReplicInputError, ReplicWarning
 from replic.fitcheck import fit_bayes_fast
 from replic.lmm import fit_lmm
+from replic.plan import cheapest_design, find_k
 from replic.posterior import Posterior
 from replic.read import read_draws
 from replic.stan.fit import fit_posterior
@@ -24,7 +25,9 @@ __all__ = [
     "ReplicInputError",
     "ReplicWarning",
     "StudyResult",
+    "cheapest_design",
     "effect_draws",
+    "find_k",
     "fit_bayes_fast",
     "fit_lmm",
     "fit_posterior",

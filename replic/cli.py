@@ -6,6 +6,8 @@
 [--exclude-unconverged] ...``
     run a study (default: the bundled sleepstudy study), write DIR/summary.csv,
     DIR/replicates.parquet and DIR/report.html (DIR defaults to ``reports/<study name>/``);
+``replic plan [STUDY.toml] --target 0.9 [--criterion ID] [--cost-subject C --cost-observation C]``
+    the smallest k (or the cheapest design) reaching the target, by a sequential search;
 ``replic report RESULTS_DIR``
     re-render the report of a saved study without rerunning it;
 ``replic fit DATA.csv FORMULA --out draws.csv``
@@ -25,11 +27,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from replic.criteria import CRITERIA
 from replic.errors import ReplicFitError, ReplicInputError
 
 __all__ = ["main"]
 
-_EXTENSIONS = ("replic.stan.cli",)
+_EXTENSIONS = ("replic.stan.cli", "replic.plan.cli")
 
 
 def _effects(args: argparse.Namespace) -> int:
@@ -86,12 +89,13 @@ def _run(args: argparse.Namespace) -> int:
             reps=args.reps if args.reps is not None else spec.reps,
             seed=args.seed if args.seed is not None else spec.seed,
             options=spec.options.get(name, {}) if _per_analysis(spec.options) else spec.options,
-            target=spec.target,
+            target=args.target if args.target is not None else spec.target,
             exclude_unconverged=args.exclude_unconverged or spec.exclude_unconverged,
             # several analyses stream their chunks to their own folders under out/runs/
             **(execution if len(analyses) == 1 else execution | {"out": out / "runs" / name})))
     result = combine_results(results)
     result.info["study"] = spec.source
+    result.info["criterion"] = args.criterion
     result.write(out)
     if len(results) > 1 and result.replicates_file is not None:
         result.replicates_file.unlink(missing_ok=True)  # the combined file, copied to out/
@@ -115,18 +119,21 @@ def _print_headline(result) -> None:
     print(f"Original effect of {info['term']}: {o.estimate:.2f} (sd {o.se:.2f}, "
           f"95% [{o.lower:.2f}, {o.upper:.2f}])")
     s = result.summary
-    head = s[s["criterion"] == "sig_same_direction"]
+    crit = info.get("criterion", "sig_same_direction")
+    head = s[s["criterion"] == crit]
     several = head["analysis"].nunique() > 1
     cols = [*(["analysis"] if several else []), "design", "probability", "mcse", "lower",
             "upper", "n", "n_failed", *(["n_unconverged"] if head["n_unconverged"].any()
                                         else [])]
     with pd.option_context("display.width", 120, "display.float_format", "{:.3f}".format):
-        print(f"P(replication significant in the original's direction), {info['analysis']}, "
-              f"{info['reps']} replicates per design:")
+        what = ("replication significant in the original's direction"
+                if crit == "sig_same_direction" else crit)
+        print(f"P({what}), {info['analysis']}, {info['reps']} replicates per design:")
         print(head[cols].to_string(index=False))
     kn = result.k_needed
-    for _, row in kn[kn["criterion"] == "sig_same_direction"].iterrows():
-        k = "not reached" if pd.isna(row["k"]) else f"k = {int(row['k'])}"
+    for _, row in kn[kn["criterion"] == crit].iterrows():
+        k = row["answer"] if "answer" in row else (
+            "not reached" if pd.isna(row["k"]) else f"k = {int(row['k'])}")
         who = f" ({row['analysis']})" if several else ""
         print(f"Smallest k reaching {row['target']:.0%}{who}: {k} (grid up to {int(row['k_max'])})")
 
@@ -177,6 +184,11 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--analysis", choices=["summary", "reml", "stan", "bayes-fast"],
                    action="append", help="analysis (overrides the study; repeat to compare)")
     r.add_argument("--out", help="results directory (default: reports/<study name>/)")
+    r.add_argument("--target", type=float, help="target probability for the smallest k "
+                   "(overrides the study)")
+    r.add_argument("--criterion", default="sig_same_direction", choices=list(CRITERIA),
+                   help="criterion of the headline and the k printed (default: significant "
+                   "in the original's direction)")
     r.set_defaults(func=_run)
 
     rep = sub.add_parser("report", help="re-render the report of a saved study")

@@ -65,9 +65,11 @@ def combine_results(results: Sequence[StudyResult]) -> StudyResult:
     }
     files = [r.replicates_file for r in results]
     replicates = _concat_files(files) if all(files) else cat("replicates")
+    diag = [r.diagnosands for r in results if r.diagnosands is not None]
     return StudyResult(replicates=replicates, summary=cat("summary"),
                        k_needed=cat("k_needed"), type_sm=cat("type_sm"), original=first.original,
-                       info=info, posterior=first.posterior)
+                       info=info, posterior=first.posterior,
+                       diagnosands=pd.concat(diag, ignore_index=True) if diag else None)
 
 
 def _concat_files(files: list[Path]) -> Path:

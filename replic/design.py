@@ -180,6 +180,10 @@ class Design:
         ``between`` are resampled from the original subjects.
     missing : float
         Probability that each observation is missing (completely at random), in [0, 1).
+    dropout : float
+        Probability that a subject is lost after each session (missing at random, so
+        missingness is monotone): a subject is observed at its first row (of ``x`` or the
+        template, in order) and at the ``t``-th with probability ``(1 - dropout) ** t``.
     params : str or mapping
         ``"posterior"``: each replicate uses one posterior draw (assurance); ``"mean"`` /
         ``"median"``: the posterior mean or median (conditional power); a mapping of brms
@@ -200,6 +204,7 @@ class Design:
     covariates: tuple[tuple[str, tuple], ...] = ()
     missing: float = 0.0
     params: str | tuple[tuple[str, float], ...] = "posterior"
+    dropout: float = 0.0
     name: str | None = None
     x_name: str = "x"
     tag: str = ""
@@ -207,7 +212,8 @@ class Design:
     def __init__(self, k: int, *, x: Sequence[float] | None = None, within: object = None,
                  between: Mapping | None = None, covariates: Mapping | None = None,
                  missing: float = 0.0, params: str | Mapping[str, float] | tuple = "posterior",
-                 name: str | None = None, x_name: str = "x", tag: str = "") -> None:
+                 name: str | None = None, x_name: str = "x", tag: str = "",
+                 dropout: float = 0.0) -> None:
         if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 2:
             raise ReplicInputError(f"Design: k={k!r}; expected an integer number of new subjects "
                                    ">= 2 (a replication's effect needs at least two subjects)")
@@ -226,6 +232,10 @@ class Design:
         if not (isinstance(missing, int | float) and not isinstance(missing, bool)
                 and 0.0 <= float(missing) < 1.0):
             raise ReplicInputError(f"Design: missing={missing!r}; expected a probability in [0, 1)")
+        if isinstance(dropout, bool) or not (isinstance(dropout, int | float)
+                                             and 0.0 <= float(dropout) < 1.0):
+            raise ReplicInputError(f"Design: dropout={dropout!r}; expected a probability in "
+                                   "[0, 1) that a subject is lost after each session")
         if isinstance(params, str):
             if params not in _MODES:
                 raise ReplicInputError(f"Design: params={params!r}; expected one of {_MODES} or a "
@@ -245,14 +255,15 @@ class Design:
         for attr, value in (("k", int(k)), ("x", xs), ("within", _within(within)),
                             ("between", between_c), ("covariates", cov_c),
                             ("missing", float(missing)), ("params", p),
+                            ("dropout", float(dropout)),
                             ("name", None if name is None else str(name)),
                             ("x_name", str(x_name)), ("tag", str(tag))):
             object.__setattr__(self, attr, value)
 
     @property
     def balanced(self) -> bool:
-        """True when no observation is missing by design (``missing == 0``)."""
-        return self.missing == 0.0
+        """True when no observation is missing by design (no missingness, no dropout)."""
+        return self.missing == 0.0 and self.dropout == 0.0
 
     @property
     def resolved(self) -> bool:
@@ -271,6 +282,8 @@ class Design:
         else:
             spec = [self.k, self.x, self.within, self.between, self.covariates, self.missing,
                     self.params]
+        if self.dropout:  # appended only when set: designs without dropout keep their keys
+            spec.append(["dropout", self.dropout])
         text = json.dumps(spec, sort_keys=True)
         return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little")
 
@@ -296,6 +309,8 @@ class Design:
             parts.append(f"{var}~{dist}({a:g}, {b:g})")
         if self.missing:
             parts.append(f"missing={self.missing:g}")
+        if self.dropout:
+            parts.append(f"dropout={self.dropout:g}")
         if self.params != "posterior":
             parts.append("params=" + (self.params if isinstance(self.params, str) else
                                        ",".join(f"{n}={v:g}" for n, v in self.params)))

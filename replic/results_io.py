@@ -7,6 +7,7 @@ re-renders without rerunning)::
     summary.csv         probability of each criterion per design, with MCSE and 95% interval
     k_needed.csv        smallest k reaching the target per criterion
     type_sm.csv         Type S / Type M among significant replicates
+    diagnosands.csv     bias, RMSE, coverage and interval width of the analysis, with MCSE
     replicates.parquet  one row per (design, replicate): copied from a stored run's file (or
                         left in place when the run was stored in the same directory)
     effects.csv         the effect of the term for every estimand (summary)
@@ -96,6 +97,8 @@ def write_results(result, directory: str | Path, *, report: bool = True) -> Path
         result.summary.to_csv(tmp / "summary.csv", index=False)
         result.k_needed.to_csv(tmp / "k_needed.csv", index=False)
         result.type_sm.to_csv(tmp / "type_sm.csv", index=False)
+        if getattr(result, "diagnosands", None) is not None:
+            result.diagnosands.to_csv(tmp / "diagnosands.csv", index=False)
         in_place = _write_replicates(result, tmp, directory)
         if report:
             from replic.report import render_report
@@ -183,7 +186,8 @@ def read_results(directory: str | Path, *, replicate_columns: Sequence[str] | No
                                "summary.csv, as written by 'replic run')")
     out: dict = {"info": json.loads((d / "study.json").read_text())}
     out["original"] = Original(**out["info"]["original"])
-    for name in ("summary", "k_needed", "type_sm", "effects", "trajectories", "data"):
+    for name in ("summary", "k_needed", "type_sm", "diagnosands", "effects", "trajectories",
+                 "data"):
         f = d / f"{name}.csv"
         out[name] = pd.read_csv(f, keep_default_na=False, na_values=[""]) if f.is_file() else None
     f = d / "replicates.parquet"

@@ -31,7 +31,8 @@ from replic.posterior import Posterior
 __all__ = ["BLOCK", "ModelFrame", "Replicates", "model_frame", "replicate_params", "simulate"]
 
 BLOCK = 1024
-_STREAM = {"draw": 0, "v": 1, "e": 2, "missing": 3, "vbar": 4, "nbar": 5, "chi2": 6}
+_STREAM = {"draw": 0, "v": 1, "e": 2, "missing": 3, "vbar": 4, "nbar": 5, "chi2": 6,
+           "dropout": 7}
 
 
 def model_frame(posterior: Posterior, term: str, x: tuple[float, ...] | Design,
@@ -153,6 +154,15 @@ def _blocks(start: int, stop: int):
         yield b, lo - b * BLOCK, hi - b * BLOCK
 
 
+def _dropout(u: np.ndarray, rate: float, T: int) -> np.ndarray:
+    """Observation mask of monotone dropout: a subject with uniform ``u`` stays for its first
+    ``1 + floor(log(u) / log(1 - rate))`` rows (geometric: lost after each with probability
+    ``rate``), so ``P(observed at row t) = (1 - rate) ** t``."""
+    with np.errstate(divide="ignore"):
+        last = np.floor(np.log(u) / np.log1p(-rate))
+    return np.arange(T)[None, None, :] <= last[:, :, None]
+
+
 def simulate(posterior: Posterior, design: Design, frame: ModelFrame, *, start: int, stop: int,
              seed: int, representation: str = "full") -> Replicates:
     """Simulate replicates ``start <= r < stop`` of ``design``.
@@ -211,6 +221,9 @@ def simulate(posterior: Posterior, design: Design, frame: ModelFrame, *, start: 
     observed = None
     if design.missing > 0:
         observed = stream("missing", lambda g, m: g.random((m, k, T))) >= design.missing
+    if design.dropout > 0:
+        observed = _dropout(stream("dropout", lambda g, m: g.random((m, k))), design.dropout,
+                            T) & (True if observed is None else observed)
     if frame.present is not None:
         observed = np.broadcast_to(frame.present, (n, k, T)).copy() if observed is None \
             else observed & frame.present

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,8 +20,10 @@ import numpy as np
 import pandas as pd
 
 from replic.analyses import get_analysis
-from replic.criteria import Original
+from replic.criteria import CRITERIA, Original
+from replic.custom_criteria import apply_criteria, check_criteria, summary_from_file
 from replic.design import Design
+from replic.diagnosands import diagnosands, diagnosands_from_file
 from replic.errors import ReplicInputError
 from replic.newsubjects import design_frame, x_variable
 from replic.observations import default_observations
@@ -32,7 +34,7 @@ from replic.runner.engine import execute
 from replic.runner.manifest import fingerprint
 from replic.runner.tasks import Payload, slim_posterior
 from replic.runner.tasks import chunk_size as default_chunk_size
-from replic.summarise import criteria_summary, k_needed, type_sm
+from replic.summarise import criteria_summary, k_needed, type_s_bound, type_sm
 from replic.terms import variable_kinds
 
 __all__ = ["StudyResult", "resolve_designs", "run_study"]
@@ -79,11 +81,19 @@ class StudyResult:
     k_needed : DataFrame
         Smallest k reaching the target probability per criterion.
     type_sm : DataFrame
-        Type S and Type M rates among significant replicates per design.
+        Type S and Type M rates among significant replicates per design, with
+        ``type_s_upper``, the one-sided 95% Clopper-Pearson bound of Type S.
     original : Original
         The original's estimate of the term (posterior mean, sd, 95% interval).
     info : dict
         Study settings, provenance and timing.
+    posterior : Posterior or None
+        The original's posterior.
+    diagnosands : DataFrame or None
+        Per (design, target) the analysis's bias, RMSE, 95% interval coverage and mean
+        interval width against each replicate's truth, each with its MCSE
+        (:func:`replic.diagnosands.diagnosands`); targets ``"beta"`` (the drawn population
+        effect) and ``"replication_mean"`` (beta + the mean of the k new subjects' deviations).
     """
 
     replicates: pd.DataFrame = _Replicates()  # type: ignore[assignment]
@@ -93,6 +103,7 @@ class StudyResult:
     original: Original
     info: dict = field(default_factory=dict)
     posterior: Posterior | None = None
+    diagnosands: pd.DataFrame | None = None
 
     @property
     def replicates_file(self) -> Path | None:
@@ -154,7 +165,8 @@ def run_study(posterior: Posterior | str | Path | pd.DataFrame, designs: Design 
               chunk_size: int | None = None, scheduler: Any = None,
               out: str | Path | None = None, resume: bool = False,
               exclude_unconverged: bool = False, quiet: bool = True,
-              keep_chunks: bool = False) -> StudyResult:
+              keep_chunks: bool = False,
+              criteria: Mapping[str, Callable] | None = None) -> StudyResult:
     """Simulate ``reps`` replication experiments per design and summarise how often they match.
 
     Parameters
@@ -202,6 +214,11 @@ def run_study(posterior: Posterior | str | Path | pd.DataFrame, designs: Design 
     keep_chunks : bool
         With ``out``: keep ``out/chunks/`` beside the merged ``out/replicates.parquet``
         (the replicates are then on disk twice).
+    criteria : mapping of str to callable, optional
+        Custom criteria (:mod:`replic.custom_criteria`): ``{name: f}`` with ``f(table)``
+        returning one boolean (or NaN) per row of the replicate table, vectorised.  They are
+        summarised beside the built-in criteria (probability, MCSE, interval, k needed) and,
+        for studies kept in memory, added as columns of :attr:`StudyResult.replicates`.
 
     Returns
     -------
@@ -220,6 +237,7 @@ def run_study(posterior: Posterior | str | Path | pd.DataFrame, designs: Design 
     if not isinstance(exclude_unconverged, bool | np.bool_):
         raise ReplicInputError(f"exclude_unconverged={exclude_unconverged!r}; expected True or "
                                "False")
+    custom = check_criteria(criteria)
     backend = resolve_backend(n_jobs=n_jobs, scheduler=scheduler)
     post = read_draws(posterior)
     post.fixed_index(term)
@@ -245,18 +263,33 @@ def run_study(posterior: Posterior | str | Path | pd.DataFrame, designs: Design 
                                           seed=int(seed),
                                           exclude_unconverged=bool(exclude_unconverged)))
     if run.replicates is not None:
-        table = run.replicates
-        summary, tsm = criteria_summary(table), type_sm(table)
+        table = apply_criteria(run.replicates, custom,
+                               exclude_unconverged=bool(exclude_unconverged))
+        summary, tsm = criteria_summary(table, [*CRITERIA, *custom]), type_sm(table)
+        diag = diagnosands(table)
     else:
         table, summary, tsm = run.replicates_file, run.summary, run.type_sm
+        if custom:
+            summary = _in_design_order(pd.concat([summary, summary_from_file(
+                table, custom, exclude_unconverged=bool(exclude_unconverged))],
+                ignore_index=True))
+        diag = diagnosands_from_file(table)
     info = {"term": term, "analysis": analysis, "reps": int(reps), "seed": int(seed),
             "n_jobs": n_jobs, "target": target, "options": dict(options or {}),
-            "exclude_unconverged": bool(exclude_unconverged),
+            "exclude_unconverged": bool(exclude_unconverged), "criteria": list(custom),
             "designs": [d.label for d in ds],
             "x": list(ds[0].x) if ds[0].x is not None else sorted(set(frames[0].x.tolist())),
             "source": post.source,
             "formula": post.formula, "started": started, **run.info,
             "seconds": time.time() - started}
     return StudyResult(replicates=table, summary=summary, k_needed=k_needed(summary, target=target),
-                       type_sm=tsm, original=original, info=info, posterior=post)
+                       type_sm=type_s_bound(tsm), original=original, info=info, posterior=post,
+                       diagnosands=diag)
+
+
+def _in_design_order(summary: pd.DataFrame) -> pd.DataFrame:
+    """Rows grouped by design (in order of first appearance), criteria in their given order."""
+    rank = {d: i for i, d in enumerate(dict.fromkeys(summary["design"]))}
+    return (summary.assign(_d=summary["design"].map(rank)).sort_values("_d", kind="stable")
+            .drop(columns="_d").reset_index(drop=True))
 

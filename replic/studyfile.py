@@ -18,6 +18,7 @@ Example (``studies/sleepstudy.toml``)::
     between = { Sex = { Female = 0.5, Male = 0.5 } }   # optional between-subject allocation
     covariates = { baseline = ["normal", 50, 10] }   # optional subject-level distributions
     missing = 0.0
+    dropout = 0.0                      # probability a subject is lost after each session
     params = "posterior"               # "mean", "median" or a table {b_Days = 3.0}
 
     [options]                # passed to the analysis (e.g. Stan's chains)
@@ -51,7 +52,8 @@ BUILTIN_STUDY = "replic:sleepstudy.toml"
 _KEYS = {"name", "draws", "data", "formula", "fit", "term", "analysis", "reps", "seed",
          "target", "design", "options", "description", "exclude_unconverged"}
 _FITS = ("stan", "bayes-fast")
-_DESIGN_KEYS = ("k", "x", "within", "between", "covariates", "missing", "params", "name")
+_DESIGN_KEYS = ("k", "x", "within", "between", "covariates", "missing", "dropout", "params",
+                "name")
 
 
 @dataclass(frozen=True)
@@ -176,7 +178,8 @@ def load_study(path: str | Path) -> StudySpec:
                 designs.append(Design(k, x=t.get("x"), within=within, between=t.get("between"),
                                       covariates=t.get("covariates"), name=t.get("name"),
                                       missing=t.get("missing", 0.0),
-                                      params=t.get("params", "posterior")))
+                                      params=t.get("params", "posterior"),
+                                      dropout=t.get("dropout", 0.0)))
             except ReplicInputError as exc:
                 raise ReplicInputError(f"{where}: {exc}") from None
     return StudySpec(

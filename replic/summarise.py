@@ -6,14 +6,16 @@ Every probability ``p`` estimated from ``R`` replicates carries its Monte Carlo 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from replic.criteria import CRITERIA
 
-__all__ = ["DESIGN_COLUMNS", "DIAGNOSTIC_FLAGS", "SUMMARY_COLUMNS", "criteria_summary",
-           "k_needed", "type_sm", "unconverged", "wilson"]
+__all__ = ["DESIGN_COLUMNS", "DIAGNOSTIC_FLAGS", "K_NEEDED_COLUMNS", "SUMMARY_COLUMNS",
+           "criteria_summary", "k_needed", "type_s_bound", "type_sm", "unconverged", "wilson"]
 
 #: Columns identifying a design's rows: ``design`` is its (distinct) label, ``family`` the label
 #: without k (one curve over k).
@@ -65,8 +67,12 @@ def wilson(successes: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return centre - half, centre + half
 
 
-def criteria_summary(replicates: pd.DataFrame) -> pd.DataFrame:
+def criteria_summary(replicates: pd.DataFrame,
+                     criteria: Sequence[str] | None = None) -> pd.DataFrame:
     """Probability of each criterion per design, with MCSE and 95% interval.
+
+    ``criteria`` names the criterion columns to summarise (default: every built-in one,
+    :data:`replic.criteria.CRITERIA`; custom criteria are columns of the same kind).
 
     Failed replicates (non-empty ``error``) are excluded from the denominator and counted in
     ``n_failed``; successful fits that did not converge (``converged`` False or ``flagged``
@@ -84,7 +90,7 @@ def criteria_summary(replicates: pd.DataFrame) -> pd.DataFrame:
     for keys, g in _families(replicates).groupby(DESIGN_COLUMNS, sort=False, dropna=False):
         failed = int((g["error"].astype(str) != "").sum())
         unconv = int(unconverged(g).sum())
-        for c in CRITERIA:
+        for c in (CRITERIA if criteria is None else criteria):
             x = g[c].to_numpy(dtype=float)
             x = x[np.isfinite(x)]
             n, s = x.size, float(x.sum())
@@ -95,22 +101,79 @@ def criteria_summary(replicates: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
-def k_needed(summary: pd.DataFrame, *, target: float = 0.8) -> pd.DataFrame:
-    """Smallest k whose probability reaches ``target``, per criterion and design family
-    (designs equal but for k: same template, allocation, missingness and parameters).
+#: The columns of :func:`k_needed`.
+K_NEEDED_COLUMNS = ["analysis", "family", "missing", "params", "criterion", "target", "k",
+                    "k_confident", "k_max", "k_last", "answer"]
 
-    ``k`` uses the point estimate; ``k_confident`` requires the 95% interval's lower bound to
-    reach the target.  NaN when no k in the grid reaches it.
+
+def _stays_from(ks: np.ndarray, ok: np.ndarray) -> float:
+    """The smallest k from which every larger k of the grid is ``ok`` (NaN if the last isn't)."""
+    if not ok[-1]:
+        return np.nan
+    bad = np.flatnonzero(~ok)
+    return float(ks[bad[-1] + 1] if bad.size else ks[0])
+
+
+def k_needed(summary: pd.DataFrame, *, target: float = 0.8) -> pd.DataFrame:
+    """The smallest k of the grid from which the probability stays at or above ``target``.
+
+    Per criterion and design family (designs equal but for k: same template, allocation,
+    missingness and parameters).  A curve need not rise:
+    ``k`` is the smallest k such that this k and every larger k of the grid reach the target,
+    so a criterion that reaches the target at small k and falls below it later (e.g.
+    ``orig_in_rep_ci``) has no ``k``; ``k_last`` is then the largest k up to which every k
+    reaches it.  ``answer`` says which case it is in words ("k = 7", "not reached for k <= 30",
+    "falls below the target after k = 23").
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`K_NEEDED_COLUMNS`: ``k`` uses the point estimates, ``k_confident`` the
+        95% intervals' lower bounds; ``k_last`` (falling curves) the point estimates.  NaN where
+        the case does not apply; ``answer`` is never empty.
+
+    Notes
+    -----
+    For a single rising curve read off a grid this is the grid's estimate; to find the k with
+    a stated confidence at a fraction of the cost use :func:`replic.plan.find_k`.
     """
     fam = ["analysis", "family", "missing", "params", "criterion"]
     rows = []
     for keys, g in _families(summary).groupby(fam, sort=False, dropna=False):
         g = g.sort_values("k")
-        hit = g.loc[g["probability"] >= target, "k"]
-        sure = g.loc[g["lower"] >= target, "k"]
-        rows.append((*keys, target, hit.min() if len(hit) else np.nan,
-                     sure.min() if len(sure) else np.nan, g["k"].max()))
-    return pd.DataFrame(rows, columns=[*fam, "target", "k", "k_confident", "k_max"])
+        ks = g["k"].to_numpy()
+        hit = g["probability"].to_numpy(dtype=float) >= target
+        sure = g["lower"].to_numpy(dtype=float) >= target
+        k, kc = _stays_from(ks, hit), _stays_from(ks, sure)
+        last = np.nan
+        if np.isfinite(k):
+            answer = f"k = {int(k)}"
+        elif hit[0]:
+            miss = np.flatnonzero(~hit)
+            last = float(ks[miss[0] - 1])
+            answer = (f"falls below the target after k = {int(last)} (reached for k <= "
+                      f"{int(last)}, not for larger k)")
+        elif hit.any():
+            answer = (f"not stably reached: at or above the target only at k = "
+                      f"{', '.join(str(int(v)) for v in ks[hit])}")
+        else:
+            answer = f"not reached for k <= {int(ks[-1])}"
+        rows.append((*keys, target, k, kc, ks.max(), last, answer))
+    return pd.DataFrame(rows, columns=K_NEEDED_COLUMNS)
+
+
+def type_s_bound(type_sm: pd.DataFrame, *, level: float = 0.95) -> pd.DataFrame:
+    """Add ``type_s_upper``: the one-sided ``level`` Clopper-Pearson upper bound of Type S.
+
+    With no wrong-sign replicate among ``n`` significant ones the estimate 0 carries an MCSE
+    of 0, which says nothing; the bound (``1 - (1 - level)^(1/n)``, about ``3 / n``: the "rule
+    of three") does.  NaN when no replicate was significant.
+    """
+    n = type_sm["n_significant"].to_numpy(dtype=float)
+    wrong = np.round(type_sm["type_s"].to_numpy(dtype=float) * n)
+    with np.errstate(invalid="ignore"):
+        upper = np.where(wrong >= n, 1.0, stats.beta.ppf(level, wrong + 1, n - wrong))
+    return type_sm.assign(type_s_upper=np.where(n > 0, upper, np.nan))
 
 
 def type_sm(replicates: pd.DataFrame) -> pd.DataFrame:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from replic.criteria import CRITERIA
 from replic.summarise import criteria_summary, k_needed, type_sm, unconverged, wilson
@@ -64,3 +65,31 @@ def test_unconverged_fits_are_counted():
     s = criteria_summary(t)
     assert (s["n_unconverged"] == 3).all() and (s["n"] == 6).all() and (s["n_failed"] == 2).all()
     assert unconverged(t).tolist() == [False, True, True, False, False, True, False, False]
+
+
+def test_k_needed_falling_and_never():
+    # reaches the target at small k and falls below it from k = 5 on (orig_in_rep_ci-like)
+    t = pd.concat([_table(k, [1.0] * p + [0.0] * (100 - p))
+                   for k, p in ((2, 95), (3, 90), (4, 85), (5, 70), (6, 60))])
+    kn = k_needed(criteria_summary(t), target=0.8).set_index("criterion")
+    row = kn.loc["sig_same_direction"]
+    assert np.isnan(row["k"]) and row["k_last"] == 4
+    assert row["answer"].startswith("falls below the target after k = 4")
+    never = k_needed(criteria_summary(t), target=0.99).set_index("criterion")
+    assert never.loc["sig_same_direction", "answer"] == "not reached for k <= 6"
+    # dips back below after reaching it: only the k from which it stays counts
+    t = pd.concat([_table(k, [1.0] * p + [0.0] * (100 - p))
+                   for k, p in ((2, 50), (3, 85), (4, 75), (5, 90), (6, 95))])
+    kn = k_needed(criteria_summary(t), target=0.8).set_index("criterion")
+    assert kn.loc["sig_same_direction", "k"] == 5
+    assert kn.loc["sig_same_direction", "answer"] == "k = 5"
+
+
+def test_type_s_upper_bound():
+    from replic.summarise import type_s_bound
+
+    t = pd.DataFrame({"n_significant": [0, 100, 100], "type_s": [np.nan, 0.0, 0.02]})
+    b = type_s_bound(t)["type_s_upper"].to_numpy()
+    assert np.isnan(b[0])
+    assert b[1] == pytest.approx(1 - 0.05 ** (1 / 100))  # about 3 / n: the rule of three
+    assert b[2] == pytest.approx(stats.beta.ppf(0.95, 3, 98))

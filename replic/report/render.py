@@ -20,6 +20,8 @@ import pandas as pd
 from replic.report.curves import HEADLINE, all_criteria_figure, headline_curve, type_sm_figure
 from replic.report.data import add_series, data_columns, error_messages
 from replic.report.figures import effects_figure, trajectory_figure
+from replic.report.plan import plan_context
+from replic.report.quality import diagnosands_table
 from replic.report.tables import (
     criteria_table,
     diagnostics_table,
@@ -94,6 +96,8 @@ def build_context(results: dict) -> dict:
     if results.get("type_sm") is not None and len(results["type_sm"]):
         figures["type_sm"] = type_sm_figure(results["type_sm"])
         tables["type_sm"] = type_sm_table(results["type_sm"])
+    if results.get("diagnosands") is not None and len(results["diagnosands"]):
+        tables["diagnosands"] = diagnosands_table(results["diagnosands"])
     reps = results.get("replicates")
     if reps is not None:
         tables["diagnostics"] = diagnostics_table(reps)
@@ -114,6 +118,7 @@ def build_context(results: dict) -> dict:
         "versions": info.get("versions", {}),
         "has_data": cols is not None,
         "several": len(add_series(summary)["series"].unique()) > 1,
+        "plan": plan_context(results.get("plan"), summary),
     }
 
 
@@ -214,10 +219,13 @@ def render_report(results_dir: str | Path) -> str:
     str
         One self-contained HTML5 document (figures embedded, no external requests).
     """
+    from replic.plan.io import read_plan
     from replic.results_io import read_results
 
     # replicates.parquet is streamed by the diagnostics and error counts, never read whole
-    return render_html(build_context(read_results(results_dir, load_replicates=False)))
+    results = read_results(results_dir, load_replicates=False)
+    results["plan"] = read_plan(results_dir)
+    return render_html(build_context(results))
 
 
 def render_html(context: dict) -> str:

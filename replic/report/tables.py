@@ -228,9 +228,14 @@ def k_needed_table(k_needed: pd.DataFrame) -> Table:
     notes = [f"Smallest k whose estimated probability reaches {fmt(100 * target, 0)}%, and the "
              "smallest whose 95% Monte Carlo interval lies wholly above it (the cautious "
              "choice). '> k' means no k in the grid reaches it."]
+    if "answer" in kn:
+        notes[0] = (f"Smallest k from which every larger k of the grid reaches "
+                    f"{fmt(100 * target, 0)}% (estimate), and the same using the 95% Monte "
+                    "Carlo intervals' lower bounds (the cautious choice). A criterion whose "
+                    "probability falls with k says up to which k it reaches the target.")
     if len(order) <= 1:
         rows = [[CRITERION_LABELS.get(r["criterion"], r["criterion"]),
-                 _k(r["k"], r["k_max"]), _k(r["k_confident"], r["k_max"])]
+                 _answer(r), _k(r["k_confident"], r["k_max"])]
                 for r in kn.to_dict("records")]
         head = ["criterion", "smallest k (estimate)", "smallest k (cautious)"]
         return Table("k-needed-table", head, rows, kn, notes=notes)
@@ -243,13 +248,21 @@ def k_needed_table(k_needed: pd.DataFrame) -> Table:
     return Table("k-needed-table", ["criterion", *order], rows, kn, notes=notes)
 
 
+def _answer(r: dict) -> str:
+    """The k needed, in words when the curve never reaches the target or falls below it."""
+    a = r.get("answer")
+    if isinstance(a, str) and a and not _finite(r["k"]) and not a.startswith("not reached"):
+        return a  # falls below the target, or reaches it only here and there
+    return _k(r["k"], r["k_max"])
+
+
 def _k(k: float, k_max: float) -> str:
     return str(int(k)) if _finite(k) else f"> {int(k_max)}"
 
 
 def _k_pair(r: dict) -> str:
     """``k``, or ``k (cautious k)`` when the two differ."""
-    k, kc = _k(r["k"], r["k_max"]), _k(r["k_confident"], r["k_max"])
+    k, kc = _answer(r), _k(r["k_confident"], r["k_max"])
     return k if k == kc else f"{k} ({kc})"
 
 
@@ -269,14 +282,23 @@ def type_sm_table(type_sm: pd.DataFrame) -> Table:
     several = t["series"].nunique() > 1
     rows = [([r["series"]] if several else []) + [
         str(int(r["k"])), str(int(r["n"])), str(int(r["n_significant"])), fmt(r["power"], 3),
-        _pm(r["type_s"], r["type_s_mcse"]), _pm(r["type_m"], r["type_m_mcse"])]
+        _type_s(r), _pm(r["type_m"], r["type_m_mcse"])]
         for r in t.to_dict("records")]
     head = (["analysis"] if several else []) + ["k", "fits", "significant", "share significant",
                                                 "Type S ± MCSE", "Type M ± MCSE"]
     return Table("type-sm-table", head, rows, t, notes=[
         "Significant: the 95% interval excludes 0 on either side. Type S: share of those with "
         "the opposite sign of the replicate's true average-subject effect. Type M: mean of "
-        "|estimate| / |true effect| among them (Gelman & Carlin 2014)."])
+        "|estimate| / |true effect| among them (Gelman & Carlin 2014). With no wrong sign, "
+        "the one-sided 95% Clopper-Pearson upper bound of Type S is shown instead."])
+
+
+def _type_s(row: dict) -> str:
+    """Type S with its MCSE, or, with no wrong-sign replicate, its 95% upper bound."""
+    s, up = row.get("type_s", math.nan), row.get("type_s_upper", math.nan)
+    if s == 0 and _finite(up):
+        return f"0 of {int(row['n_significant'])} (95% upper bound {fmt(up, 4)})"
+    return _pm(s, row["type_s_mcse"])
 
 
 def diagnostics_table(replicates: pd.DataFrame | str | Path) -> Table:
