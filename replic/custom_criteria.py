@@ -106,6 +106,8 @@ def summary_from_file(path: str | Path, criteria: Mapping[str, Criterion], *,
     counts: dict[tuple, np.ndarray] = {}
     for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
         t = apply_criteria(batch.to_pandas(), criteria, exclude_unconverged=exclude_unconverged)
+        if "family" not in t:  # files written before designs had families
+            t = t.assign(family="")
         failed = (t["error"].astype(str) != "").to_numpy()
         unconv = unconverged(t)
         for keys, idx in t.groupby(DESIGN_COLUMNS, sort=False, dropna=False).indices.items():

@@ -41,6 +41,8 @@ _SUMS = ["n", "e1", "e2", "e4", "covered", "w1", "w2"]
 
 def _sums(table: pd.DataFrame) -> pd.DataFrame:
     """Per (design, target): the sums from which every diagnosand follows."""
+    if "family" not in table:  # tables written before designs had families
+        table = table.assign(family="")
     ok = (table["error"].astype(str).to_numpy() == "") & np.isfinite(
         table["estimate"].to_numpy(dtype=float))
     t = table.loc[ok]

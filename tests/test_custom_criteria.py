@@ -19,8 +19,9 @@ def test_summarised_with_mcse_and_k_needed(sleep_post):
                            criteria=CRIT)
     t = res.replicates
     s = res.summary.set_index(["design", "criterion"])
-    for d in ("k=4", "k=12"):
-        g = t[t["design"] == d]
+    for k in (4, 12):
+        g = t[t["k"] == k]
+        d = g["design"].iloc[0]
         narrow = ((g["upper"] - g["lower"]) < 12).to_numpy()
         row = s.loc[(d, "narrow")]
         assert row["n"] == 2000 and row["successes"] == narrow.sum()

@@ -183,6 +183,11 @@ def cheapest_design(posterior, schedules: Mapping[Any, Sequence[float] | Design]
     sampler = Sampler(post, term=term, analysis=analysis, criterion=criterion, seed=seed,
                       n_jobs=n_jobs, scheduler=scheduler, options=options,
                       exclude_unconverged=exclude_unconverged)
+    for name, d in cands:  # every schedule checked before anything is simulated
+        try:
+            sampler.frame(replace(d, k=max(int(k_min), 2)))
+        except ReplicInputError as exc:
+            raise ReplicInputError(f"schedules[{name!r}]: {exc}") from None
     each = 1 - (1 - confidence) / len(cands)
     best: tuple[float, Any] | None = None
     rows, points, searches = [], [], {}
