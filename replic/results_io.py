@@ -47,6 +47,7 @@ _REPLICATES = "replicates.parquet"
 _TMP_PREFIX = ".replic-write-"
 _STALE = (re.compile(re.escape(_TMP_PREFIX) + r"\d+-[A-Za-z0-9_]+"),
           re.compile(r"\.report\.[A-Za-z0-9_]+\.html"))  # write_report's temporary file
+_COMBINED = re.compile(r"\.combined-[A-Za-z0-9_]+\.parquet")  # replic.combine's
 _PACKAGES = ("replic", "numpy", "scipy", "pandas", "joblib", "statsmodels", "matplotlib",
              "seaborn", "jinja2", "pystan", "cmdstanpy", "dask", "distributed")
 
@@ -73,7 +74,7 @@ def write_results(result, directory: str | Path, *, report: bool = True) -> Path
     directory = Path(directory)
     created = not directory.exists()
     directory.mkdir(parents=True, exist_ok=True)
-    remove_stale(directory)
+    remove_stale(directory, keep=result.replicates_file)
     tmp = Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{os.getpid()}-", dir=directory))
     try:
         info = dict(result.info) | {"original": asdict(result.original),
@@ -136,12 +137,18 @@ def _write_replicates(result, tmp: Path, directory: Path) -> Path | None:
     return None
 
 
-def remove_stale(directory: Path) -> list[Path]:
-    """Remove what a killed :func:`write_results` or report rendering left in ``directory``
-    (only entries named the way they name their temporary files)."""
+def remove_stale(directory: Path, *, keep: Path | None = None) -> list[Path]:
+    """Remove what a killed :func:`write_results`, report rendering or combination of several
+    analyses' runs (``runs/.combined-*.parquet``) left in ``directory``: only entries named
+    the way they name their temporary files, never ``keep`` (the file being written out)."""
     gone = []
-    for p in directory.iterdir():
-        if p.is_symlink() or not any(pat.fullmatch(p.name) for pat in _STALE):
+    runs = directory / "runs"
+    combined = [p for p in runs.glob(".combined-*.parquet") if _COMBINED.fullmatch(p.name)] \
+        if runs.is_dir() and not runs.is_symlink() else []
+    keep = keep.resolve() if keep is not None else None
+    for p in [*directory.iterdir(), *combined]:
+        if p.is_symlink() or p.resolve() == keep or not (
+                any(pat.fullmatch(p.name) for pat in _STALE) or p in combined):
             continue
         if p.is_dir():
             shutil.rmtree(p, ignore_errors=True)

@@ -104,3 +104,17 @@ def test_cli_several_analyses_leaves_no_combined_file(tmp_path):
     assert not list((out / "runs").glob(".combined-*"))
     reps = pd.read_parquet(out / "replicates.parquet", columns=["analysis"])
     assert reps["analysis"].value_counts().to_dict() == {"summary": 200, "reml": 200}
+
+
+def test_stale_combined_files_are_removed_by_the_next_write(sleep_post, tmp_path):
+    """A ``runs/.combined-*.parquet`` left by a killed multi-analysis run goes on the next
+    write; the one being written out, and files not named by replic, stay."""
+    runs = [_stored(sleep_post, tmp_path / "runs" / a, analysis=a) for a in ("summary", "reml")]
+    stale = tmp_path / "runs" / ".combined-k1ll3d_x.parquet"
+    stale.write_bytes(b"half")
+    mine = tmp_path / "runs" / ".combined-notes.parquet.bak"
+    mine.write_bytes(b"mine")
+    both = combine_results(runs)
+    both.write(tmp_path, report=False)
+    assert not stale.exists() and mine.exists() and both.replicates_file.is_file()
+    assert (tmp_path / "replicates.parquet").read_bytes() == both.replicates_file.read_bytes()

@@ -12,6 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import pytest
+
 from replic.runner import watchdog
 
 from .conftest import DRAWS, HERE
@@ -44,11 +46,14 @@ def _children(pid: int) -> list[int]:
     return out
 
 
-def test_workers_stop_when_replic_run_is_killed(tmp_path):
+@pytest.mark.parametrize("backend", [[], ["--cluster", "local"]], ids=["loky", "dask"])
+def test_workers_stop_when_replic_run_is_killed(tmp_path, backend):
+    if backend:
+        pytest.importorskip("distributed")
     study = tmp_path / "study.toml"
     study.write_text(STUDY)
     out = tmp_path / "out"
-    args = ["run", str(study), "--out", str(out), "--jobs", "2", "--quiet"]
+    args = ["run", str(study), "--out", str(out), "--jobs", "2", "--quiet", *backend]
     script = (f"import sys; sys.path.insert(0, {str(HERE)!r}); "
               "from replic.analyses import ANALYSES; ANALYSES['flaky'] = 'runner_flaky_chunked'; "
               f"from replic.cli import main; sys.exit(main({args!r}))")
