@@ -102,6 +102,12 @@ def _run(args: argparse.Namespace) -> int:
         if not args.keep_chunks:  # and the runs' own files: the replicates are on disk once
             for r in results:
                 r.replicates_file.unlink(missing_ok=True)
+    from replic.plan.io import read_plan
+
+    if read_plan(out) is not None:  # a plan saved here by 'replic plan' keeps its section
+        from replic.report import write_report
+
+        write_report(out)
     _print_headline(result)
     print(f"wrote {out}/summary.csv, {out}/replicates.parquet, {out}/report.html")
     return 0

@@ -56,6 +56,9 @@ def test_plan_beside_a_run_adds_a_report_section(tmp_path, capsys):
     assert main(["plan", study, "--out", str(out), "--target", "0.8"]) == 0
     assert not (out / "plan_candidates.csv").exists()
     assert 'id="figure-plan-curve"' in (out / "report.html").read_text()
+    # a new run into the same directory keeps the saved plan's section in its report
+    assert main(["run", study, "--out", str(out), "--reps", "100", "--quiet", "--jobs", "1"]) == 0
+    assert 'id="figure-plan-curve"' in (out / "report.html").read_text()
 
 
 def test_plan_never_overwrites_files_it_did_not_write(tmp_path, capsys):
