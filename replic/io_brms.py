@@ -8,7 +8,6 @@ and ``.draw`` as bookkeeping.  Supported: Gaussian family, one grouping factor, 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 import numpy as np
@@ -16,13 +15,13 @@ import pandas as pd
 
 from replic.errors import ReplicInputError
 from replic.posterior import Posterior
+from replic.spec.names import parse_parameter, r_name
 
 __all__ = ["posterior_from_brms"]
 
 _BOOKKEEPING = {"lprior", "lp__", ".chain", ".iteration", ".draw", "Intercept"}
 _FAMILY_PARAMS = {"shape", "phi", "nu", "disc", "zi", "hu", "zoi", "coi", "kappa", "beta",
                   "alpha", "ndt", "bs", "bias", "quantile", "xi", "mu"}
-_R_COL = re.compile(r"^r_(?P<group>[^\[]+)\[(?P<level>.+),(?P<term>[^,\]]+)\]$")
 _SUPPORTED = ("replic supports Gaussian models with one grouping factor: "
               "y ~ fixed + (terms | group)")
 
@@ -60,7 +59,12 @@ def posterior_from_brms(df: pd.DataFrame, *, source: str = "DataFrame") -> Poste
                                f"{_SUPPORTED}")
 
     sd_cols = [c for c in cols if c.startswith("sd_")]
-    groups = sorted({c[3:].split("__", 1)[0] for c in sd_cols})
+    sd_params = [parse_parameter(c) for c in sd_cols]
+    bad = [c for c, p in zip(sd_cols, sd_params, strict=True) if p is None]
+    if bad:
+        raise ReplicInputError(f"{source}: column {bad[0]!r} is not of the form "
+                               "sd_<group>__<term>")
+    groups = sorted({p.group for p in sd_params})
     if len(groups) > 1:
         raise ReplicInputError(f"{source}: {len(groups)} grouping factors ({', '.join(groups)}); "
                                f"{_SUPPORTED}")
@@ -68,27 +72,26 @@ def posterior_from_brms(df: pd.DataFrame, *, source: str = "DataFrame") -> Poste
         raise ReplicInputError(f"{source}: no 'sd_<group>__<term>' columns, so the model has no "
                                f"grouping factor; {_SUPPORTED}")
     group = groups[0]
-    varying = tuple(c.split("__", 1)[1] for c in sd_cols)
+    varying = tuple(p.terms[0] for p in sd_params)
     fixed = tuple(c[2:] for c in b_cols)
 
     cor_cols: dict[tuple[int, int], str] = {}
     for c in cols:
         if c.startswith("cor_"):
-            g, rest = c[4:].split("__", 1)
-            pair = _split_pair(rest, varying)
-            if g != group or pair is None:
+            p = parse_parameter(c, varying=varying, group=group)
+            if p is None:
                 raise ReplicInputError(f"{source}: correlation column {c!r} does not match the "
                                        f"varying terms {varying} of group {group!r}")
-            cor_cols[pair] = c
+            cor_cols[p.index] = c
 
     r_cols: dict[tuple[str, str], str] = {}
     for c in cols:
         if c.startswith("r_"):
-            m = _R_COL.match(c)
-            if m is None or m["group"] != group or m["term"] not in varying:
+            p = parse_parameter(c, varying=varying, group=group)
+            if p is None or p.kind != "r":
                 raise ReplicInputError(f"{source}: group-level column {c!r} is not of the form "
                                        f"r_{group}[<level>,<term>] with term in {varying}")
-            r_cols[(m["level"], m["term"])] = c
+            r_cols[(p.level, p.terms[0])] = c
 
     used = b_cols + sd_cols + list(cor_cols.values()) + ["sigma"] + list(r_cols.values())
     values = _numeric(df, used, source)
@@ -111,7 +114,7 @@ def posterior_from_brms(df: pd.DataFrame, *, source: str = "DataFrame") -> Poste
     r = None
     if r_cols:
         levels = tuple(dict.fromkeys(lv for lv, _ in r_cols))
-        missing = [f"r_{group}[{lv},{t}]" for lv in levels for t in varying
+        missing = [r_name(group, lv, t) for lv in levels for t in varying
                    if (lv, t) not in r_cols]
         if missing:
             raise ReplicInputError(f"{source}: missing group-level column(s) "
@@ -123,14 +126,6 @@ def posterior_from_brms(df: pd.DataFrame, *, source: str = "DataFrame") -> Poste
     return Posterior(fixed=fixed, varying=varying, group=group, b=b, sd=sd, cor=cor, sigma=sigma,
                      levels=levels, r=r, chain=chain, source=source,
                      diagnostics={"ignored_columns": ignored} if ignored else {})
-
-
-def _split_pair(rest: str, varying: tuple[str, ...]) -> tuple[int, int] | None:
-    for i, t in enumerate(varying):
-        for j, u in enumerate(varying):
-            if i < j and rest == f"{t}__{u}":
-                return i, j
-    return None
 
 
 def _numeric(df: pd.DataFrame, used: list[str], source: str) -> Mapping[str, np.ndarray]:

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from replic.errors import ReplicInputError
+from replic.spec import ModelSpec
 
 __all__ = ["Posterior"]
 
@@ -52,6 +53,9 @@ class Posterior:
         The data the posterior was fitted to, when known (designs then default to its x values).
     diagnostics : dict
         Free-form diagnostics of the fit that produced the draws.
+    spec : ModelSpec, optional
+        The model specification bound to ``data`` (fits run by replic); see
+        :meth:`model_spec`.
     """
 
     fixed: tuple[str, ...]
@@ -69,6 +73,7 @@ class Posterior:
     response: str | None = None
     data: pd.DataFrame | None = None
     diagnostics: dict = field(default_factory=dict)
+    spec: ModelSpec | None = None
 
     def __post_init__(self) -> None:
         S = self.b.shape[0]
@@ -87,6 +92,20 @@ class Posterior:
                                        f"expected {want}")
         if self.chain is None:
             object.__setattr__(self, "chain", np.ones(S, dtype=int))
+
+    def model_spec(self) -> ModelSpec:
+        """The bound model specification new subjects' matrices are built through.
+
+        :attr:`spec` when the posterior carries it; else the spec bound to :attr:`data` when
+        the formula and data are known; else one built from the term names alone
+        (:meth:`ModelSpec.from_terms`: numeric variables only).
+        """
+        if self.spec is not None:
+            return self.spec
+        if self.formula is not None and self.data is not None:
+            return ModelSpec.parse(self.formula).bind(self.data, source=self.source).spec
+        return ModelSpec.from_terms(self.fixed, self.varying, self.group,
+                                    response=self.response or "y")
 
     @property
     def n_draws(self) -> int:

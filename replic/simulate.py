@@ -27,6 +27,7 @@ from replic.design import Design
 from replic.errors import ReplicInputError
 from replic.newsubjects import ModelFrame, design_frame
 from replic.posterior import Posterior
+from replic.spec.names import parameter_names, parse_parameter
 
 __all__ = ["BLOCK", "ModelFrame", "Replicates", "model_frame", "replicate_params", "simulate"]
 
@@ -122,27 +123,21 @@ def replicate_params(posterior: Posterior, design: Design, draw: np.ndarray) -> 
 
 
 def _override(p: dict[str, np.ndarray], values: dict[str, float], post: Posterior) -> None:
-    g = post.group
-    names = {f"b_{t}": ("b", i) for i, t in enumerate(post.fixed)}
-    names |= {f"sd_{g}__{t}": ("sd", i) for i, t in enumerate(post.varying)}
-    names["sigma"] = ("sigma", None)
-    cors = {f"cor_{g}__{a}__{b}": (i, j) for i, a in enumerate(post.varying)
-            for j, b in enumerate(post.varying) if i < j}
     for name, v in values.items():
-        if name in cors:
-            i, j = cors[name]
+        par = parse_parameter(name, fixed=post.fixed, varying=post.varying, group=post.group)
+        if par is None or par.kind == "r":
+            known = parameter_names(post.fixed, post.varying, post.group)
+            raise ReplicInputError(f"Design params: unknown parameter {name!r}; expected one of "
+                                   f"{', '.join(known)}")
+        if par.kind == "cor":
+            i, j = par.index
             p["cor"] = p["cor"].copy()
             p["cor"][i, j] = p["cor"][j, i] = v
-        elif name in names:
-            key, i = names[name]
-            if key == "sigma":
-                p["sigma"] = np.asarray(v)
-            else:
-                p[key] = p[key].copy()
-                p[key][i] = v
+        elif par.kind == "sigma":
+            p["sigma"] = np.asarray(v)
         else:
-            raise ReplicInputError(f"Design params: unknown parameter {name!r}; expected one of "
-                                   f"{', '.join([*names, *cors])}")
+            p[par.kind] = p[par.kind].copy()
+            p[par.kind][par.index[0]] = v
     if (p["sd"] <= 0).any() or float(p["sigma"]) <= 0 or np.linalg.eigvalsh(p["cor"])[0] <= 0:
         raise ReplicInputError(f"Design params {values}: sds and sigma must be positive and the "
                                "correlation matrix positive definite")

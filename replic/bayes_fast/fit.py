@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 
 from replic.bayes_fast.batch_priors import batch_priors
-from replic.bayes_fast.formula import ModelData, model_data
 from replic.bayes_fast.reml import draw_random_effects
 from replic.bayes_fast.sampler import ImportanceDraws, importance_sample
 from replic.bayes_fast.stats import GroupStats, stats_from_long
@@ -15,6 +14,8 @@ from replic.bayes_fast.transform import from_unconstrained, n_theta
 from replic.errors import ReplicInputError
 from replic.posterior import Posterior
 from replic.priors import Priors, default_priors
+from replic.spec import ModelData, model_data
+from replic.spec.names import b_name, cor_name, sd_name
 
 __all__ = ["fit_bayes_fast", "proposal_noise", "summarise_bayes_fast"]
 
@@ -77,15 +78,15 @@ def summarise_bayes_fast(data: pd.DataFrame, formula: str, *, priors: Priors | N
     rows = {}
     for t, name in enumerate(md.fixed):
         s = mixture_summary(*res.term_moments(t), res.log_weights)
-        rows[f"b_{name}"] = {"mean": s["estimate"][0], "sd": s["se"][0], "q2.5": s["lower"][0],
+        rows[b_name(name)] = {"mean": s["estimate"][0], "sd": s["se"][0], "q2.5": s["lower"][0],
                              "q97.5": s["upper"][0], "prob_positive": s["prob_positive"][0]}
     Q = md.Z.shape[1]
     theta, _ = from_unconstrained(res.eta, Q)
-    values = {f"sd_{md.group}__{v}": theta.sd[..., q] for q, v in enumerate(md.varying)}
+    values = {sd_name(md.group, v): theta.sd[..., q] for q, v in enumerate(md.varying)}
     cor = theta.cor
     for i in range(Q):
         for j in range(i + 1, Q):
-            values[f"cor_{md.group}__{md.varying[i]}__{md.varying[j]}"] = cor[..., i, j]
+            values[cor_name(md.group, md.varying[i], md.varying[j])] = cor[..., i, j]
     values["sigma"] = theta.sigma
     for name, x in values.items():
         rows[name] = {k: float(v[0]) for k, v in weighted_summary(x, res.log_weights).items()}
@@ -136,6 +137,6 @@ def fit_bayes_fast(data: pd.DataFrame, formula: str, *, priors: Priors | None = 
         fixed=md.fixed, varying=md.varying, group=md.group, b=beta[0], sd=theta.sd[0],
         cor=theta.cor[0], sigma=theta.sigma[0], levels=md.levels, r=r[0],
         chain=np.ones(draws, dtype=int), source="bayes-fast", formula=formula,
-        response=md.response, data=md.data,
+        response=md.response, data=md.data, spec=md.spec,
         diagnostics={"khat": float(res.khat[0]), "ess": float(res.ess[0]), "n_proposals": M,
-                     "mode_converged": bool(res.mode.converged[0])})
+                     "mode_converged": bool(res.mode.converged[0]), "n_dropped": md.n_dropped})

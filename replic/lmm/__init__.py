@@ -7,14 +7,14 @@
 - :func:`fit_batch`: the vectorised profiled-REML engine on per-group sufficient statistics.
 
 The computational modules (``stats``, ``deviance``, ``optimize``, ``satterthwaite``, ``balanced``,
-``batch``) depend only on numpy; formula handling uses formulaic and pandas.
+``batch``) depend only on numpy; formulas and matrices come from :mod:`replic.spec`.
 """
 
 from replic.lmm.batch import BatchFit, fit_batch
 from replic.lmm.fit import LmmFit, fit_lmm
-from replic.lmm.formula import LmmFormula, parse_formula
 from replic.lmm.replicates import fit_replicates
 from replic.lmm.stats import GroupStats, stats_from_long, stats_from_replicates
+from replic.spec import LmmFormula, parse_formula
 
 __all__ = ["BatchFit", "GroupStats", "LmmFit", "LmmFormula", "fit_batch", "fit_lmm",
            "fit_replicates", "parse_formula", "stats_from_long", "stats_from_replicates"]

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from replic.lmm.derivatives import profiled_derivatives
 from replic.lmm.deviance import components, deviance
-from replic.lmm.optimize import minimize
+from replic.lmm.optimize import minimize, polish
 from replic.lmm.satterthwaite import satterthwaite_df
 from replic.lmm.smallmat import (
     lower_from_theta,
@@ -156,6 +157,7 @@ def finish(out: BatchFit, index: np.ndarray, stats: GroupStats, theta: np.ndarra
     """Fill ``out`` at ``index`` from the optimum ``theta`` of ``stats`` (in place)."""
     q, p = stats.q, stats.p
     rows, cols = tri_index(q)
+    theta = polish(lambda i, th: profiled_derivatives(stats.take(i), th, reml=reml), theta)
     parts = components(stats, theta[:, None])
     crit = deviance(stats, theta[:, None], reml=reml, parts=parts)[:, 0]
     nu = stats.n_obs - (p if reml else 0)

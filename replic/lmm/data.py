@@ -1,9 +1,10 @@
 """Model arrays of a one-factor LMM from a data frame, with input checks.
 
-The fixed part and the left-hand side of the random-effects term go through formulaic, so
-``y ~ 1 + x + (1 + x | g)`` gives the same columns as lme4 (``Intercept`` for ``(Intercept)``).
-Every problem the user can fix is a :class:`~replic.errors.ReplicInputError` naming the column or
-argument.
+The matrices come from the model specification shared by every engine
+(:class:`replic.spec.ModelSpec`: lme4's columns, R's level order, brms's names with ``Intercept``
+for ``(Intercept)``, rows with missing values dropped); the checks lme4 makes before a fit are
+here.  Every problem the user can fix is a :class:`~replic.errors.ReplicInputError` naming the
+column or argument.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from replic.errors import ReplicInputError
-from replic.lmm.formula import LmmFormula
+from replic.spec import LmmFormula, ModelSpec
 
 __all__ = ["LmmArrays", "model_arrays"]
 
@@ -32,6 +33,11 @@ class LmmArrays:
         Code of each row's level in ``levels``.
     levels : tuple of str
     fixed_names, random_names : tuple of str
+        brms/lme4 names (``Intercept``, ``SexMale``, ``age:SexMale``).
+    n_dropped : int
+        Rows dropped for missing values in used columns.
+    spec : ModelSpec
+        The spec bound to this data.
     """
 
     y: np.ndarray
@@ -41,66 +47,29 @@ class LmmArrays:
     levels: tuple[str, ...]
     fixed_names: tuple[str, ...]
     random_names: tuple[str, ...]
+    n_dropped: int = 0
+    spec: ModelSpec | None = None
 
 
-def _matrix(rhs: str, data: pd.DataFrame, what: str, formula: str) -> tuple[np.ndarray, tuple]:
-    import formulaic
+def model_arrays(data: pd.DataFrame, spec: LmmFormula | ModelSpec) -> LmmArrays:
+    """Build and check the arrays of ``spec`` on ``data`` through :class:`ModelSpec`.
 
-    try:
-        spec = formulaic.Formula(rhs)
-        for var in sorted(spec.required_variables):
-            if var not in data.columns:
-                raise ReplicInputError(f"formula={formula!r}: column {var!r} ({what}) is not in "
-                                       f"the data; columns are {', '.join(map(str, data.columns))}")
-        mm = formulaic.model_matrix(rhs, data, na_action="raise")
-    except ReplicInputError:
-        raise
-    except Exception as exc:  # formulaic's own errors: report them as input errors
-        raise ReplicInputError(f"formula={formula!r}: cannot build the {what} design from "
-                               f"{rhs!r}: {exc}") from None
-    return np.asarray(mm, dtype=float), tuple(str(c) for c in mm.columns)
-
-
-def model_arrays(data: pd.DataFrame, spec: LmmFormula) -> LmmArrays:
-    """Build and check the arrays of ``spec`` on ``data``.
+    Rows with a missing value in a used column are dropped (as lme4 does) and counted in
+    :attr:`LmmArrays.n_dropped`.
 
     Raises
     ------
     ReplicInputError
-        ``data`` not a DataFrame; a missing column; a non-numeric response; a missing value in
-        a used column; a grouping factor with fewer than two levels; fewer observations than
-        parameters; a rank-deficient fixed-effect design.
+        ``data`` not a DataFrame; a missing column; a non-numeric response; a grouping factor
+        with fewer than two levels; fewer observations than parameters; a rank-deficient
+        fixed-effect design.
     """
-    if not isinstance(data, pd.DataFrame):
-        raise ReplicInputError(f"data: expected a pandas DataFrame, got {type(data).__name__}")
-    for col, role in ((spec.response, "response"), (spec.group, "grouping factor")):
-        if col not in data.columns:
-            raise ReplicInputError(f"formula={spec.text!r}: column {col!r} ({role}) is not in "
-                                   f"the data; columns are {', '.join(map(str, data.columns))}")
-    import formulaic
-
-    used = {spec.response, spec.group}
-    for rhs in (spec.fixed, spec.random):
-        try:
-            used |= {v for v in formulaic.Formula(rhs).required_variables if v in data.columns}
-        except Exception:  # unparsable: _matrix reports it
-            pass
-    for col in sorted(used):
-        if data[col].isna().any():
-            raise ReplicInputError(f"column {col!r} has {int(data[col].isna().sum())} missing "
-                                   "value(s); drop or impute them before fitting")
-    if not pd.api.types.is_numeric_dtype(data[spec.response]) or pd.api.types.is_bool_dtype(
-            data[spec.response]):
-        raise ReplicInputError(f"column {spec.response!r} (response): expected numbers, got "
-                               f"dtype {data[spec.response].dtype}")
-    y = data[spec.response].to_numpy(dtype=float)
-    if not np.all(np.isfinite(y)):
-        raise ReplicInputError(f"column {spec.response!r} (response) has non-finite values")
-    X, fixed_names = _matrix(spec.fixed, data, "fixed-effect", spec.text)
-    Z, random_names = _matrix(spec.random, data, "random-effect", spec.text)
-    codes, levels = pd.factorize(data[spec.group], sort=True)
+    ms = spec if isinstance(spec, ModelSpec) else ModelSpec.parse(spec)
+    md = ms.bind(data)
+    y, X, Z = md.y, md.X, md.Z
+    levels, group = md.levels, ms.group
     if len(levels) < 2:
-        raise ReplicInputError(f"column {spec.group!r} (grouping factor) has {len(levels)} "
+        raise ReplicInputError(f"column {group!r} (grouping factor) has {len(levels)} "
                                "level(s); a mixed model needs at least 2")
     n_par = X.shape[1] + Z.shape[1] * (Z.shape[1] + 1) // 2 + 1
     if y.size <= n_par:
@@ -109,11 +78,7 @@ def model_arrays(data: pd.DataFrame, spec: LmmFormula) -> LmmArrays:
     n_re = Z.shape[1] * len(levels)
     if y.size <= n_re:
         raise ReplicInputError(f"data: {y.size} observations for {n_re} random effects "
-                               f"({Z.shape[1]} per level of {spec.group!r}); lme4 refuses such "
+                               f"({Z.shape[1]} per level of {group!r}); lme4 refuses such "
                                "fits, and so does replic")
-    if np.linalg.matrix_rank(X) < X.shape[1]:
-        raise ReplicInputError(f"formula={spec.text!r}: the fixed-effect design "
-                               f"({', '.join(fixed_names)}) is rank deficient")
-    return LmmArrays(y=y, X=X, Z=Z, group=codes.astype(int),
-                     levels=tuple(str(v) for v in levels), fixed_names=fixed_names,
-                     random_names=random_names)
+    return LmmArrays(y=y, X=X, Z=Z, group=md.codes, levels=levels, fixed_names=md.fixed,
+                     random_names=md.varying, n_dropped=md.n_dropped, spec=md.spec)

@@ -15,10 +15,10 @@ from scipy import stats as sps
 from replic.errors import ReplicFitError, ReplicInputError
 from replic.lmm.batch import fit_batch
 from replic.lmm.data import model_arrays
-from replic.lmm.formula import parse_formula
 from replic.lmm.kenward_roger import kenward_roger
 from replic.lmm.smallmat import det_inv, lower_from_theta
 from replic.lmm.stats import GroupStats, stats_from_long
+from replic.spec import ModelSpec
 
 __all__ = ["LmmFit", "fit_lmm"]
 
@@ -54,6 +54,11 @@ class LmmFit:
         ``"Satterthwaite"`` or ``"Kenward-Roger"``.
     formula : str
     n_obs, n_groups : int
+    n_dropped : int
+        Rows dropped for a missing value in a used column (as lme4's ``na.omit``).
+    spec : ModelSpec, optional
+        The model specification bound to the data (levels, names; :meth:`ModelSpec.design`
+        builds new rows' matrices).
     """
 
     fixed: pd.DataFrame
@@ -71,6 +76,8 @@ class LmmFit:
     formula: str
     n_obs: int
     n_groups: int
+    n_dropped: int = 0
+    spec: ModelSpec | None = None
 
     def __repr__(self) -> str:
         kind = "REML criterion" if self.reml else "deviance"
@@ -90,7 +97,8 @@ def fit_lmm(data: pd.DataFrame, formula: str, *, reml: bool = True,
     Parameters
     ----------
     data : DataFrame
-        One row per observation.
+        One row per observation; rows with a missing value in a used column are dropped (as
+        lme4 does) and counted in ``n_dropped``.
     formula : str
         lme4 syntax with one random-effects term: ``"y ~ 1 + x + (1 + x | g)"``,
         ``"y ~ x + (1 | g)"``, ``"y ~ x + (0 + x | g)"``.
@@ -125,7 +133,7 @@ def fit_lmm(data: pd.DataFrame, formula: str, *, reml: bool = True,
         raise ReplicInputError(f"ddf={ddf!r}; expected one of {', '.join(DDF)}")
     if ddf == "Kenward-Roger" and not reml:
         raise ReplicInputError("ddf='Kenward-Roger' needs a REML fit (reml=True), as in lmerTest")
-    spec = parse_formula(formula)
+    spec = ModelSpec.parse(formula)
     arr = model_arrays(data, spec)
     stats = stats_from_long(arr.y, arr.X, arr.Z, arr.group, len(arr.levels))
     fit = fit_batch(stats, reml=bool(reml))
@@ -157,7 +165,7 @@ def fit_lmm(data: pd.DataFrame, formula: str, *, reml: bool = True,
         singular=bool(fit.singular[0]), converged=bool(fit.converged[0]),
         ranef=pd.DataFrame(ranef, index=pd.Index(arr.levels, name=spec.group), columns=names),
         theta=fit.theta[0].copy(), reml=bool(reml), ddf=ddf, formula=formula, n_obs=int(arr.y.size),
-        n_groups=len(arr.levels))
+        n_groups=len(arr.levels), n_dropped=arr.n_dropped, spec=arr.spec)
 
 
 def _blups(stats: GroupStats, lam: np.ndarray, beta: np.ndarray, J: int) -> np.ndarray:

@@ -2,24 +2,24 @@
 
 A :class:`StanData` holds the response, the fixed-effect design ``X`` (brms term names,
 ``Intercept`` first when present), the varying-term design ``Z``, the group of each observation
-and the priors; :meth:`StanData.to_stan` gives the program's data block.  brms centres the
-non-intercept predictors so that the intercept prior applies at the predictors' means; the Stan
-program does that centring itself (``transformed data``) and recovers ``b_Intercept``.
+(all built by :class:`replic.spec.ModelSpec`, as for every engine) and the priors;
+:meth:`StanData.to_stan` gives the program's data block. brms centres the non-intercept predictors
+so that the intercept prior applies at the predictors' means; the Stan program does that centring
+itself (``transformed data``) and recovers ``b_Intercept``.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from replic.errors import ReplicInputError
-from replic.lmm.formula import LmmFormula, parse_formula
 from replic.priors import Priors, default_priors
+from replic.spec import LmmFormula, model_data
 
-__all__ = ["StanData", "brms_name", "stan_data"]
+__all__ = ["StanData", "stan_data"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,6 +46,8 @@ class StanData:
         Priors of the fit.
     response : str
         Response name.
+    n_dropped : int
+        Rows dropped for a missing value in a used column (as brms does).
     """
 
     y: np.ndarray
@@ -58,6 +60,7 @@ class StanData:
     levels: tuple[str, ...]
     priors: Priors
     response: str = "y"
+    n_dropped: int = 0
 
     def __post_init__(self) -> None:
         N = self.y.shape[0]
@@ -90,26 +93,6 @@ class StanData:
         }
 
 
-def brms_name(name: str) -> str:
-    """brms's name of a formulaic column (``x[T.b]`` becomes ``xb``)."""
-    name = re.sub(r"\[T\.(.*?)\]", r"\1", str(name))
-    return re.sub(r"[^A-Za-z0-9_.:]", "", name)
-
-
-def _matrix(rhs: str, df: pd.DataFrame, formula: str, part: str) -> tuple[np.ndarray, tuple]:
-    from formulaic import model_matrix
-
-    try:
-        mm = model_matrix(rhs, df, na_action="raise")
-    except Exception as exc:  # formulaic raises many types for bad formulas or columns
-        raise ReplicInputError(f"formula {formula!r}: cannot build the {part} design from "
-                               f"{rhs!r}: {exc}") from None
-    names = tuple(brms_name(c) for c in mm.columns)
-    if len(set(names)) != len(names):
-        raise ReplicInputError(f"formula {formula!r}: {part} terms {names} are not distinct")
-    return np.asarray(mm, dtype=float), names
-
-
 def stan_data(data: pd.DataFrame, formula: str | LmmFormula, *,
               priors: Priors | None = None, source: str = "data") -> StanData:
     """Prepare ``data`` for the Stan program as brms would for ``formula``.
@@ -117,7 +100,8 @@ def stan_data(data: pd.DataFrame, formula: str | LmmFormula, *,
     Parameters
     ----------
     data : DataFrame
-        One row per observation.
+        One row per observation; rows with a missing value in a used column are dropped (as
+        brms does) and counted in ``n_dropped``.
     formula : str or LmmFormula
         ``"Reaction ~ 1 + Days + (1 + Days | Subject)"``.
     priors : Priors, optional
@@ -134,33 +118,10 @@ def stan_data(data: pd.DataFrame, formula: str | LmmFormula, *,
     ReplicInputError
         For a bad formula, a missing column, or unusable values.
     """
-    f = formula if isinstance(formula, LmmFormula) else parse_formula(formula)
-    if not isinstance(data, pd.DataFrame):
-        raise ReplicInputError(f"{source}: expected a pandas DataFrame, got {type(data).__name__}")
-    from formulaic import Formula
-
-    try:
-        needed = {f.response, f.group} | set(Formula(f.fixed).required_variables) \
-            | set(Formula(f.random).required_variables)
-    except Exception as exc:  # formulaic's parser errors
-        raise ReplicInputError(f"formula {f.text!r}: cannot parse ({exc})") from None
-    missing = sorted(c for c in needed if c not in data.columns)
-    if missing:
-        raise ReplicInputError(f"{source}: column(s) {', '.join(missing)} used in formula "
-                               f"{f.text!r} not found; columns are {', '.join(map(str, data))}")
-    df = data[sorted(needed)].dropna().reset_index(drop=True)
-    if len(df) < 2:
-        raise ReplicInputError(f"{source}: fewer than 2 complete rows for {sorted(needed)}")
-    y = pd.to_numeric(df[f.response], errors="coerce").to_numpy(dtype=float)
-    if not np.all(np.isfinite(y)):
-        raise ReplicInputError(f"{source}: response column {f.response!r} must be numeric")
-    X, fixed = _matrix(f.fixed, df, f.text, "fixed-effect")
-    Z, varying = _matrix(f.random, df, f.text, "varying-effect")
-    if np.linalg.matrix_rank(X) < X.shape[1]:
-        raise ReplicInputError(f"formula {f.text!r}: the fixed-effect design {fixed} is "
-                               "rank deficient")
-    codes, levels = pd.factorize(df[f.group].astype(str), sort=True)
-    return StanData(y=y, X=X, Z=Z, g=codes.astype(int), fixed=fixed, varying=varying,
-                    group=f.group, levels=tuple(str(v) for v in levels),
-                    priors=priors if priors is not None else default_priors(y),
-                    response=f.response)
+    md = model_data(data, formula, source=source)
+    if len(md.y) < 2:
+        raise ReplicInputError(f"{source}: fewer than 2 complete rows for {md.spec.formula!r}")
+    return StanData(y=md.y, X=md.X, Z=md.Z, g=md.codes, fixed=md.fixed, varying=md.varying,
+                    group=md.group, levels=md.levels,
+                    priors=priors if priors is not None else default_priors(md.y),
+                    response=md.response, n_dropped=md.n_dropped)

@@ -16,6 +16,7 @@ import pandas as pd
 from replic.errors import ReplicInputError
 from replic.posterior import Posterior
 from replic.priors import Priors
+from replic.spec import model_data
 from replic.stan.backends import StanModel, compile_model
 from replic.stan.data import StanData, stan_data
 from replic.stan.diagnostics import convergence
@@ -126,7 +127,9 @@ def fit_posterior(data: pd.DataFrame, formula: str, *, chains: int = 4, warmup: 
     Returns
     -------
     Posterior
-        brms-named draws carrying ``data``, ``formula`` and ``response``; ``diagnostics`` holds
+        brms-named draws carrying ``data``, ``formula``, ``response`` and the
+        bound model ``spec``; ``diagnostics`` holds ``n_dropped`` (rows dropped for missing
+        values),
         max R-hat, min bulk ESS, divergences and timing.
 
     Raises
@@ -141,6 +144,7 @@ def fit_posterior(data: pd.DataFrame, formula: str, *, chains: int = 4, warmup: 
     table, info = fit_draws(data, formula, chains=chains, warmup=warmup, draws=draws, seed=seed,
                             priors=priors, backend=backend, output_dir=output_dir, quiet=quiet)
     post = posterior_from_brms(table, source=f"stan ({info['backend']})")
-    response = formula.split("~", 1)[0].strip()
-    return dataclasses.replace(post, formula=formula, response=response, data=data,
-                               diagnostics={**post.diagnostics, **info})
+    md = model_data(data, formula)
+    return dataclasses.replace(post, formula=formula, response=md.response, data=data,
+                               spec=md.spec, diagnostics={**post.diagnostics, **info,
+                                                          "n_dropped": md.n_dropped})

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from replic.errors import ReplicFitError
+from replic.spec.names import b_name, cor_name, r_name, sd_name
 
 __all__ = ["SAMPLER_COLUMNS", "brms_draws", "program_code", "program_hash"]
 
@@ -71,17 +72,16 @@ def brms_draws(flat: pd.DataFrame, *, fixed: tuple[str, ...], varying: tuple[str
             out["b_Intercept"] = _column(flat, "b_Intercept")
         else:
             k += 1
-            out[f"b_{name}"] = _column(flat, f"b.{k}")
+            out[b_name(name)] = _column(flat, f"b.{k}")
     for q, name in enumerate(varying, start=1):
-        out[f"sd_{group}__{name}"] = _column(flat, f"sd_1.{q}")
+        out[sd_name(group, name)] = _column(flat, f"sd_1.{q}")
     for j in range(2, len(varying) + 1):
         for i in range(1, j):
-            name = f"cor_{group}__{varying[i - 1]}__{varying[j - 1]}"
-            out[name] = _column(flat, f"Cor_1.{i}.{j}")
+            out[cor_name(group, varying[i - 1], varying[j - 1])] = _column(flat, f"Cor_1.{i}.{j}")
     out["sigma"] = _column(flat, "sigma")
     for q, name in enumerate(varying, start=1):
         for j, level in enumerate(levels, start=1):
-            out[f"r_{group}[{level},{name}]"] = _column(flat, f"r_1.{j}.{q}")
+            out[r_name(group, level, name)] = _column(flat, f"r_1.{j}.{q}")
     out["lp__"] = _column(flat, "lp__")
     out[".chain"] = flat[".chain"].to_numpy(dtype=int)
     out[".iteration"] = flat[".iteration"].to_numpy(dtype=int)

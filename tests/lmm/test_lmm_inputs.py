@@ -58,10 +58,12 @@ def test_non_numeric_response(data):
 
 
 @pytest.mark.parametrize("col", ["y", "x", "g"])
-def test_nan_in_used_column(data, col):
+def test_nan_in_used_column_drops_the_row(data, col):
     data.loc[3, col] = np.nan
-    with pytest.raises(ReplicInputError, match=f"column '{col}' has 1 missing"):
-        fit_lmm(data, "y ~ x + (1 | g)")
+    fit = fit_lmm(data, "y ~ x + (1 | g)")
+    ref = fit_lmm(data.drop(index=3), "y ~ x + (1 | g)")
+    assert (fit.n_obs, fit.n_dropped, ref.n_dropped) == (29, 1, 0)
+    assert fit.fixed.equals(ref.fixed)
 
 
 def test_nan_in_unused_column_is_fine(data):

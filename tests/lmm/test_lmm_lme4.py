@@ -32,7 +32,7 @@ def test_fixed_effects_se_df(fits, lme4_ref, name, reml):
     assert list(fit.fixed.index) == list(ref.index)
     np.testing.assert_allclose(fit.fixed["estimate"], ref["estimate"], rtol=1e-4)
     np.testing.assert_allclose(fit.fixed["se"], ref["se"], rtol=1e-4)
-    np.testing.assert_allclose(fit.fixed["df"], ref["df"], rtol=1e-3)
+    np.testing.assert_allclose(fit.fixed["df"], ref["df"], rtol=1e-5)
     np.testing.assert_allclose(fit.fixed["t"], ref["t"], rtol=1e-4)
     np.testing.assert_allclose(fit.fixed["p"], ref["p"], rtol=1e-2, atol=1e-12)
 

@@ -12,8 +12,7 @@ import warnings
 import numpy as np
 import pytest
 
-from replic.lmm import fit_lmm
-from replic.lmm.formula import parse_formula
+from replic.lmm import fit_lmm, parse_formula
 
 CASES = ["sleepstudy", "balanced", "few_subjects", "balanced_missing", "unbalanced",
          "intercept_only"]

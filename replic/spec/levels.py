@@ -1,0 +1,80 @@
+"""Factor levels in the order R gives them, and their labels as R prints them.
+
+R (``factor()``, and lme4/brms on character columns) sorts the distinct values of a column:
+numbers numerically, strings by the collation of the locale.  R 4.2 collates with ICU in every
+locale except ``C``/``POSIX``; the ICU root order (what a UTF-8 R session uses for ASCII labels)
+compares, character by character, whitespace < punctuation < symbols < digits < letters, letters
+case-insensitively first (``a A b B``) and only then lower case before upper case, digits as
+characters (``T10 < T2``), accents after the letter (``e < é < f``).  :func:`r_sort_key` is that
+order; ``tests/r/spec_reference.R`` checks it against R.  A pandas ``Categorical`` keeps its own
+category order (an R factor with explicit levels); unused categories are dropped as lme4 does.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["is_categorical", "level_label", "r_levels", "r_sort_key"]
+
+# ICU root (CLDR) primary order of the ASCII whitespace, punctuation and symbols
+_ASCII_ORDER = "\t\n\v\f\r " + "_-,;:!?.'\"()[]{}@*/\\&#%`^+<=>|~$"
+_RANK = {c: i for i, c in enumerate(_ASCII_ORDER)}
+
+
+def _primary(c: str) -> tuple[int, int]:
+    if c in _RANK:
+        return (0, _RANK[c])
+    if c.isdigit():
+        return (2, int(unicodedata.digit(c, 0)))
+    base = unicodedata.normalize("NFD", c)[0]
+    if base.isalpha():
+        return (3, ord(base.casefold()[0]))
+    if unicodedata.category(c).startswith(("Z", "P", "S")):
+        return (1, ord(c))
+    return (4, ord(c))
+
+
+def r_sort_key(text: str) -> tuple:
+    """Sort key giving R's (ICU root) collation order of strings.
+
+    Primary: base characters, case-insensitive; secondary: accents; tertiary: lower case
+    before upper case.
+    """
+    chars = list(str(text))
+    primary = tuple(_primary(c) for c in chars)
+    secondary = tuple(len(unicodedata.normalize("NFD", c)) for c in chars)
+    tertiary = tuple(0 if not c.isupper() else 1 for c in chars)
+    return (primary, secondary, tertiary)
+
+
+def is_categorical(col: pd.Series) -> bool:
+    """True for columns R treats as factors: character, factor (categorical) and logical."""
+    return not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)
+
+
+def level_label(value: object) -> str:
+    """A level as R prints it: ``1`` for 1.0, ``TRUE``/``FALSE`` for booleans."""
+    if isinstance(value, bool | np.bool_):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def r_levels(col: pd.Series) -> tuple:
+    """The distinct non-missing values of ``col`` in R's factor order (original values).
+
+    Categorical columns keep their category order (unused categories dropped); numbers and
+    booleans sort numerically (``FALSE < TRUE``); everything else sorts as R collates strings.
+    """
+    present = col.dropna()
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        used = set(present.unique())
+        return tuple(c for c in col.cat.categories if c in used)
+    values = list(pd.unique(present))
+    if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+        return tuple(sorted(values))
+    return tuple(sorted(values, key=lambda v: r_sort_key(level_label(v))))

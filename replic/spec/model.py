@@ -1,0 +1,352 @@
+"""The model specification every engine and the simulator build their matrices through.
+
+:class:`ModelSpec` records every encoding decision of a Gaussian LMM with one grouping factor:
+the formula's response, fixed and varying terms and grouping factor, the family, the level order
+of every factor (R's, :mod:`replic.spec.levels`), the missing-value policy (lme4's and brms's:
+rows with a missing value in a used column are dropped and counted) and the term names (lme4's
+and brms's spelling, :mod:`replic.spec.names`).  :meth:`ModelSpec.bind` learns the levels from a
+data set and returns its :class:`ModelData`; the bound spec then materialises design matrices for
+rows it has never seen (:meth:`ModelSpec.design`: new subjects of a replication design) with the
+same columns, names and level order.  Matrices are built by formulaic on the spec's encoding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from replic.errors import ReplicInputError
+from replic.spec.formula import LmmFormula, parse_formula
+from replic.spec.levels import is_categorical, level_label, r_levels
+from replic.spec.names import brms_term, lme4_term
+
+__all__ = ["DesignMatrices", "ModelData", "ModelSpec"]
+
+FAMILIES = (("gaussian", "identity"),)
+
+
+@dataclass(frozen=True)
+class DesignMatrices:
+    """Design matrices of some rows: ``X`` (N, P) and ``Z`` (N, Q), columns named as the spec's
+    ``fixed`` and ``varying``."""
+
+    X: np.ndarray = field(compare=False)
+    Z: np.ndarray = field(compare=False)
+    fixed: tuple[str, ...]
+    varying: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A Gaussian LMM with one grouping factor and all its encoding decisions (frozen, hashable).
+
+    Attributes
+    ----------
+    formula : str
+        The formula as given (lme4/brms syntax).
+    response, group : str
+        Response and grouping-factor columns.
+    fixed_formula, random_formula : str
+        Right-hand sides of the fixed part and of the varying part (formulaic syntax).
+    family, link : str
+        ``"gaussian"``, ``"identity"`` (the only ones implemented).
+    factors : tuple of (str, tuple)
+        Each categorical variable of the terms with its levels in R's order (bound specs).
+    group_levels : tuple of str
+        Levels of the grouping factor in R's order, as R prints them (bound specs).
+    fixed, varying : tuple of str
+        brms names of the columns of ``X`` and ``Z`` (``Intercept``, ``SexMale``,
+        ``age:SexMale``) (bound specs).
+    lme4_fixed : tuple of str
+        lme4's names of the columns of ``X`` (``(Intercept)``, ...).
+    """
+
+    formula: str
+    response: str
+    group: str
+    fixed_formula: str
+    random_formula: str
+    family: str = "gaussian"
+    link: str = "identity"
+    factors: tuple[tuple[str, tuple], ...] = ()
+    group_levels: tuple[str, ...] = ()
+    fixed: tuple[str, ...] = ()
+    varying: tuple[str, ...] = ()
+    lme4_fixed: tuple[str, ...] = ()
+    _encoders: tuple = field(default=(), compare=False, repr=False)
+
+    @classmethod
+    def parse(cls, formula: str | LmmFormula, *, family: str = "gaussian",
+              link: str = "identity") -> ModelSpec:
+        """An unbound spec of ``formula`` (lme4 syntax, one ``(terms | group)`` term)."""
+        if (family, link) not in FAMILIES:
+            raise ReplicInputError(f"family={family!r}, link={link!r}: replic implements "
+                                   f"{', '.join(f'{f}({k})' for f, k in FAMILIES)} only")
+        f = formula if isinstance(formula, LmmFormula) else parse_formula(formula)
+        return cls(formula=f.text, response=f.response, group=f.group, fixed_formula=f.fixed,
+                   random_formula=f.random, family=family, link=link)
+
+    @classmethod
+    def from_terms(cls, fixed: tuple[str, ...], varying: tuple[str, ...], group: str, *,
+                   response: str = "y") -> ModelSpec:
+        """A bound spec of a model known only by its brms term names (draws without data).
+
+        Every term but ``Intercept`` must be a numeric column or an interaction of numeric
+        columns (``Days``, ``x:z``); factor terms (``SexMale``) need the data.  The spec's
+        ``fixed``/``varying`` hold the same names, possibly in another order (formulaic orders
+        terms by degree).
+        """
+        import re
+
+        ident = re.compile(r"[A-Za-z.][A-Za-z0-9._]*")
+        for t in (*fixed, *varying):
+            if t != "Intercept" and not all(ident.fullmatch(p) for p in t.split(":")):
+                raise ReplicInputError(f"term {t!r}: replic needs the model's formula and data "
+                                       "to build designs for terms other than numeric columns "
+                                       "and their interactions")
+
+        def rhs(terms: tuple[str, ...]) -> str:
+            return " + ".join(["1" if "Intercept" in terms else "0",
+                               *(t for t in terms if t != "Intercept")])
+
+        columns = sorted({p for t in (*fixed, *varying) if t != "Intercept"
+                          for p in t.split(":")})
+        rng = np.random.default_rng(0)
+        n = 4 * (len(fixed) + len(varying) + 2)
+        data = pd.DataFrame({response: rng.standard_normal(n), group: np.arange(n) % 3,
+                             **{c: rng.standard_normal(n) for c in columns}})
+        spec = cls.parse(f"{response} ~ {rhs(fixed)} + ({rhs(varying)} | {group})").bind(
+            data).spec
+        if set(spec.fixed) != set(fixed) or set(spec.varying) != set(varying):
+            raise ReplicInputError(f"terms {fixed} / {varying}: formulaic names them "
+                                   f"{spec.fixed} / {spec.varying}")
+        return replace(spec, group_levels=())
+
+    @property
+    def bound(self) -> bool:
+        """True once :meth:`bind` has fixed the levels and names."""
+        return bool(self._encoders)
+
+    @property
+    def parsed(self) -> LmmFormula:
+        """The parsed formula."""
+        return LmmFormula(text=self.formula, response=self.response, fixed=self.fixed_formula,
+                          random=self.random_formula, group=self.group)
+
+    def variables(self, columns: pd.Index | None = None) -> tuple[tuple[str, ...], ...]:
+        """Variables of the fixed and of the varying terms (names formulaic needs).
+
+        With ``columns``, also every identifier of the terms that is one of the columns (some
+        transforms hide their variable from formulaic's list).
+        """
+        import re
+
+        from formulaic import Formula
+
+        out = []
+        for what, rhs in (("fixed-effect", self.fixed_formula),
+                          ("random-effect", self.random_formula)):
+            try:
+                names = set(Formula(rhs).required_variables)
+            except Exception as exc:  # formulaic's parser errors
+                raise ReplicInputError(f"formula={self.formula!r}: cannot read the {what} "
+                                       f"terms {rhs!r}: {exc}") from None
+            if columns is not None:
+                names |= {v for v in re.findall(r"[A-Za-z_.][A-Za-z0-9_.]*", rhs)
+                          if v in columns}
+            out.append(tuple(sorted(names)))
+        return tuple(out)
+
+    def bind(self, data: pd.DataFrame, *, source: str = "data") -> ModelData:
+        """Learn levels and names from ``data`` and build its matrices.
+
+        Rows with a missing value in any used column (response, grouping factor, variables of
+        the terms) are dropped, as lme4 and brms do; :attr:`ModelData.n_dropped` counts them.
+
+        Raises
+        ------
+        ReplicInputError
+            ``data`` not a DataFrame, a missing column, a non-numeric response, no complete
+            rows, terms formulaic cannot build, or a rank-deficient fixed-effect design.
+        """
+        if not isinstance(data, pd.DataFrame):
+            raise ReplicInputError(f"{source}: expected a pandas DataFrame, got "
+                                   f"{type(data).__name__}")
+        cols = ", ".join(map(str, data.columns))
+        for col, role in ((self.response, "response"), (self.group, "grouping factor")):
+            if col not in data.columns:
+                raise ReplicInputError(f"formula={self.formula!r}: column {col!r} ({role}) is "
+                                       f"not in the {source}; columns are {cols}")
+        fixed_vars, random_vars = self.variables(data.columns)
+        for names, what in ((fixed_vars, "fixed-effect"), (random_vars, "random-effect")):
+            for var in names:
+                if var not in data.columns:
+                    raise ReplicInputError(f"formula={self.formula!r}: column {var!r} ({what}) "
+                                           f"is not in the {source}; columns are {cols}")
+        used = list(dict.fromkeys([self.response, self.group, *fixed_vars, *random_vars]))
+        complete = data[used].notna().all(axis=1).to_numpy()
+        df = data.loc[complete].reset_index(drop=True)
+        resp = df[self.response]
+        if not pd.api.types.is_numeric_dtype(resp) or pd.api.types.is_bool_dtype(resp):
+            raise ReplicInputError(f"column {self.response!r} (response): expected numbers, got "
+                                   f"dtype {data[self.response].dtype}")
+        if df.empty:
+            raise ReplicInputError(f"{source}: no complete rows in the columns {used}")
+        y = resp.to_numpy(dtype=float)
+        if not np.all(np.isfinite(y)):
+            raise ReplicInputError(f"column {self.response!r} (response) has non-finite values")
+        variables = [v for v in dict.fromkeys([*fixed_vars, *random_vars])]
+        factors = tuple((v, r_levels(df[v])) for v in variables if is_categorical(df[v]))
+        glevels = r_levels(df[self.group])
+        spec = replace(self, factors=factors,
+                       group_levels=tuple(level_label(v) for v in glevels))
+        prepared = spec._prepare(df, variables)
+        encoders, mats, names = [], [], []
+        for rhs, what in ((self.fixed_formula, "fixed-effect"),
+                          (self.random_formula, "random-effect")):
+            mm = _model_matrix(rhs, prepared, self.formula, what)
+            encoders.append(mm.model_spec)
+            mats.append(np.asarray(mm, dtype=float))
+            names.append(tuple(str(c) for c in mm.columns))
+        lme4 = tuple(lme4_term(c) for c in names[0])
+        fixed = tuple(brms_term(n) for n in lme4)
+        varying = tuple(brms_term(lme4_term(c)) for c in names[1])
+        for what, nm in (("fixed-effect", fixed), ("varying", varying)):
+            if len(set(nm)) != len(nm):
+                raise ReplicInputError(f"formula={self.formula!r}: the {what} terms {nm} are "
+                                       "not distinct after brms's renaming")
+        spec = replace(spec, fixed=fixed, varying=varying, lme4_fixed=lme4,
+                       _encoders=tuple(encoders))
+        X, Z = mats
+        if X.shape[1] and np.linalg.matrix_rank(X) < X.shape[1]:
+            raise ReplicInputError(f"formula={self.formula!r}: the fixed-effect design "
+                                   f"({', '.join(fixed)}) is rank deficient")
+        codes = pd.Categorical(df[self.group], categories=list(glevels)).codes.astype(int)
+        return ModelData(spec=spec, y=y, X=X, Z=Z, codes=codes, data=df,
+                         rows=np.flatnonzero(complete), n_dropped=int((~complete).sum()))
+
+    def design(self, rows: pd.DataFrame, *, where: str = "design") -> DesignMatrices:
+        """``X`` and ``Z`` of ``rows`` (e.g. one new subject's observations) with this spec's
+        encoding: same columns, names, level order and transform state as the bound data.
+
+        Parameters
+        ----------
+        rows : DataFrame
+            Every variable of the terms (the response and grouping factor are not needed).
+        where : str
+            What the rows are, for error messages.
+
+        Raises
+        ------
+        ReplicInputError
+            Unbound spec, a missing column or value, or a level the bound data did not have.
+        """
+        if not self.bound:
+            raise ReplicInputError(f"{where}: the model specification of {self.formula!r} has "
+                                   "not been bound to data; call ModelSpec.bind(data) first")
+        if not isinstance(rows, pd.DataFrame):
+            raise ReplicInputError(f"{where}: expected a pandas DataFrame of rows, got "
+                                   f"{type(rows).__name__}")
+        fixed_vars, random_vars = self.variables()
+        variables = list(dict.fromkeys([*fixed_vars, *random_vars, *(v for v, _ in self.factors)]))
+        for v in variables:
+            if v not in rows.columns:
+                raise ReplicInputError(f"{where}: column {v!r} (used by {self.formula!r}) is "
+                                       f"missing; columns are {', '.join(map(str, rows.columns))}")
+            if rows[v].isna().any():
+                raise ReplicInputError(f"{where}: column {v!r} has {int(rows[v].isna().sum())} "
+                                       "missing value(s); a design needs every value")
+        prepared = self._prepare(rows.reset_index(drop=True), variables, where=where)
+        mats = []
+        for enc, what in zip(self._encoders, ("fixed-effect", "random-effect"), strict=True):
+            try:
+                mats.append(np.asarray(enc.get_model_matrix(prepared, na_action="raise"),
+                                       dtype=float))
+            except Exception as exc:  # formulaic's errors on unusable values
+                raise ReplicInputError(f"{where}: cannot build the {what} design of "
+                                       f"{self.formula!r}: {exc}") from None
+        return DesignMatrices(X=mats[0], Z=mats[1], fixed=self.fixed, varying=self.varying)
+
+    def _prepare(self, df: pd.DataFrame, variables: list[str], *,
+                 where: str = "data") -> pd.DataFrame:
+        """``df`` with every factor as a Categorical of the spec's levels (R's order)."""
+        out = df.copy()
+        for var, levels in self.factors:
+            col = out[var]
+            if pd.api.types.is_bool_dtype(col):
+                col = col.map(level_label)
+                levels = tuple(level_label(v) for v in levels)
+            unknown = set(col.unique()) - set(levels)
+            if unknown:
+                raise ReplicInputError(f"{where}: column {var!r} has level(s) "
+                                       f"{', '.join(sorted(map(str, unknown)))} that the model's "
+                                       f"data did not have (levels: "
+                                       f"{', '.join(map(str, levels))})")
+            out[var] = pd.Categorical(col, categories=list(levels))
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class ModelData:
+    """One data set through a bound :class:`ModelSpec`.
+
+    Attributes
+    ----------
+    spec : ModelSpec
+        The bound spec (levels and names learnt from this data).
+    y : ndarray, shape (N,)
+    X : ndarray, shape (N, P)
+    Z : ndarray, shape (N, Q)
+    codes : ndarray of int, shape (N,)
+        Each row's level, indexing ``spec.group_levels``.
+    data : DataFrame
+        The rows used (complete cases of the used columns; every column), index reset.
+    rows : ndarray of int, shape (N,)
+        Their positions in the data given.
+    n_dropped : int
+        Rows dropped for missing values.
+    """
+
+    spec: ModelSpec
+    y: np.ndarray
+    X: np.ndarray
+    Z: np.ndarray
+    codes: np.ndarray
+    data: pd.DataFrame
+    rows: np.ndarray
+    n_dropped: int
+
+    @property
+    def fixed(self) -> tuple[str, ...]:
+        """brms names of the columns of ``X``."""
+        return self.spec.fixed
+
+    @property
+    def varying(self) -> tuple[str, ...]:
+        """brms names of the columns of ``Z``."""
+        return self.spec.varying
+
+    @property
+    def levels(self) -> tuple[str, ...]:
+        """Levels of the grouping factor, R's order."""
+        return self.spec.group_levels
+
+    @property
+    def response(self) -> str:
+        return self.spec.response
+
+    @property
+    def group(self) -> str:
+        return self.spec.group
+
+
+def _model_matrix(rhs: str, df: pd.DataFrame, formula: str, what: str):
+    import formulaic
+
+    try:
+        return formulaic.model_matrix(rhs, df, na_action="raise")
+    except Exception as exc:  # formulaic raises many types for bad terms or values
+        raise ReplicInputError(f"formula={formula!r}: cannot build the {what} design from "
+                               f"{rhs!r}: {exc}") from None
