@@ -102,7 +102,7 @@ def fit_balanced(y: np.ndarray, X: np.ndarray, Z: np.ndarray, *, df: bool = True
     if df and edge.size:
         part = empty_fit(edge.size, X.shape[1], rows.size, out.error[edge])
         finish(part, np.arange(edge.size), stats_from_replicates(y[edge], X, Z).with_outer(),
-               theta[edge], converged=np.ones(edge.size, dtype=bool), reml=True)
+               theta[edge], converged=np.ones(edge.size, dtype=bool), reml=True, exact=True)
         out.df[edge] = part.df
     return out
 

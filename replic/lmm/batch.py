@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from replic.lmm.derivatives import profiled_derivatives
+from replic.lmm.derivatives import derivatives, polish
 from replic.lmm.deviance import components, deviance
-from replic.lmm.optimize import minimize, polish
+from replic.lmm.optimize import canonical_theta, minimize
 from replic.lmm.satterthwaite import satterthwaite_df
 from replic.lmm.smallmat import (
     lower_from_theta,
@@ -153,17 +153,25 @@ def _retry_reversed(stats: GroupStats, theta: np.ndarray, converged: np.ndarray,
 
 
 def finish(out: BatchFit, index: np.ndarray, stats: GroupStats, theta: np.ndarray, *,
-           converged: np.ndarray, reml: bool, df: bool = True) -> None:
-    """Fill ``out`` at ``index`` from the optimum ``theta`` of ``stats`` (in place)."""
+           converged: np.ndarray, reml: bool, df: bool = True, exact: bool = False) -> None:
+    """Fill ``out`` at ``index`` from the optimum ``theta`` of ``stats`` (in place).
+
+    ``theta`` is first polished by exact Newton steps (:func:`replic.lmm.derivatives.polish`)
+    unless it is ``exact`` already (closed-form fits).
+    """
     q, p = stats.q, stats.p
     rows, cols = tri_index(q)
-    theta = polish(lambda i, th: profiled_derivatives(stats.take(i), th, reml=reml), theta)
+    if exact:
+        derivs = derivatives(stats, theta) if df else None
+    else:
+        theta, derivs = polish(stats, theta, reml=reml)
+        theta = canonical_theta(theta, q)
     parts = components(stats, theta[:, None])
     crit = deviance(stats, theta[:, None], reml=reml, parts=parts)[:, 0]
     nu = stats.n_obs - (p if reml else 0)
     sigma = np.sqrt(parts.r2[:, 0] / nu)
     if df:
-        dfs, cov = satterthwaite_df(stats, theta, sigma, reml=reml)
+        dfs, cov = satterthwaite_df(stats, theta, sigma, reml=reml, parts=derivs)
     else:
         dfs, cov = np.full((index.size, p), np.nan), sigma[:, None, None] ** 2 * parts.CXX_inv[:, 0]
     out.beta[index] = parts.beta[:, 0]
