@@ -1,4 +1,4 @@
-"""The effect of a term, for each estimand of DESIGN.md, as posterior draws.
+"""The effect of a term, for each estimand of ``replic/DESIGN.md``, as posterior draws.
 
 | estimand | draws | brms |
 |---|---|---|
@@ -20,6 +20,7 @@ import pandas as pd
 
 from replic.errors import ReplicInputError
 from replic.posterior import Posterior
+from replic.streams import EFFECTS, TRAJECTORIES
 from replic.terms import TermMap, variable_kinds
 
 __all__ = ["ESTIMANDS", "effect_draws", "effect_weights", "summarise_draws", "trajectory_bands",
@@ -83,7 +84,7 @@ def effect_draws(posterior: Posterior, term: str, *, k: int | Sequence[int] | No
     beta = posterior.b @ c
     S = beta.size
     draws = np.arange(S)
-    rng = np.random.default_rng([seed, 0x5EED])
+    rng = np.random.default_rng([seed, EFFECTS])
     tau = np.sqrt(np.einsum("q,sqr,r->s", cv, posterior.Sigma, cv))
     out = [pd.DataFrame({"estimand": "conditional", "draw": draws, "level": "", "value": beta})]
     if posterior.r is not None and posterior.levels:
@@ -165,7 +166,7 @@ def trajectory_bands(posterior: Posterior, term: str, *, x, seed: int = 0,
         Columns ``band``, ``x``, ``mean``, ``lower``, ``median``, ``upper``.
     """
     frame = _trajectory_frame(posterior, term, np.asarray([float(v) for v in x]))
-    rng = np.random.default_rng([seed, 0x7A1])
+    rng = np.random.default_rng([seed, TRAJECTORIES])
     S = posterior.n_draws
     L = np.linalg.cholesky(posterior.Sigma)
     v = np.einsum("sqr,sr->sq", L, rng.standard_normal((S, L.shape[1])))

@@ -1,4 +1,5 @@
-"""Read CmdStan CSV output of replic's Stan program (``replic/stan/lmm.stan``).
+"""Read the output of replic's Stan program (``replic/stan/lmm.stan``): CmdStan CSV files, and
+the flat draws of either backend (:func:`brms_draws`).
 
 A CmdStan CSV file holds one chain: ``#`` comment lines (configuration, adaptation, timing), a
 header of flat Stan names (``b.1``, ``sd_1.2``, ``r_1.3.2``) and one row per draw.  The reader
@@ -16,12 +17,15 @@ import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from replic.errors import ReplicFitError, ReplicInputError
 from replic.posterior import Posterior
+from replic.spec.names import b_name, cor_name, r_name, sd_name
 
-__all__ = ["NAMES_FILE", "posterior_from_cmdstan", "read_cmdstan_csv", "write_model_names"]
+__all__ = ["NAMES_FILE", "brms_draws", "posterior_from_cmdstan", "read_cmdstan_csv",
+           "write_model_names"]
 
 NAMES_FILE = "replic-model.json"
 _CONFIG = re.compile(r"^#\s*(\w+)\s*=\s*(\S+)")
@@ -127,7 +131,6 @@ def posterior_from_cmdstan(paths: Sequence[str | Path], *,
     Posterior
     """
     from replic.io_brms import posterior_from_brms
-    from replic.stan.program import brms_draws
 
     paths = [Path(p) for p in paths]
     flat = read_cmdstan_csv(paths)
@@ -153,3 +156,57 @@ def posterior_from_cmdstan(paths: Sequence[str | Path], *,
     return dataclasses.replace(post, formula=names.get("formula"), response=names.get("response"),
                                diagnostics={**post.diagnostics, "divergences": int(
                                    flat["divergent__"].sum()) if "divergent__" in flat else 0})
+
+
+def _column(flat: pd.DataFrame, name: str) -> np.ndarray:
+    if name not in flat.columns:
+        raise ReplicFitError(f"Stan output lacks column {name!r}: not the output of replic's "
+                             "program lmm.stan")
+    return flat[name].to_numpy(dtype=float)
+
+
+def brms_draws(flat: pd.DataFrame, *, fixed: tuple[str, ...], varying: tuple[str, ...],
+               group: str, levels: tuple[str, ...]) -> pd.DataFrame:
+    """Rename the program's flat output to brms's columns.
+
+    Parameters
+    ----------
+    flat : DataFrame
+        One row per draw, Stan's flat names, plus ``.chain`` and ``.iteration`` columns.
+    fixed, varying : tuple of str
+        brms term names, in the order of the data's ``X`` and ``Z`` columns (``Intercept``
+        among ``fixed`` maps to the program's ``b_Intercept``; the others to ``b.1..b.K`` in
+        order).
+    group : str
+        Grouping-factor name.
+    levels : tuple of str
+        Levels of the grouping factor, in the order of the data's ``g`` codes.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``b_<term>``, ``sd_<group>__<term>``, ``cor_<group>__<t1>__<t2>``, ``sigma``,
+        ``r_<group>[<level>,<term>]``, ``lp__``, ``.chain``, ``.iteration``, ``.draw``.
+    """
+    out: dict[str, np.ndarray] = {}
+    k = 0
+    for name in fixed:
+        if name == "Intercept":
+            out["b_Intercept"] = _column(flat, "b_Intercept")
+        else:
+            k += 1
+            out[b_name(name)] = _column(flat, f"b.{k}")
+    for q, name in enumerate(varying, start=1):
+        out[sd_name(group, name)] = _column(flat, f"sd_1.{q}")
+    for j in range(2, len(varying) + 1):
+        for i in range(1, j):
+            out[cor_name(group, varying[i - 1], varying[j - 1])] = _column(flat, f"Cor_1.{i}.{j}")
+    out["sigma"] = _column(flat, "sigma")
+    for q, name in enumerate(varying, start=1):
+        for j, level in enumerate(levels, start=1):
+            out[r_name(group, level, name)] = _column(flat, f"r_1.{j}.{q}")
+    out["lp__"] = _column(flat, "lp__")
+    out[".chain"] = flat[".chain"].to_numpy(dtype=int)
+    out[".iteration"] = flat[".iteration"].to_numpy(dtype=int)
+    out[".draw"] = np.arange(1, len(flat) + 1)
+    return pd.DataFrame(out)

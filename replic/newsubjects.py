@@ -25,11 +25,12 @@ import pandas as pd
 
 from replic.design import ORIGINAL, Design, allocate
 from replic.errors import ReplicInputError
+from replic.streams import DESIGN_PATTERNS
 from replic.terms import TermMap, variable_kinds
 
 __all__ = ["ModelFrame", "design_frame", "model_spec", "x_variable"]
 
-_PATTERN_STREAM = 0xDE5
+_PATTERN_STREAM = DESIGN_PATTERNS
 
 
 @dataclass(frozen=True, eq=False)

@@ -28,9 +28,8 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
-from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
@@ -38,6 +37,7 @@ import pyarrow.parquet as pq
 
 from replic.criteria import Original
 from replic.effects import effect_draws, summarise_draws, trajectory_bands
+from replic.versions import package_versions
 
 __all__ = ["effect_ks", "package_versions", "read_results", "remove_stale", "write_results"]
 
@@ -48,19 +48,6 @@ _TMP_PREFIX = ".replic-write-"
 _STALE = (re.compile(re.escape(_TMP_PREFIX) + r"\d+-[A-Za-z0-9_]+"),
           re.compile(r"\.report\.[A-Za-z0-9_]+\.html"))  # write_report's temporary file
 _COMBINED = re.compile(r"\.combined-[A-Za-z0-9_]+\.parquet")  # replic.combine's
-_PACKAGES = ("replic", "numpy", "scipy", "pandas", "joblib", "statsmodels", "matplotlib",
-             "seaborn", "jinja2", "pystan", "cmdstanpy", "dask", "distributed")
-
-
-def package_versions() -> dict[str, str]:
-    """Versions of replic and the packages it computes with (absent ones omitted)."""
-    out = {}
-    for p in _PACKAGES:
-        try:
-            out[p] = metadata.version(p)
-        except metadata.PackageNotFoundError:
-            continue
-    return out
 
 
 def effect_ks(ks: list[int]) -> list[int]:
@@ -69,8 +56,11 @@ def effect_ks(ks: list[int]) -> list[int]:
     return sorted({ks[0], ks[len(ks) // 2], ks[-1]})
 
 
-def write_results(result, directory: str | Path, *, report: bool = True) -> Path:
-    """Write every table of ``result`` (and ``report.html``) into ``directory``."""
+def write_results(result, directory: str | Path, *,
+                  render: Callable[[Path], str] | None = None) -> Path:
+    """Write every table of ``result`` into ``directory``, and ``report.html`` when a
+    ``render`` function is given (``replic.report.render_report``: the report layer sits above
+    this one, so the caller passes it in)."""
     directory = Path(directory)
     created = not directory.exists()
     directory.mkdir(parents=True, exist_ok=True)
@@ -101,12 +91,10 @@ def write_results(result, directory: str | Path, *, report: bool = True) -> Path
         if getattr(result, "diagnosands", None) is not None:
             result.diagnosands.to_csv(tmp / "diagnosands.csv", index=False)
         in_place = _write_replicates(result, tmp, directory)
-        if report:
-            from replic.report import render_report
-
+        if render is not None:
             if in_place:  # the report reads it from tmp
                 (tmp / _REPLICATES).symlink_to(in_place)
-            (tmp / "report.html").write_text(render_report(tmp), encoding="utf-8")
+            (tmp / "report.html").write_text(render(tmp), encoding="utf-8")
             if in_place:
                 (tmp / _REPLICATES).unlink()
         _replace_dir(tmp, directory)

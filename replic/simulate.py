@@ -1,11 +1,11 @@
 """Simulate replicates of a design from a posterior, vectorised and seeded.
 
-Seeding rule (DESIGN.md): replicate ``r`` of design ``d`` under root seed ``s`` draws its numbers
-from generators keyed by ``(s, d.key, r // BLOCK, stream)``, at the position ``r % BLOCK`` in
-each stream.  Nothing depends on the worker or loop position, so any partition of replicates
-into tasks gives bit-identical numbers.  Each quantity (posterior draw, deviations, residuals,
-missingness) has its own stream, so the posterior draw of replicate ``r`` is the same whatever
-the analysis.
+Seeding rule (``replic/DESIGN.md``; stream numbers in :mod:`replic.streams`): replicate ``r`` of
+design ``d`` under root seed ``s`` draws its numbers from generators keyed by ``(s, d.key, r //
+BLOCK, stream)``, at the position ``r % BLOCK`` in each stream. Nothing depends on the worker or
+loop position, so any partition of replicates into tasks gives bit-identical numbers. Each quantity
+(posterior draw, deviations, residuals, missingness) has its own stream, so the posterior draw of
+replicate ``r`` is the same whatever the analysis.
 
 Two representations:
 
@@ -28,12 +28,12 @@ from replic.errors import ReplicInputError
 from replic.newsubjects import ModelFrame, design_frame
 from replic.posterior import Posterior
 from replic.spec.names import parameter_names, parse_parameter
+from replic.streams import SIMULATE
 
 __all__ = ["BLOCK", "ModelFrame", "Replicates", "model_frame", "replicate_params", "simulate"]
 
 BLOCK = 1024
-_STREAM = {"draw": 0, "v": 1, "e": 2, "missing": 3, "vbar": 4, "nbar": 5, "chi2": 6,
-           "dropout": 7}
+_STREAM = SIMULATE
 
 
 def model_frame(posterior: Posterior, term: str, x: tuple[float, ...] | Design,

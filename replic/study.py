@@ -113,9 +113,10 @@ class StudyResult:
 
     def write(self, directory: str | Path, *, report: bool = True) -> Path:
         """Write tables (and the HTML report) to ``directory``; see :mod:`replic.results_io`."""
+        from replic.report import render_report
         from replic.results_io import write_results
 
-        return write_results(self, directory, report=report)
+        return write_results(self, directory, render=render_report if report else None)
 
 
 def resolve_designs(posterior: Posterior, designs, term: str) -> list[Design]:

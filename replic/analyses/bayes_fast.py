@@ -30,10 +30,11 @@ from replic.analyses import failed_columns, get_analysis
 from replic.bayes_fast.batch import analyse_replicates
 from replic.errors import ReplicInputError
 from replic.priors import Priors, default_priors
+from replic.streams import BAYES_FAST
 
 __all__ = ["ANALYSIS", "BayesFast", "BayesFastContext"]
 
-_STREAM = 11   # random-number stream of this analysis (simulate.py uses 0-6)
+_STREAM = BAYES_FAST   # random-number stream of this analysis (replic.streams)
 _OPTIONS = ("draws", "seed", "priors", "refit_flagged", "stan_options")
 _PER_REPLICATE = ("rep", "draw", "beta", "Sigma", "sigma", "vbar", "y", "observed")
 

@@ -32,7 +32,6 @@ from typing import Any
 import pandas as pd
 
 from replic.errors import ReplicInputError
-from replic.results_io import package_versions
 from replic.runner.backends import Backend, run_tasks, shares_disk
 from replic.runner.manifest import (
     FORMAT,
@@ -47,6 +46,7 @@ from replic.runner.resume import Found, read_tasks, verify
 from replic.runner.store import FAILURE_COLUMNS, ChunkStore, Stored, file_digest, remove_temporary
 from replic.runner.tally import TALLY_COLUMNS, summary_from_tallies, tally, type_sm_from_tallies
 from replic.runner.tasks import Payload, Task, plan_tasks
+from replic.versions import package_versions
 
 __all__ = ["MAX_FAILURES_LISTED", "REPLICATES_FILE", "Execution", "execute"]
 

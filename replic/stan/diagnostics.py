@@ -28,7 +28,7 @@ def convergence(table: pd.DataFrame, divergent: np.ndarray | None = None, *,
     Parameters
     ----------
     table : DataFrame
-        brms-named draws with a ``.chain`` column (:func:`replic.stan.program.brms_draws`).
+        brms-named draws with a ``.chain`` column (:func:`replic.io_cmdstan.brms_draws`).
     divergent : ndarray, optional
         Divergent-transition indicator per draw.
     rhat_max, ess_min : float

@@ -14,13 +14,13 @@ from pathlib import Path
 import pandas as pd
 
 from replic.errors import ReplicInputError
+from replic.io_cmdstan import brms_draws
 from replic.posterior import Posterior
 from replic.priors import Priors
 from replic.spec import model_data
 from replic.stan.backends import StanModel, compile_model
 from replic.stan.data import StanData, stan_data
 from replic.stan.diagnostics import convergence
-from replic.stan.program import brms_draws
 
 __all__ = ["fit_draws", "fit_posterior", "sample_draws"]
 
@@ -45,7 +45,7 @@ def sample_draws(model: StanModel, data: StanData, *, chains: int, warmup: int, 
     Returns
     -------
     table : DataFrame
-        brms-named draws (:func:`replic.stan.program.brms_draws`).
+        brms-named draws (:func:`replic.io_cmdstan.brms_draws`).
     flat : DataFrame
         Stan's flat output (sampler columns such as ``divergent__`` included).
     """
