@@ -15,7 +15,7 @@ import numpy as np
 
 from replic.errors import ReplicInputError
 
-__all__ = ["Priors", "StudentT", "default_priors"]
+__all__ = ["Priors", "StudentT", "default_parameters", "default_priors"]
 
 
 @dataclass(frozen=True)
@@ -48,19 +48,22 @@ class Priors:
             raise ReplicInputError(f"priors: lkj={self.lkj}; expected a positive shape")
 
 
-def _mad(y: np.ndarray) -> float:
-    """R's ``mad``: 1.4826 * median(|y - median(y)|)."""
-    return float(1.4826 * np.median(np.abs(y - np.median(y))))
+def default_parameters(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """brms's data-dependent prior parameters for each row of ``y`` (n, N), NaN = missing.
 
-
-def _round(x: float, digits: int = 1) -> float:
-    """R's ``round`` (IEC 60559: round half to even), as brms uses it."""
-    return float(np.round(x, digits))
+    Returns the intercept location ``round(median(y), 1)`` and the scale
+    ``max(round(mad(y), 1), 2.5)`` (R's ``mad``: 1.4826 median absolute deviation; R's
+    ``round``: half to even), each of shape (n,).  The one implementation of the rule, used
+    for single fits (:func:`default_priors`) and batches of replicates alike.
+    """
+    y = np.asarray(y, dtype=float)
+    med = np.nanmedian(y, axis=1)
+    mad = 1.4826 * np.nanmedian(np.abs(y - med[:, None]), axis=1)
+    return np.round(med, 1), np.maximum(np.round(mad, 1), 2.5)
 
 
 def default_priors(y: np.ndarray) -> Priors:
     """brms's default priors for a Gaussian LMM with response ``y``."""
-    y = np.asarray(y, dtype=float)
-    scale = max(_round(_mad(y)), 2.5)
-    return Priors(intercept=StudentT(3.0, _round(float(np.median(y))), scale),
-                  sd=StudentT(3.0, 0.0, scale), sigma=StudentT(3.0, 0.0, scale), lkj=1.0)
+    loc, scale = (float(v[0]) for v in default_parameters(np.asarray(y, dtype=float)[None]))
+    return Priors(intercept=StudentT(3.0, loc, scale), sd=StudentT(3.0, 0.0, scale),
+                  sigma=StudentT(3.0, 0.0, scale), lkj=1.0)

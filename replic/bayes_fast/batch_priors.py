@@ -1,8 +1,8 @@
 """Priors of many data sets at once: brms's data-dependent defaults, vectorised.
 
-:func:`replic.priors.default_priors` computes brms's defaults for one response vector; here the
-same rule (``scale = max(round(mad(y), 1), 2.5)``, intercept location ``round(median(y), 1)``)
-runs over the rows of an ``(n, N)`` array of responses with NaN for missing values.
+:func:`replic.priors.default_parameters` is brms's rule (``scale = max(round(mad(y), 1), 2.5)``,
+intercept location ``round(median(y), 1)``) over the rows of an ``(n, N)`` array of responses with
+NaN for missing values; here it becomes the arrays the batched sampler reads.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from replic.priors import Priors
+from replic.priors import Priors, default_parameters
 
 __all__ = ["BatchPriors", "batch_priors"]
 
@@ -53,9 +53,7 @@ def batch_priors(priors: Priors | None, y: np.ndarray) -> BatchPriors:
                                                 (t.df, t.location, t.scale))
         return BatchPriors(intercept=full(priors.intercept), sd=full(priors.sd),
                            sigma=full(priors.sigma), lkj=float(priors.lkj))
-    med = np.nanmedian(y, axis=1)
-    mad = 1.4826 * np.nanmedian(np.abs(y - med[:, None]), axis=1)
-    scale = np.maximum(np.round(mad, 1), 2.5)
+    loc, scale = default_parameters(y)
     three, zero = np.full(n, 3.0), np.zeros(n)
-    return BatchPriors(intercept=(three, np.round(med, 1), scale), sd=(three, zero, scale),
+    return BatchPriors(intercept=(three, loc, scale), sd=(three, zero, scale),
                        sigma=(three, zero, scale), lkj=1.0)
