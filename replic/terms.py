@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from replic.errors import ReplicInputError
+from replic.spec.levels import r_sort_key
 
 __all__ = ["TermMap", "variable_kinds"]
 
@@ -54,7 +55,7 @@ def variable_kinds(*frames: pd.DataFrame | None,
     for var, levs in (levels or {}).items():
         factors.setdefault(str(var), set()).update(str(v) for v in levs)
     numeric -= set(factors)
-    return frozenset(numeric), {v: tuple(sorted(ls)) for v, ls in factors.items()}
+    return frozenset(numeric), {v: tuple(sorted(ls, key=r_sort_key)) for v, ls in factors.items()}
 
 
 @dataclass(frozen=True)
