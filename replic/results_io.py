@@ -39,7 +39,8 @@ from replic.criteria import Original
 from replic.effects import effect_draws, summarise_draws, trajectory_bands
 from replic.versions import package_versions
 
-__all__ = ["effect_ks", "package_versions", "read_results", "remove_stale", "write_results"]
+__all__ = ["PLAN_MARK", "effect_ks", "is_plan_dir", "package_versions", "read_plan", "read_results",
+           "remove_stale", "write_results"]
 
 _REPLICATES = "replicates.parquet"
 #: Hidden directory (inside the results directory) the files are written to before they are
@@ -196,4 +197,33 @@ def read_results(directory: str | Path, *, replicate_columns: Sequence[str] | No
         out["replicates"] = pd.read_parquet(f, columns=columns) if f.is_file() else None
     f = d / "effect_draws.parquet"
     out["effect_draws"] = pd.read_parquet(f) if f.is_file() else None
+    return out
+
+
+#: The mark in ``plan.json`` of a plan written by ``replic plan`` (:mod:`replic.plan.io`).
+PLAN_MARK = "replic plan"
+
+
+def is_plan_dir(directory: Path) -> bool:
+    """Whether ``directory`` holds a plan written by ``replic plan``."""
+    f = Path(directory) / "plan.json"
+    try:
+        return json.loads(f.read_text()).get("written_by") == PLAN_MARK
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def read_plan(directory: str | Path) -> dict | None:
+    """The plan saved in ``directory`` (``info``, ``points``, ``candidates``), or None.
+
+    Plans are written by :func:`replic.plan.io.write_plan`; reading them is results I/O, so the
+    report can show them without importing the planning layer above it.
+    """
+    d = Path(directory)
+    if not is_plan_dir(d):
+        return None
+    out: dict = {"info": json.loads((d / "plan.json").read_text())}
+    for key, name in (("points", "plan.csv"), ("candidates", "plan_candidates.csv")):
+        f = d / name
+        out[key] = pd.read_csv(f, keep_default_na=False, na_values=[""]) if f.is_file() else None
     return out

@@ -20,24 +20,16 @@ import os
 import tempfile
 from pathlib import Path
 
-import pandas as pd
-
 from replic.errors import ReplicInputError
 from replic.plan.cost import CheapestDesign
 from replic.plan.find_k import KSearch
+from replic.results_io import PLAN_MARK as _MARK
+from replic.results_io import is_plan_dir as _ours
+from replic.results_io import read_plan
 
 __all__ = ["PLAN_FILES", "check_plan_dir", "read_plan", "write_plan"]
 
 PLAN_FILES = ("plan.json", "plan.csv", "plan_candidates.csv")
-_MARK = "replic plan"
-
-
-def _ours(directory: Path) -> bool:
-    f = directory / "plan.json"
-    try:
-        return json.loads(f.read_text()).get("written_by") == _MARK
-    except (OSError, ValueError, AttributeError):
-        return False
 
 
 def _results_dir(d: Path) -> bool:
@@ -115,15 +107,3 @@ def _stage(directory: Path, write) -> Path:
         write(f)
     os.chmod(name, 0o644)
     return Path(name)
-
-
-def read_plan(directory: str | Path) -> dict | None:
-    """The plan saved in ``directory`` (``info``, ``points``, ``candidates``), or None."""
-    d = Path(directory)
-    if not _ours(d):
-        return None
-    out: dict = {"info": json.loads((d / "plan.json").read_text())}
-    for key, name in (("points", "plan.csv"), ("candidates", "plan_candidates.csv")):
-        f = d / name
-        out[key] = pd.read_csv(f, keep_default_na=False, na_values=[""]) if f.is_file() else None
-    return out

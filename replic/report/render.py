@@ -219,8 +219,7 @@ def render_report(results_dir: str | Path) -> str:
     str
         One self-contained HTML5 document (figures embedded, no external requests).
     """
-    from replic.plan.io import read_plan
-    from replic.results_io import read_results
+    from replic.results_io import read_plan, read_results
 
     # replicates.parquet is streamed by the diagnostics and error counts, never read whole
     results = read_results(results_dir, load_replicates=False)
