@@ -14,8 +14,10 @@ from replic.lmm import fit_lmm
 from replic.plan import cheapest_design, find_k
 from replic.posterior import Posterior
 from replic.read import read_draws
+from replic.saved import read_results
 from replic.stan.fit import fit_posterior
 from replic.study import StudyResult, run_study
+from replic.summarise import k_needed
 
 __all__ = [
     "CRITERIA",
@@ -31,7 +33,9 @@ __all__ = [
     "fit_bayes_fast",
     "fit_lmm",
     "fit_posterior",
+    "k_needed",
     "read_draws",
+    "read_results",
     "run_study",
     "summarise_draws",
     "trajectory_bands",

@@ -8,7 +8,7 @@
     DIR/replicates.parquet and DIR/report.html (DIR defaults to ``reports/<study name>/``);
 ``replic plan [STUDY.toml] --target 0.9 [--criterion ID] [--cost-subject C --cost-observation C]``
     the smallest k (or the cheapest design) reaching the target, by a sequential search;
-``replic report RESULTS_DIR``
+``replic report RESULTS_DIR [--out FILE]``
     re-render the report of a saved study without rerunning it;
 ``replic fit DATA.csv FORMULA --out draws.csv``
     fit the model with Stan (when the Stan engine is installed).
@@ -96,6 +96,9 @@ def _run(args: argparse.Namespace) -> int:
     result = combine_results(results)
     result.info["study"] = spec.source
     result.info["criterion"] = args.criterion
+    if not args.quiet:
+        print(f"replic: writing the tables and the report to {out}/ ...", file=sys.stderr,
+              flush=True)
     result.write(out)
     if len(results) > 1 and result.replicates_file is not None:
         result.replicates_file.unlink(missing_ok=True)  # the combined file, copied to out/
@@ -147,14 +150,21 @@ def _print_headline(result) -> None:
 def _report(args: argparse.Namespace) -> int:
     from replic.report import write_report
 
-    path = write_report(args.results)
+    path = write_report(args.results, out=args.out)
     print(f"wrote {path}")
     return 0
+
+
+def _version() -> str:
+    from replic import __version__
+
+    return __version__
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="replic", description="Replication and power analysis "
                                 "for multilevel models, from a fitted posterior.")
+    p.add_argument("--version", action="version", version=f"replic {_version()}")
     sub = p.add_subparsers(dest="command", required=True)
 
     e = sub.add_parser("effects", help="the effect of a term for every estimand")
@@ -199,6 +209,8 @@ def _parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("report", help="re-render the report of a saved study")
     rep.add_argument("results", help="results directory written by 'replic run'")
+    rep.add_argument("--out", metavar="FILE", help="write the report here (default: "
+                     "RESULTS/report.html); an existing file is replaced only if replic wrote it")
     rep.set_defaults(func=_report)
 
     for name in _EXTENSIONS:

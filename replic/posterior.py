@@ -107,6 +107,25 @@ class Posterior:
         return ModelSpec.from_terms(self.fixed, self.varying, self.group,
                                     response=self.response or "y")
 
+    def __repr__(self) -> str:
+        from replic.display import posterior_text
+
+        return posterior_text(self)
+
+    def _repr_html_(self) -> str:
+        from replic.display import posterior_html
+
+        return posterior_html(self)
+
+    def to_frame(self, *, group_level: bool = True) -> pd.DataFrame:
+        """The draws as a DataFrame with brms's column names (``b_Days``,
+        ``sd_Subject__Days``, ``cor_...``, ``sigma``, ``r_Subject[308,Days]``, ``.chain``,
+        ``.iteration``, ``.draw``); ``read_draws`` reads it back.  ``group_level=False``
+        leaves out the ``r_`` columns."""
+        from replic.io_brms import brms_frame
+
+        return brms_frame(self, group_level=group_level)
+
     @property
     def n_draws(self) -> int:
         """Number of posterior draws ``S``."""

@@ -111,6 +111,28 @@ class StudyResult:
         value = self.__dict__["_replicates"]
         return value if isinstance(value, Path) else None
 
+    def __repr__(self) -> str:
+        from replic.display import study_text
+
+        return study_text(self)
+
+    def _repr_html_(self) -> str:
+        from replic.display import study_html
+
+        return study_html(self)
+
+    def plot(self, *, criterion: str = "sig_same_direction", ax=None):
+        """The curve over k of ``criterion`` (default: significant in the original's
+        direction) per design family, with 95% Monte Carlo bands and the target.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        from replic.display import plot_study
+
+        return plot_study(self, criterion=criterion, ax=ax)
+
     def write(self, directory: str | Path, *, report: bool = True) -> Path:
         """Write tables (and the HTML report) to ``directory``; see :mod:`replic.results_io`."""
         from replic.report import render_report
@@ -165,7 +187,7 @@ def run_study(posterior: Posterior | str | Path | pd.DataFrame, designs: Design 
               n_jobs: int | None = None, options: Mapping | None = None, target: float = 0.8,
               chunk_size: int | None = None, scheduler: Any = None,
               out: str | Path | None = None, resume: bool = False,
-              exclude_unconverged: bool = False, quiet: bool = True,
+              exclude_unconverged: bool = False, quiet: bool = False,
               keep_chunks: bool = False,
               criteria: Mapping[str, Callable] | None = None) -> StudyResult:
     """Simulate ``reps`` replication experiments per design and summarise how often they match.
@@ -211,7 +233,8 @@ def run_study(posterior: Posterior | str | Path | pd.DataFrame, designs: Design 
         (NaN, so out of ``n``).  Either way they are counted in the summary's
         ``n_unconverged``.  Part of the study's fingerprint: a resumed study keeps it.
     quiet : bool
-        No progress bar (it is drawn on stderr only when that is a terminal).
+        No progress bar.  Otherwise one is drawn on stderr when that is a terminal, and as
+        tqdm's notebook widget in Jupyter; it is labelled with the analysis.
     keep_chunks : bool
         With ``out``: keep ``out/chunks/`` beside the merged ``out/replicates.parquet``
         (the replicates are then on disk twice).

@@ -17,6 +17,7 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
+from replic.errors import ReplicInputError
 from replic.report.curves import HEADLINE, all_criteria_figure, headline_curve, type_sm_figure
 from replic.report.data import add_series, data_columns, error_messages
 from replic.report.figures import effects_figure, trajectory_figure
@@ -243,13 +244,17 @@ def render_html(context: dict) -> str:
     return _environment().get_template(TEMPLATE).render(**context)
 
 
-def write_report(results_dir: str | Path) -> Path:
-    """(Re)write ``results_dir/report.html`` from the saved results, atomically.
+def write_report(results_dir: str | Path, *, out: str | Path | None = None) -> Path:
+    """(Re)write the report of a results directory, atomically.
 
     Parameters
     ----------
     results_dir : str or Path
         A results directory.
+    out : str or Path, optional
+        The report's file (default ``results_dir/report.html``).  An existing file is
+        replaced only when it is a report replic wrote; anything else is refused with a
+        :class:`~replic.errors.ReplicInputError`.
 
     Returns
     -------
@@ -257,14 +262,37 @@ def write_report(results_dir: str | Path) -> Path:
         The report's path.
     """
     d = Path(results_dir)
+    target = d / "report.html" if out is None else Path(out)
+    if target.is_dir():
+        target = target / "report.html"
+    _check_overwrite(target)
+    if not target.parent.is_dir():
+        raise ReplicInputError(f"--out {target}: no such directory {target.parent}")
     html = render_report(d)
-    fd, tmp = tempfile.mkstemp(prefix=".report.", suffix=".html", dir=d)
+    fd, tmp = tempfile.mkstemp(prefix=".report.", suffix=".html", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(html)
         os.chmod(tmp, 0o644)
-        os.replace(tmp, d / "report.html")
+        os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return d / "report.html"
+    return target
+
+
+#: Every report carries this in its head; a file without it was not written by replic.
+_GENERATOR = '<meta name="generator" content="replic'
+
+
+def _check_overwrite(path: Path) -> None:
+    if not path.exists():
+        return
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            head = fh.read(4096)
+    except OSError as exc:
+        raise ReplicInputError(f"{path}: cannot check the existing file ({exc})") from None
+    if _GENERATOR not in head:
+        raise ReplicInputError(f"{path} exists and is not a report written by replic; "
+                               "refusing to overwrite it (choose another --out)")

@@ -144,7 +144,7 @@ def execute(payload: Payload, *, reps: int, chunk_size: int, backend: Backend,
 def _in_memory(payload: Payload, tasks: list[Task], backend: Backend, quiet: bool) -> Execution:
     parts: dict[str, pd.DataFrame] = {}
     failures = _Failures()
-    with progress(sum(t.n for t in tasks), quiet=quiet) as bar, \
+    with progress(sum(t.n for t in tasks), quiet=quiet, desc=payload.analysis_name) as bar, \
             closing(run_tasks(payload, tasks, backend)) as results:
         for task, rows in results:
             parts[task.name] = rows
@@ -241,7 +241,7 @@ def _stored(payload: Payload, out: Path, *, reps: int, chunk_size: int, backend:
             tallies[t.name] = tally(rows)
             failures.add(t, rows)
         with progress(sum(t.n for t in tasks), initial=sum(t.n for t in done),
-                      quiet=quiet) as bar, \
+                      quiet=quiet, desc=payload.analysis_name) as bar, \
                 closing(run_tasks(payload, todo, backend, sink=sink)) as results:
             for task, rows in results:
                 run["chunks_run"] += 1

@@ -1,6 +1,7 @@
-"""The progress bar: replicates done, rate and ETA on stderr (tqdm).
+"""The progress bar: replicates done, rate and ETA (tqdm).
 
-Shown only when stderr is a terminal and not ``quiet``, so logs, pipes and CI stay clean.
+Shown only when not ``quiet`` and stderr is a terminal (a text bar) or the code runs in a
+Jupyter kernel (tqdm's notebook bar, via ``tqdm.auto``), so logs, pipes and CI stay clean.
 """
 
 from __future__ import annotations
@@ -12,14 +13,25 @@ from typing import TextIO
 
 from tqdm import tqdm
 
-__all__ = ["progress", "shows_progress"]
+__all__ = ["in_notebook", "progress", "shows_progress"]
+
+
+def in_notebook() -> bool:
+    """Whether this code runs in a Jupyter kernel (where stderr is no terminal)."""
+    shell = sys.modules.get("IPython")
+    get = getattr(shell, "get_ipython", None)
+    ip = get() if get is not None else None
+    return ip is not None and type(ip).__name__ == "ZMQInteractiveShell"
 
 
 def shows_progress(*, quiet: bool, stream: TextIO | None = None) -> bool:
-    """Whether a bar would be drawn: not ``quiet`` and ``stream`` (stderr) is a terminal."""
+    """Whether a bar would be drawn: not ``quiet``, and ``stream`` (stderr) is a terminal or
+    this is a notebook."""
+    if quiet:
+        return False
     stream = sys.stderr if stream is None else stream
     try:
-        return not quiet and stream.isatty()
+        return stream.isatty() or (stream is sys.stderr and in_notebook())
     except (AttributeError, ValueError):  # closed or non-file streams
         return False
 
@@ -43,7 +55,10 @@ def progress(total: int, *, initial: int = 0, quiet: bool = True, desc: str = "r
         Where to draw (default stderr); the bar is disabled unless it is a terminal.
     """
     stream = sys.stderr if stream is None else stream
-    bar = tqdm(total=total, initial=initial, desc=desc, unit="rep", unit_scale=True,
+    bar_class = tqdm
+    if not quiet and stream is sys.stderr and in_notebook():
+        from tqdm.auto import tqdm as bar_class
+    bar = bar_class(total=total, initial=initial, desc=desc, unit="rep", unit_scale=True,
                file=stream, disable=not shows_progress(quiet=quiet, stream=stream),
                smoothing=0.1)
     try:

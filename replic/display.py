@@ -1,0 +1,213 @@
+"""Notebook displays: short text and HTML summaries of a study and a posterior, and a figure.
+
+``repr(StudyResult)`` and ``repr(Posterior)`` are a few lines (never the replicate table, never
+the raw draw arrays); ``_repr_html_`` adds the headline curve as an inline SVG.  Nothing here
+reads a stored run's replicate file: a study's display uses only its summary tables.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["HEADLINE", "answer", "plot_study", "posterior_html", "posterior_text", "study_html",
+           "study_text"]
+
+#: The headline criterion.
+HEADLINE = "sig_same_direction"
+_FAMILY = ("analysis", "missing", "params")
+
+
+def _families(table: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """(label, rows) per design family, labelled by what varies between families."""
+    cols = [c for c in _FAMILY if c in table]
+    varying = [c for c in cols if table[c].nunique(dropna=False) > 1]
+    out = []
+    for keys, g in table.groupby(cols, sort=False, dropna=False):
+        keys = dict(zip(cols, keys if isinstance(keys, tuple) else (keys,), strict=True))
+        parts = [str(keys["analysis"])] if "analysis" in varying else []
+        if "missing" in varying:
+            parts.append(f"{100 * float(keys['missing']):.0f}% missing")
+        if "params" in varying:
+            parts.append(_params_words(str(keys["params"])))
+        out.append((", ".join(parts), g))
+    return out
+
+
+def _params_words(params: str) -> str:
+    return {"posterior": "assurance", "mean": "conditional power at the posterior mean",
+            "median": "conditional power at the posterior median"}.get(
+        params, f"conditional power at {params}")
+
+
+def answer(row: pd.Series | dict) -> str:
+    """A ``k_needed`` row in words: ``"k = 7"`` or ``"not reached for k <= 30"``."""
+    if "answer" in row and isinstance(row["answer"], str) and row["answer"]:
+        return str(row["answer"])
+    k = row["k"]
+    if k is None or (isinstance(k, float) and not math.isfinite(k)):
+        return f"not reached for k <= {int(row['k_max'])}"
+    return f"k = {int(k)}"
+
+
+def _headline_rows(result: Any) -> list[tuple[str, str, pd.DataFrame]]:
+    """(family label, answer, curve rows) for the headline criterion."""
+    s = result.summary[result.summary["criterion"] == HEADLINE]
+    kn = result.k_needed[result.k_needed["criterion"] == HEADLINE]
+    answers = dict(_families(kn)) if len(kn) else {}
+    out = []
+    for label, g in _families(s):
+        row = answers.get(label)
+        out.append((label, answer(row.iloc[0]) if row is not None and len(row) else "–",
+                    g.sort_values("k")))
+    return out
+
+
+def _design_words(result: Any) -> str:
+    info = result.info
+    x = info.get("x") or []
+    term = info.get("term", "")
+    if len(x) >= 2 and np.allclose(np.diff(x), 1):
+        seen = f"{term} {x[0]:g}–{x[-1]:g}"
+    else:
+        seen = f"{term} = " + ", ".join(f"{v:g}" for v in x[:8]) + (" …" if len(x) > 8 else "")
+    return f"new subjects observed at {seen}" if x else "new subjects"
+
+
+def study_text(result: Any) -> str:
+    """A few lines: study, original estimate, headline answer per design family."""
+    info, o = result.info, result.original
+    s = result.summary
+    ks = sorted(set(s["k"].astype(int)))
+    analyses = ", ".join(dict.fromkeys(s["analysis"].astype(str)))
+    lines = [f"StudyResult: effect of {info.get('term')}, {analyses}, "
+             f"{len(set(s['design']))} designs (k = {_ks(ks)}) x {info.get('reps')} replicates, "
+             f"seed {info.get('seed')}",
+             f"  original: {o.estimate:.3g} (sd {o.se:.3g}, 95% [{o.lower:.3g}, {o.upper:.3g}]); "
+             f"{_design_words(result)}"]
+    target = float(info.get("target", 0.8))
+    for label, ans, g in _headline_rows(result):
+        k = int(ans.removeprefix("k = ")) if ans.startswith("k = ") else g["k"].max()
+        at = g[g["k"] == k].iloc[0]
+        lines.append(f"  {label + ': ' if label else ''}significant in the original's direction "
+                     f"with {100 * target:.0f}% probability: {ans} "
+                     f"(at k = {int(at['k'])}: {at['probability']:.3f} ± {at['mcse']:.3f})")
+    f = result.replicates_file
+    lines.append(f"  replicates: {f} (on disk)" if f is not None else
+                 f"  replicates: {len(result.__dict__['_replicates'])} rows in memory")
+    return "\n".join(lines)
+
+
+def _ks(ks: list[int]) -> str:
+    """``[2, 3, 4, 5, 10, 20]`` -> ``"2..5, 10, 20"``."""
+    runs: list[list[int]] = []
+    for k in ks:
+        if runs and k == runs[-1][-1] + 1:
+            runs[-1].append(k)
+        else:
+            runs.append([k])
+    parts = [f"{r[0]}..{r[-1]}" if len(r) > 2 else ", ".join(map(str, r)) for r in runs]
+    return ", ".join(parts[:6]) + (", …" if len(parts) > 6 else "")
+
+
+def plot_study(result: Any, *, criterion: str = HEADLINE, ax: Any = None) -> Any:
+    """The curve over k of ``criterion`` per design family, with 95% Monte Carlo bands.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from matplotlib.figure import Figure
+
+    s = result.summary[result.summary["criterion"] == criterion]
+    if s.empty:
+        from replic.errors import ReplicInputError
+
+        have = ", ".join(dict.fromkeys(result.summary["criterion"]))
+        raise ReplicInputError(f"criterion={criterion!r}: not in this study's summary "
+                               f"(criteria: {have})")
+    if ax is None:
+        fig = Figure(figsize=(6, 3.4), layout="constrained")
+        ax = fig.add_subplot()
+    else:
+        fig = ax.figure
+    target = float(result.info.get("target", 0.8))
+    for label, g in _families(s):
+        g = g.sort_values("k")
+        line, = ax.plot(g["k"], g["probability"], marker="o", ms=3, label=label or None)
+        ax.fill_between(g["k"], g["lower"], g["upper"], color=line.get_color(), alpha=0.2,
+                        lw=0)
+    ax.axhline(target, color="0.4", lw=0.8, ls="--")
+    ax.set_ylim(0, 1)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.set_xlabel("k (new subjects)")
+    ax.set_ylabel(f"P({criterion})" if criterion != HEADLINE else "P(significant, same sign)")
+    ax.set_title(f"Replicating the effect of {result.info.get('term', '')}", fontsize=10)
+    if ax.get_legend_handles_labels()[1]:
+        ax.legend(fontsize=8, frameon=False)
+    return fig
+
+
+def _svg(fig: Any) -> str:
+    buf = io.StringIO()
+    import matplotlib
+
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "replic"}):
+        fig.savefig(buf, format="svg")
+    text = buf.getvalue()
+    return text[text.index("<svg"):]
+
+
+def study_html(result: Any) -> str:
+    """An HTML summary: the headline per family, the curve as inline SVG, k needed."""
+    info, o = result.info, result.original
+    term = html.escape(str(info.get("term", "")))
+    target = float(info.get("target", 0.8))
+    rows = "".join(
+        f"<tr><td>{html.escape(label or str(g['analysis'].iloc[0]))}</td>"
+        f"<td>{html.escape(ans)}</td></tr>" for label, ans, g in _headline_rows(result))
+    return (
+        '<div class="replic-study">'
+        f"<p><strong>Replicating the effect of {term}</strong>: original "
+        f"{o.estimate:.3g} (sd {o.se:.3g}, 95% [{o.lower:.3g}, {o.upper:.3g}]); "
+        f"{html.escape(_design_words(result))}; {info.get('reps')} replicates per design.</p>"
+        f"{_svg(plot_study(result))}"
+        f"<table><thead><tr><th>design family</th><th>smallest k reaching "
+        f"{100 * target:.0f}%</th></tr></thead><tbody>{rows}</tbody></table>"
+        "</div>")
+
+
+def posterior_text(post: Any) -> str:
+    """A few lines: draws, chains, terms, group, source."""
+    chains = len(np.unique(post.chain))
+    lines = [f"Posterior: {post.n_draws} draws ({chains} chain{'s' * (chains != 1)}) from "
+             f"{post.source or 'unknown source'}",
+             f"  fixed: {', '.join(post.fixed)}",
+             f"  varying by {post.group} ({len(post.levels)} levels): {', '.join(post.varying)}"]
+    if post.formula:
+        lines.append(f"  formula: {post.formula}")
+    if post.data is not None:
+        lines.append(f"  data: {len(post.data)} rows")
+    return "\n".join(lines)
+
+
+def _param_summary(post: Any) -> pd.DataFrame:
+    frame = post.to_frame(group_level=False)
+    cols = [c for c in frame.columns if not c.startswith(".")]
+    q = frame[cols].quantile([0.025, 0.975])
+    return pd.DataFrame({"mean": frame[cols].mean(), "sd": frame[cols].std(),
+                         "q2.5": q.loc[0.025], "q97.5": q.loc[0.975]})
+
+
+def posterior_html(post: Any) -> str:
+    """An HTML summary: the text lines and a table of the population-level parameters."""
+    lines = posterior_text(post).split("\n")
+    table = _param_summary(post).to_html(float_format=lambda v: f"{v:.3g}", border=0)
+    return ('<div class="replic-posterior">'
+            f"<p><strong>{html.escape(lines[0])}</strong><br>"
+            + "<br>".join(html.escape(x.strip()) for x in lines[1:]) + f"</p>{table}</div>")
