@@ -96,6 +96,7 @@ def _run(args: argparse.Namespace) -> int:
     result = combine_results(results)
     result.info["study"] = spec.source
     result.info["criterion"] = args.criterion
+    result.info.update(name=spec.name, units=spec.units)
     if not args.quiet:
         print(f"replic: writing the tables and the report to {out}/ ...", file=sys.stderr,
               flush=True)

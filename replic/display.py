@@ -69,14 +69,10 @@ def _headline_rows(result: Any) -> list[tuple[str, str, pd.DataFrame]]:
 
 
 def _design_words(result: Any) -> str:
-    info = result.info
-    x = info.get("x") or []
-    term = info.get("term", "")
-    if len(x) >= 2 and np.allclose(np.diff(x), 1):
-        seen = f"{term} {x[0]:g}–{x[-1]:g}"
-    else:
-        seen = f"{term} = " + ", ".join(f"{v:g}" for v in x[:8]) + (" …" if len(x) > 8 else "")
-    return f"new subjects observed at {seen}" if x else "new subjects"
+    from replic.report.text import observed_at
+
+    seen = observed_at(str(result.info.get("term", "")), result.info.get("x"))
+    return f"new subjects observed at {seen}" if seen else "new subjects"
 
 
 def study_text(result: Any) -> str:

@@ -51,10 +51,20 @@ _STALE = (re.compile(re.escape(_TMP_PREFIX) + r"\d+-[A-Za-z0-9_]+"),
 _COMBINED = re.compile(r"\.combined-[A-Za-z0-9_]+\.parquet")  # replic.combine's
 
 
-def effect_ks(ks: list[int]) -> list[int]:
-    """A few k from the grid for the effects figure: smallest, a middle one, largest."""
+def effect_ks(ks: list[int], *, also: Sequence[int] = ()) -> list[int]:
+    """A few k from the grid for the effects figure: smallest, a middle one, largest, and
+    ``also`` (the recommended k)."""
     ks = sorted(set(ks))
-    return sorted({ks[0], ks[len(ks) // 2], ks[-1]})
+    return sorted({ks[0], ks[len(ks) // 2], ks[-1], *map(int, also)})
+
+
+def _recommended(result) -> list[int]:
+    """The smallest k reaching the target for the headline criterion, per design family."""
+    kn = result.k_needed
+    if kn is None or "criterion" not in kn:
+        return []
+    k = pd.to_numeric(kn.loc[kn["criterion"] == "sig_same_direction", "k"], errors="coerce")
+    return sorted({int(v) for v in k.dropna()})
 
 
 def write_results(result, directory: str | Path, *,
@@ -72,7 +82,8 @@ def write_results(result, directory: str | Path, *,
                                     "versions": package_versions()}
         post, term = result.posterior, result.info["term"]
         if post is not None:
-            draws = effect_draws(post, term, k=effect_ks(_replicate_ks(result)),
+            draws = effect_draws(post, term, k=effect_ks(_replicate_ks(result),
+                                                         also=_recommended(result)),
                                  seed=result.info["seed"])
             summarise_draws(draws).to_csv(tmp / "effects.csv", index=False)
             keep = draws["estimand"] != "fitted"

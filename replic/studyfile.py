@@ -50,7 +50,7 @@ __all__ = ["BUILTIN_STUDY", "StudySpec", "load_study", "resolve_path"]
 
 BUILTIN_STUDY = "replic:sleepstudy.toml"
 _KEYS = {"name", "draws", "data", "formula", "fit", "term", "analysis", "reps", "seed",
-         "target", "design", "options", "description", "exclude_unconverged"}
+         "target", "design", "options", "description", "exclude_unconverged", "units"}
 _FITS = ("stan", "bayes-fast")
 _DESIGN_KEYS = ("k", "x", "within", "between", "covariates", "missing", "dropout", "params",
                 "name")
@@ -73,6 +73,7 @@ class StudySpec:
     formula: str | None = None
     fit: str = "stan"
     exclude_unconverged: bool = False
+    units: str = ""
     source: str = ""
     digest: str = ""
 
@@ -191,7 +192,8 @@ def load_study(path: str | Path) -> StudySpec:
         reps=_int(doc.get("reps", 2000), "reps", path), seed=_int(doc.get("seed", 0), "seed", path),
         target=float(doc.get("target", 0.8)),
         data=resolve_path(str(doc["data"]), base) if "data" in doc else None,
-        options=dict(doc.get("options", {})), exclude_unconverged=exclude, source=str(path),
+        options=dict(doc.get("options", {})), exclude_unconverged=exclude,
+        units=_units(doc.get("units", ""), path), source=str(path),
         digest=hashlib.sha256(raw).hexdigest())
 
 
@@ -209,6 +211,14 @@ def _within_table(value, base: Path, where: str):
     raise ReplicInputError(f"{where}: within = {value!r}; expected a table of columns "
                            "({Days = [0, 1, 2]}), a CSV file of one subject's rows, a number of "
                            "rows or \"original\"")
+
+
+def _units(value, path: Path) -> str:
+    """``units = "ms"``: the response's units, shown on the report's axes."""
+    if not isinstance(value, str) or len(value) > 40 or "\n" in value:
+        raise ReplicInputError(f"{path}: units = {value!r}; expected a short text such as "
+                               "\"ms\"")
+    return value.strip()
 
 
 def _analyses(value, path: Path) -> tuple[str, ...]:

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from replic.errors import ReplicInputError
+from replic.report.text import params_words
 
 __all__ = [
     "BATCH_ROWS",
@@ -53,11 +54,32 @@ DIAGNOSTIC_CHECKS = {
 REPLICATE_COLUMNS = [*FAMILY, "k", "design", "error", *DIAGNOSTIC_CHECKS]
 
 
+def family_words(family: str, params_vary: bool = False) -> str:
+    """A design family's label (:attr:`replic.Design.family`) in words: ``missing=0.2`` ->
+    "20% missing", ``params=b_Days=5`` -> "conditional power at b_Days = 5" (and, when
+    ``params_vary``, "assurance" for a family drawing parameters from the posterior)."""
+    out, has_params = [], False
+    for part in str(family).split(", "):
+        if part.startswith("missing="):
+            out.append(f"{100 * float(part[8:]):.0f}% missing")
+        elif part.startswith("dropout="):
+            out.append(f"{100 * float(part[8:]):.0f}% dropout per session")
+        elif part.startswith("params="):
+            out.append(params_words(part[7:]))
+            has_params = True
+        elif part:
+            out.append(part)
+    if params_vary and not has_params:
+        out.append("assurance")
+    return ", ".join(out)
+
+
 def add_series(df: pd.DataFrame) -> pd.DataFrame:
     """Add a ``series`` column naming each design family (one curve over k).
 
     The label is the analysis, extended by the design family (the design's label without k:
-    template, allocation, missingness, parameters) only when there are several.
+    template, allocation, missingness, parameters) only when there are several, in words
+    ("summary, Days 0–9, 20% missing", "summary, Days 0–9, conditional power at b_Days = 5").
 
     Parameters
     ----------
@@ -72,13 +94,15 @@ def add_series(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
     parts = [out["analysis"].astype(str)]
     several = "family" in out and out["family"].nunique(dropna=False) > 1
+    params_vary = "params" in out and out["params"].nunique(dropna=False) > 1
     if several:
-        parts.append(out["family"].astype(str))
+        parts.append(out["family"].astype(str).map(lambda f: family_words(f, params_vary)))
     if not several and "missing" in out and out["missing"].nunique(dropna=False) > 1:
-        parts.append("missing " + (100 * out["missing"].astype(float)).round(0)
-                     .astype(int).astype(str) + "%")
-    if not several and "params" in out and out["params"].nunique(dropna=False) > 1:
-        parts.append("params " + out["params"].astype(str))
+        pct = (100 * out["missing"].astype(float)).round(0).astype(int)
+        parts.append(pct.map(lambda m: f"{m}% missing" if m else "complete data"))
+    if not several and params_vary:
+        parts.append(out["params"].astype(str).map(
+            lambda p: "assurance" if p == "posterior" else params_words(p)))
     label = parts[0]
     for p in parts[1:]:
         label = label + ", " + p

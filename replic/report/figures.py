@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -21,7 +21,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure as MplFigure
 
 from replic.report.data import effect_intervals
-from replic.report.text import estimand_label, fmt
+from replic.report.text import estimand_label, fmt, unit_names
 
 __all__ = ["GROUP_COLOURS", "Figure", "effects_figure", "encode_svg", "figure_style",
            "new_figure", "trajectory_figure"]
@@ -29,10 +29,10 @@ __all__ = ["GROUP_COLOURS", "Figure", "effects_figure", "encode_svg", "figure_st
 #: Colours of the estimand groups (colour-blind-safe, from seaborn's "colorblind").
 GROUP_COLOURS = {"population": "#0173b2", "study": "#029e73", "new": "#d55e00",
                  "replication": "#cc78bc"}
-BAND_COLOURS = {"prediction": "#fde3cc", "new_subject": "#f5b27f", "conditional": "#0173b2"}
-BAND_LABELS = {"conditional": "Average subject: expected curve (95%)",
-               "new_subject": "New subject: expected curve (95%)",
-               "prediction": "New subject: observations (95% prediction)"}
+BAND_COLOURS = {"prediction": "#d9d9d9", "new_subject": "#f5b27f", "conditional": "#0173b2"}
+BAND_LABELS = {"conditional": "Average {unit}: expected curve (95%)",
+               "new_subject": "New {unit}: expected curve (95%)",
+               "prediction": "New {unit}: observations (95% prediction, dashed edges)"}
 
 _RC = {"svg.hashsalt": "replic-report", "svg.fonttype": "path", "font.family": "DejaVu Sans",
        "font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "figure.dpi": 100,
@@ -91,7 +91,8 @@ def encode_svg(fig: MplFigure) -> bytes:
     return buf.getvalue()
 
 
-def effects_figure(draws: pd.DataFrame, *, term: str, response: str = "the response") -> Figure:
+def effects_figure(draws: pd.DataFrame, *, term: str, response: str = "the response",
+                   group: str | None = None, recommended: Sequence[int] = ()) -> Figure:
     """Distributions of the effect of ``term`` for each estimand, side by side.
 
     Parameters
@@ -101,7 +102,12 @@ def effects_figure(draws: pd.DataFrame, *, term: str, response: str = "the respo
     term : str
         The term.
     response : str
-        The response's name, for the axis label.
+        The response's name (with its units), for the axis label.
+    group : str, optional
+        The grouping factor, whose levels the labels count.
+    recommended : sequence of int
+        The k recommended by the study (smallest reaching the target); their rows are
+        marked.
 
     Returns
     -------
@@ -109,8 +115,11 @@ def effects_figure(draws: pd.DataFrame, *, term: str, response: str = "the respo
         ``data`` is :func:`~replic.report.data.effect_intervals` plus the row ``label``.
     """
     rows = effect_intervals(draws)
-    rows.insert(0, "label", [estimand_label(e, lev) for e, lev in
-                             zip(rows["estimand"], rows["level"], strict=True)])
+    marks = {f"k={int(k)}" for k in recommended}
+    rows.insert(0, "label", [estimand_label(e, lev, group=group)
+                             + (" (recommended)" if e == "replication_mean" and lev in marks
+                                else "")
+                             for e, lev in zip(rows["estimand"], rows["level"], strict=True)])
     long = pd.concat([draws.loc[(draws["estimand"] == r.estimand) & (draws["level"] == r.level),
                                 ["value"]].assign(label=r.label, group=r.group)
                       for r in rows.itertuples()], ignore_index=True)
@@ -134,15 +143,19 @@ def effects_figure(draws: pd.DataFrame, *, term: str, response: str = "the respo
              f"{fmt(r['q97.5'], 1)}" for r in rows.to_dict("records")]
     alt = (f"Violin plots of the posterior distribution of the effect of {term} for "
            f"{len(rows)} estimands, a dashed line at zero. " + "; ".join(parts) + ".")
+    names = unit_names(group)
     caption = (f"Each violin is the posterior distribution of the effect of {term} for one "
                "question; the black bar is its 95% interval and the circle its median. "
-               "Intervals widen from the average subject to a new person; a new experiment's "
-               "mean over k people sits in between and narrows as k grows.")
+               f"Intervals widen from the average {names['unit']} to a new {names['unit']}; a "
+               f"new experiment's mean over k {names['units']} sits in between and narrows as "
+               "k grows." + (" 'Recommended': the smallest k whose replications reach the "
+                             "target probability." if marks else ""))
     return Figure("effects", svg, alt, caption, rows)
 
 
 def trajectory_figure(bands: pd.DataFrame, *, term: str, data: pd.DataFrame | None = None,
-                      columns: tuple[str, str, str] | None = None) -> Figure:
+                      columns: tuple[str, str, str] | None = None, units: str = "",
+                      group: str | None = None) -> Figure:
     """Expected and predicted trajectories over ``term``, with the observed data if known.
 
     Parameters
@@ -155,6 +168,10 @@ def trajectory_figure(bands: pd.DataFrame, *, term: str, data: pd.DataFrame | No
         The original data.
     columns : tuple of str, optional
         Its (response, term, group) columns; the data is not drawn without them.
+    units : str
+        The response's units, for the axis label.
+    group : str, optional
+        The grouping factor, whose levels the legend names.
 
     Returns
     -------
@@ -172,6 +189,7 @@ def trajectory_figure(bands: pd.DataFrame, *, term: str, data: pd.DataFrame | No
                             "y": data[resp].to_numpy(float), "group": data[g].astype(str)})
         layers.append(obs)
     plotted = pd.concat(layers, ignore_index=True)
+    names = unit_names(group)
     with figure_style():
         fig = new_figure(9, 5)
         ax = fig.add_subplot()
@@ -181,43 +199,51 @@ def trajectory_figure(bands: pd.DataFrame, *, term: str, data: pd.DataFrame | No
                 continue
             ax.fill_between(d["x"], d["lower"], d["upper"], color=BAND_COLOURS[band],
                             alpha=0.8 if band == "conditional" else 1.0, lw=0,
-                            label=BAND_LABELS[band])
+                            label=BAND_LABELS[band].format(**names))
+            if band == "prediction":  # its edges dashed, so it never reads as the middle band
+                for edge in ("lower", "upper"):
+                    ax.plot(d["x"], d[edge], color="#555555", lw=1, ls="--")
         d = b[b["layer"] == "conditional"].sort_values("x")
-        ax.plot(d["x"], d["median"], color="#023858", lw=2, label="Average subject: median")
+        ax.plot(d["x"], d["median"], color="#023858", lw=2,
+                label=f"Average {names['unit']}: median")
         if len(layers) > 1:
             for i, (_, s) in enumerate(obs.groupby("group", sort=True)):
                 s = s.sort_values("x")
                 ax.plot(s["x"], s["y"], color="#444444", lw=0.7, alpha=0.55, marker=".",
-                        ms=3, label="Observed subjects" if i == 0 else None)
+                        ms=3, label=f"Observed {names['units']}" if i == 0 else None)
         ax.set_xlabel(term)
-        ax.set_ylabel(resp)
+        ax.set_ylabel(f"{resp} ({units})" if units else resp)
         ax.set_title(f"Trajectories over {term}", loc="left")
         ax.legend(loc="upper left", fontsize=8.5, frameon=True)
         fig.tight_layout()
         svg = encode_svg(fig)
-    alt = _trajectory_alt(b, term, obs if len(layers) > 1 else None)
-    caption = (f"Dark band: where the average subject's expected {resp} lies (95%). Middle "
-               f"band: a new subject's expected curve, which adds how much people differ. "
-               f"Light band: a new subject's actual observations, which add day-to-day noise.")
+    alt = _trajectory_alt(b, term, obs if len(layers) > 1 else None, names)
+    unit, units_ = names["unit"], names["units"]
+    caption = (f"Dark blue band: where the average {unit}'s expected {resp} lies (95%). "
+               f"Orange band: a new {unit}'s expected curve, which adds how much {units_} "
+               f"differ. Grey band with dashed edges: a new {unit}'s actual observations, which "
+               "add the residual noise (σ) of single observations.")
     if len(layers) > 1:
-        caption += " Grey lines: the subjects of the original study, as observed."
+        caption += f" Grey lines: the {units_} of the original study, as observed."
     return Figure("trajectories", svg, alt, caption, plotted)
 
 
-def _trajectory_alt(b: pd.DataFrame, term: str, obs: pd.DataFrame | None) -> str:
+def _trajectory_alt(b: pd.DataFrame, term: str, obs: pd.DataFrame | None,
+                    names: dict[str, str]) -> str:
     parts = []
     for band in ("conditional", "new_subject", "prediction"):
         d = b[b["layer"] == band].sort_values("x")
         if d.empty:
             continue
         first, last = d.iloc[0], d.iloc[-1]
-        parts.append(f"{BAND_LABELS[band]}: from {fmt(first['lower'], 0)}–"
+        parts.append(f"{BAND_LABELS[band].format(**names)}: from {fmt(first['lower'], 0)}–"
                      f"{fmt(first['upper'], 0)} at {term} = {fmt(first['x'], 0)} to "
                      f"{fmt(last['lower'], 0)}–{fmt(last['upper'], 0)} at {term} = "
                      f"{fmt(last['x'], 0)}")
     text = f"Bands of trajectories over {term}. " + "; ".join(parts) + "."
     if obs is not None:
-        text += f" Observed data of {obs['group'].nunique()} subjects drawn as grey lines."
+        text += (f" Observed data of {obs['group'].nunique()} {names['units']} drawn as grey "
+                 "lines.")
     else:
         text += " Observed data not available."
     return text

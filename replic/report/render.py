@@ -36,8 +36,10 @@ from replic.report.text import (
     READING_GUIDE,
     effect_sentences,
     fmt,
-    fmt_pct,
+    fmt_prob,
     headline,
+    observed_at,
+    unit_names,
 )
 
 __all__ = ["TEMPLATE", "build_context", "render_html", "render_report", "write_report"]
@@ -81,14 +83,19 @@ def build_context(results: dict) -> dict:
     if data is not None:
         cols = data_columns(data, info, term)
     response = cols[0] if cols else (info.get("posterior") or {}).get("response") or "response"
+    group = (info.get("posterior") or {}).get("group")
+    units = str(info.get("units") or "")
+    labelled = f"{response} ({units})" if units else response
+    ks = _recommended(k_needed)
     if results.get("effect_draws") is not None:
         figures["effects"] = effects_figure(results["effect_draws"], term=term,
-                                            response=response)
+                                            response=labelled, group=group, recommended=ks)
     if results.get("effects") is not None:
-        tables["effects"] = effects_table(results["effects"])
+        tables["effects"] = effects_table(results["effects"], group=group)
     if results.get("trajectories") is not None:
         figures["trajectories"] = trajectory_figure(results["trajectories"], term=term,
-                                                    data=data, columns=cols)
+                                                    data=data, columns=cols, units=units,
+                                                    group=group)
     figures["curve"] = headline_curve(summary, k_needed, term=term, target=target,
                                       direction=original.direction)
     figures["criteria"] = all_criteria_figure(summary, k_needed, target=target)
@@ -102,14 +109,19 @@ def build_context(results: dict) -> dict:
     reps = results.get("replicates")
     if reps is not None:
         tables["diagnostics"] = diagnostics_table(reps)
+    name = str(info.get("name") or "")
     return {
-        "title": f"Replicating the effect of {term}",
+        "title": f"Replicating the effect of {term}" + (f": {name}" if name else ""),
+        "name": name,
+        "units": unit_names(group),
         "term": term,
         "response": response,
         "headlines": headlines(summary, k_needed, term=term, target=target,
-                               direction=original.direction, reps=int(info.get("reps", 0))),
-        "guide": guide(results.get("effects"), term=term, response=response),
-        "effect_sentences": effect_sentences(results["effects"], term=term, response=response)
+                               direction=original.direction, reps=int(info.get("reps", 0)),
+                               observed=observed_at(term, info.get("x")), group=group),
+        "guide": guide(results.get("effects"), term=term, response=response, group=group),
+        "effect_sentences": effect_sentences(results["effects"], term=term, response=response,
+                                             group=group, units=units)
         if results.get("effects") is not None else [],
         "study": study_rows(info, original, term=term, summary=summary,
                             response=cols[0] if cols else None),
@@ -123,8 +135,15 @@ def build_context(results: dict) -> dict:
     }
 
 
+def _recommended(k_needed: pd.DataFrame) -> list[int]:
+    """The smallest k reaching the target for the headline criterion, per design family."""
+    kn = k_needed[k_needed["criterion"] == HEADLINE]
+    return sorted({int(k) for k in pd.to_numeric(kn["k"], errors="coerce").dropna()})
+
+
 def headlines(summary: pd.DataFrame, k_needed: pd.DataFrame, *, term: str, target: float,
-              direction: float, reps: int) -> list[dict]:
+              direction: float, reps: int, observed: str = "",
+              group: str | None = None) -> list[dict]:
     """One headline (sentence and fine print) per series, for the headline criterion.
 
     Parameters
@@ -139,6 +158,10 @@ def headlines(summary: pd.DataFrame, k_needed: pd.DataFrame, *, term: str, targe
         Sign of the original effect.
     reps : int
         Replicates per design (used when the summary lacks counts).
+    observed : str
+        Where each new subject is observed (:func:`~replic.report.text.observed_at`).
+    group : str, optional
+        The grouping factor.
 
     Returns
     -------
@@ -160,12 +183,14 @@ def headlines(summary: pd.DataFrame, k_needed: pd.DataFrame, *, term: str, targe
                             prob=row["probability"],
                             lower=row["lower"], upper=row["upper"], target=target,
                             k_max=int(g["k"].max()), reps=int(row["n"]) or reps,
-                            series=name if several else "")
+                            series=name if several else "", observed=observed,
+                            params=str(row.get("params", "")), group=group)
                    | {"series": name, "label": ANALYSIS_LABELS.get(name, name)})
     return out
 
 
-def guide(effects: pd.DataFrame | None, *, term: str, response: str) -> list[dict]:
+def guide(effects: pd.DataFrame | None, *, term: str, response: str,
+          group: str | None = None) -> list[dict]:
     """The reading guide, each question with its estimand's median and 95% interval.
 
     Single-valued estimands also get the posterior probability that the effect is below 0
@@ -177,12 +202,15 @@ def guide(effects: pd.DataFrame | None, *, term: str, response: str) -> list[dic
         ``effects.csv``.
     term, response : str
         Names used in the questions.
+    group : str, optional
+        The grouping factor, whose levels the questions are about.
 
     Returns
     -------
     list of dict
         ``question``, ``estimand``, ``how``, ``numbers`` (list of str), ``chance``.
     """
+    names = unit_names(group)
     rows = []
     for item in READING_GUIDE:
         numbers: list[str] = []
@@ -197,12 +225,11 @@ def guide(effects: pd.DataFrame | None, *, term: str, response: str) -> list[dic
                 if not lev:
                     p = float(r.get("P(<0)", math.nan))
                     if math.isfinite(p):
-                        chance = ("Chance the effect is negative: "
-                                  + ("< 0.1%" if p < 0.001 else fmt_pct(p, 1)))
+                        chance = f"Chance the effect is negative: {fmt_prob(p)}"
                     break
-        rows.append({"question": item["question"].format(term=term, response=response),
-                     "estimand": item["estimand"], "how": item["how"], "numbers": numbers,
-                     "chance": chance})
+        rows.append({"question": item["question"].format(term=term, response=response, **names),
+                     "estimand": item["estimand"].format(**names),
+                     "how": item["how"].format(**names), "numbers": numbers, "chance": chance})
     return rows
 
 

@@ -21,9 +21,10 @@ from replic.report.text import (
     CRITERION_LABELS,
     CRITERION_SHORT,
     DIAGNOSTIC_HELP,
-    ESTIMAND_LABELS,
     estimand_label,
     fmt,
+    fmt_prob,
+    unit_names,
 )
 
 __all__ = ["Table", "criteria_table", "diagnostics_table", "effects_table", "k_needed_table",
@@ -97,12 +98,15 @@ def study_rows(info: dict, original, *, term: str, summary: pd.DataFrame | None 
     secs = info.get("seconds")
     jobs = f" with n_jobs = {info['n_jobs']}" if info.get("n_jobs") is not None else ""
     rows = [
+        *([("Study", str(info["name"]) + (f" ({info['study']})" if info.get("study") else ""))]
+          if info.get("name") else []),
         ("Posterior source", str(post.get("source") or info.get("source") or "–")),
         ("Posterior draws", f"{post.get('draws', '–')}"
          + (f"; {post.get('levels')} fitted levels of {post.get('group')}"
             if post.get("levels") else "")),
         ("Model", model_formula(info, term, response=response)),
         ("Term", term),
+        *([("Units of the response", str(info["units"]))] if info.get("units") else []),
         ("Original estimate", f"{fmt(original.estimate)} (posterior sd {fmt(original.se)}), "
                               f"95% interval {fmt(original.lower)} to {fmt(original.upper)}"),
         ("Design grid", grid + _families(summary)),
@@ -136,31 +140,34 @@ def _families(summary: pd.DataFrame | None) -> str:
     return "; " + "; ".join(parts) if parts else ""
 
 
-def effects_table(effects: pd.DataFrame) -> Table:
+def effects_table(effects: pd.DataFrame, *, group: str | None = None) -> Table:
     """``effects.csv`` with reader-facing estimand names.
 
     Parameters
     ----------
     effects : DataFrame
         ``effects.csv`` (see :func:`replic.effects.summarise_draws`).
+    group : str, optional
+        The grouping factor, whose levels the labels count.
 
     Returns
     -------
     Table
     """
-    cols = ["mean", "sd", "q2.5", "q50", "q97.5", "P(<0)"]
+    cols = ["mean", "sd", "q2.5", "q50", "q97.5"]
     rows = []
     for r in effects.to_dict("records"):
         lev = "" if pd.isna(r["level"]) else str(r["level"])
-        label = estimand_label(r["estimand"], lev)
-        rows.append([label, r["estimand"]] + [fmt(r[c], 3 if c == "P(<0)" else 2)
-                                              for c in cols])
+        label = estimand_label(r["estimand"], lev, group=group)
+        rows.append([label, r["estimand"]] + [fmt(r[c], 2) for c in cols]
+                    + [fmt_prob(r["P(<0)"])])
+    unit = unit_names(group)["unit"]
     return Table("effects-table", ["Question", "estimand", "mean", "sd", "2.5%", "50%", "97.5%",
                                    "P(< 0)"], rows, effects,
-                 notes=[f"{ESTIMAND_LABELS['fitted']}: every fitted subject's effect in every "
-                        "draw, pooled. 'Picked at random' and 'reused for all draws' are brms's "
-                        "sample_new_levels = 'uncertainty' and 'old_levels'. P(< 0): posterior "
-                        "probability that the effect is negative."])
+                 notes=[f"{estimand_label('fitted', group=group)}: every fitted {unit}'s effect "
+                        "in every draw, pooled. 'Picked at random' and 'reused for all draws' "
+                        "are brms's sample_new_levels = 'uncertainty' and 'old_levels'. P(< 0): "
+                        "posterior probability that the effect is negative."])
 
 
 def criteria_table(summary: pd.DataFrame) -> Table:
@@ -322,12 +329,14 @@ def diagnostics_table(replicates: pd.DataFrame | str | Path) -> Table:
             + [str(int(r[c])) for c in checks] for r in shown.to_dict("records")]
     head = (["analysis"] if several else []) + ["k", "replicates"] + checks
     notes = []
+    if not rows:
+        n = int(d["replicates"].sum())
+        return Table("diagnostics-table", head, rows, d, notes=[
+            f"None of the {n} replicate fits failed or was flagged ({', '.join(checks)})."])
     for name, g in d.groupby("series", sort=False):
         notes.append(f"{name}: {int(g['any'].sum())} of {int(g['replicates'].sum())} replicate "
                      f"fits failed or were flagged ({', '.join(checks)}).")
     notes += [f"{c}: {DIAGNOSTIC_HELP[c]}" for c in checks if c in DIAGNOSTIC_HELP]
-    if not rows:
-        notes.append("No design had a failed or flagged fit, so no rows are shown.")
     return Table("diagnostics-table", head, rows, d, notes=notes)
 
 
@@ -335,7 +344,7 @@ def _pm(value: float, se: float) -> str:
     """``value ± se`` with 3 decimals; a dash when the value is missing (no fits)."""
     if not _finite(value):
         return "–"
-    return f"{fmt(value, 3)} ± {fmt(se, 3)}"
+    return f"{fmt(value, 3)} ±\u00a0{fmt(se, 3)}"  # wraps before "±", never inside
 
 
 def _finite(x) -> bool:

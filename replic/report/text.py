@@ -6,6 +6,7 @@ headline sentences — lives here, apart from the figures and the numbers.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 __all__ = [
@@ -20,18 +21,24 @@ __all__ = [
     "estimand_label",
     "fmt",
     "fmt_pct",
+    "fmt_prob",
     "headline",
+    "observed_at",
+    "params_words",
+    "unit_names",
 ]
 
-#: Reader-facing names of the effect estimands of :mod:`replic.effects`.
+#: Reader-facing names of the effect estimands of :mod:`replic.effects`; ``{unit}`` and
+#: ``{units}`` are the grouping factor's name (see :func:`unit_names`).  "The study's {units}"
+#: names ``fitted_mean`` only.
 ESTIMAND_LABELS = {
-    "conditional": "The average subject",
-    "fitted": "A subject of the study (pooled)",
-    "fitted_mean": "The study's subjects, on average",
-    "new_gaussian": "A new person",
-    "new_uncertainty": "A subject of the study, picked at random",
-    "new_old_levels": "One fitted subject, reused for all draws",
-    "replication_mean": "A new experiment with k people",
+    "conditional": "The average {unit}",
+    "fitted": "A {unit} of the study (pooled)",
+    "fitted_mean": "The study's {units}, on average",
+    "new_gaussian": "A new {unit}",
+    "new_uncertainty": "A {unit} of the study, picked at random",
+    "new_old_levels": "One fitted {unit}, reused for all draws",
+    "replication_mean": "A new experiment with k {units}",
 }
 
 #: Reader-facing names of the analyses of a replicate.
@@ -98,36 +105,59 @@ DIAGNOSTIC_HELP = {
 #: The reading guide: which estimand answers which question (after the brms forum answer
 #: quoted in DESIGN.md's background).
 READING_GUIDE = [
-    {"question": "Did the average subject's {response} change with {term}?",
-     "estimand": "The average subject", "id": "conditional",
-     "how": "The population-level coefficient β alone, with the subjects' deviations held at "
+    {"question": "Did the average {unit}'s {response} change with {term}?",
+     "estimand": "The average {unit}", "id": "conditional",
+     "how": "The population-level coefficient β alone, with the {units}' deviations held at "
             "zero (brms: re_formula = NA). Its interval is the narrowest: it is about a mean, "
-            "not about anyone in particular."},
-    {"question": "Did the subjects in this study change with {term}?",
-     "estimand": "The study's subjects", "id": "fitted",
-     "how": "β plus each fitted subject's own deviation (brms: re_formula = NULL). Describes "
-            "what happened to these people; it does not generalise beyond them."},
-    {"question": "Will a new person, not in the study, change with {term}?",
-     "estimand": "A new person", "id": "new_gaussian",
-     "how": "β plus a deviation drawn from the estimated between-subject distribution (brms: "
-            "allow_new_levels = TRUE, sample_new_levels = 'gaussian'). Wide, because people "
-            "differ: this is the honest answer for an individual."},
-    {"question": "Will a new experiment with k people find the effect?",
-     "estimand": "A new experiment with k people", "id": "replication_mean",
-     "how": "β plus the mean of k new deviations: between the average subject (k → ∞) and a "
-            "new person (k = 1). The curves below turn this into the probability that a "
-            "replication with k new subjects 'finds' the effect."},
+            "not about any {unit} in particular."},
+    {"question": "Did the {units} in this study change with {term}?",
+     "estimand": "A {unit} of the study", "id": "fitted",
+     "how": "β plus each fitted {unit}'s own deviation (brms: re_formula = NULL). Describes "
+            "what happened to these {units}; it does not generalise beyond them."},
+    {"question": "Will a new {unit}, not in the study, change with {term}?",
+     "estimand": "A new {unit}", "id": "new_gaussian",
+     "how": "β plus a deviation drawn from the estimated between-{unit} distribution (brms: "
+            "allow_new_levels = TRUE, sample_new_levels = 'gaussian'). Wide, because {units} "
+            "differ: this is the honest answer for a single {unit}."},
+    {"question": "Will a new experiment with k {units} find the effect?",
+     "estimand": "A new experiment with k {units}", "id": "replication_mean",
+     "how": "β plus the mean of k new deviations: between the average {unit} (k → ∞) and a "
+            "new {unit} (k = 1). The curves below turn this into the probability that a "
+            "replication with k new {units} 'finds' the effect."},
 ]
 
 
-def estimand_label(estimand: str, level: str = "") -> str:
-    """The reader-facing name of an estimand (with its k for replication means)."""
-    base = ESTIMAND_LABELS.get(estimand, estimand)
+def unit_names(group: str | None) -> dict[str, str]:
+    """``{"unit": ..., "units": ...}``: how the report calls one level of the grouping factor.
+
+    The factor's own name, lower-cased when it is a capitalised word (``Subject`` -> subject,
+    subjects; ``school`` -> school, schools); ``subject`` when unknown.
+    """
+    g = str(group or "subject").strip() or "subject"
+    unit = g.lower() if g[:1].isupper() and g[1:].islower() and g.isalpha() else g
+    return {"unit": unit, "units": unit if unit.endswith("s") else unit + "s"}
+
+
+def estimand_label(estimand: str, level: str = "", *, group: str | None = None) -> str:
+    """The reader-facing name of an estimand (with its k for replication means), naming the
+    levels of the grouping factor ``group`` as in :func:`unit_names`."""
+    names = unit_names(group)
+    base = ESTIMAND_LABELS.get(estimand, estimand).format(**names)
     if estimand == "replication_mean" and str(level).startswith("k="):
-        return f"A new experiment with {level.replace('k=', 'k = ')} people"
+        return f"A new experiment with {level.replace('k=', 'k = ')} {names['units']}"
     if estimand == "new_old_levels" and level:
         return f"{base} ({level})"
     return base
+
+
+def params_words(params: str) -> str:
+    """A design family's parameter mode in words: assurance or conditional power at what."""
+    p = str(params)
+    if p == "posterior":
+        return "assurance (parameters drawn from the posterior)"
+    if p in ("mean", "median"):
+        return f"conditional power (parameters at the posterior {p})"
+    return "conditional power at " + p.replace("=", " = ").replace(",", ", ").replace("  ", " ")
 
 
 def fmt(x: float, digits: int = 2) -> str:
@@ -144,9 +174,22 @@ def fmt_pct(p: float, digits: int = 0) -> str:
     return f"{100 * p:.{digits}f}%"
 
 
+def fmt_prob(p: float) -> str:
+    """A posterior probability, shown one way everywhere: ``"6.3%"``, ``"< 0.1%"``,
+    ``"> 99.9%"``."""
+    if p is None or not math.isfinite(p):
+        return "–"
+    if p < 0.001:
+        return "< 0.1%"
+    if p > 0.999:
+        return "> 99.9%"
+    return f"{100 * p:.1f}%"
+
+
 def headline(*, term: str, direction: float, k: float, prob: float, lower: float,
              upper: float, target: float, k_max: int, reps: int, series: str = "",
-             k_confident: float = math.nan) -> dict:
+             k_confident: float = math.nan, observed: str = "", params: str = "",
+             group: str | None = None) -> dict:
     """The headline sentence and its fine print for one analysis.
 
     Parameters
@@ -170,6 +213,12 @@ def headline(*, term: str, direction: float, k: float, prob: float, lower: float
         Replicates per design.
     series : str
         The analysis (and design family) the sentence is about.
+    observed : str
+        Where each new subject is observed, e.g. ``"Days 0–9"`` (see :func:`observed_at`).
+    params : str
+        The family's parameter mode (``posterior``: assurance; else conditional power).
+    group : str, optional
+        The grouping factor, whose levels the sentence counts (``Subject``: subjects).
 
     Returns
     -------
@@ -179,10 +228,14 @@ def headline(*, term: str, direction: float, k: float, prob: float, lower: float
     sign = "positive" if direction >= 0 else "negative"
     side = "above" if direction >= 0 else "below"
     where = f" ({series})" if series else ""
+    units = unit_names(group)["units"]
+    at = f" observed at {observed}" if observed else ""
+    mode = (f" {params_words(params)[0].upper()}{params_words(params)[1:]}." if params
+            else "")
     mc = (f"Monte Carlo 95% interval {fmt_pct(lower)}–{fmt_pct(upper)} from {reps} simulated "
           f"replications per k")
     if math.isfinite(k):
-        text = (f"With k = {int(k)} new subjects, {fmt_pct(prob)} of replications find a "
+        text = (f"With {int(k)} new {units}{at}, {fmt_pct(prob)} of replications find a "
                 f"significant {sign} effect of {term}.")
         detail = (f"k = {int(k)} is the smallest k in the grid reaching the {fmt_pct(target)} "
                   f"target{where}; 'significant' means the replication's 95% interval lies "
@@ -192,14 +245,29 @@ def headline(*, term: str, direction: float, k: float, prob: float, lower: float
                        f"{int(k_confident)}." if math.isfinite(k_confident) else
                        " Allowing for Monte Carlo error, no k in the grid is sure to reach it.")
     else:
-        text = (f"Even with k = {k_max} new subjects, only {fmt_pct(prob)} of replications find "
-                f"a significant {sign} effect of {term}.")
+        text = (f"Even with {k_max} new {units}{at}, only {fmt_pct(prob)} of replications "
+                f"find a significant {sign} effect of {term}.")
         detail = (f"No k in the grid reaches the {fmt_pct(target)} target{where}; extend the "
                   f"grid beyond k = {k_max}. {mc}.")
-    return {"text": text, "detail": detail}
+    return {"text": text, "detail": mode.strip() + (" " if mode else "") + detail}
 
 
-def effect_sentences(effects, *, term: str, response: str) -> list[str]:
+def observed_at(term: str, x) -> str:
+    """Where each new subject is observed: ``"Days 0–9"`` for consecutive integers, else
+    ``"age = 8, 10, 12, 14"`` (the first 8 values); empty when unknown."""
+    try:
+        x = [float(v) for v in (x or [])]
+    except (TypeError, ValueError):
+        return ""
+    if not x:
+        return ""
+    if len(x) > 2 and all(b - a == 1 for a, b in itertools.pairwise(x)):
+        return f"{term} {x[0]:g}–{x[-1]:g}"
+    return f"{term} = " + ", ".join(f"{v:g}" for v in x[:8]) + (", …" if len(x) > 8 else "")
+
+
+def effect_sentences(effects, *, term: str, response: str, group: str | None = None,
+                     units: str = "") -> list[str]:
     """Plain sentences reading the effects table: the average subject, a new person, and the
     smallest and largest replication.
 
@@ -209,33 +277,40 @@ def effect_sentences(effects, *, term: str, response: str) -> list[str]:
         ``effects.csv``: ``estimand``, ``level``, ``q2.5``, ``q50``, ``q97.5``, ``P(<0)``.
     term, response : str
         Names used in the sentences.
+    group : str, optional
+        The grouping factor (see :func:`unit_names`).
+    units : str
+        The response's units (``"ms"``), when the study gives them.
 
     Returns
     -------
     list of str
         Empty when the table lacks the estimands.
     """
+    names = unit_names(group)
+    unit, plural = names["unit"], names["units"]
+    per = f" {units}" if units else ""
     rows = {(e, "" if not isinstance(lev, str) else lev): r for e, lev, r in
             zip(effects["estimand"], effects["level"], effects.to_dict("records"), strict=True)}
     out = []
     cond = rows.get(("conditional", ""))
     if cond is not None:
-        out.append(f"For the average subject, {response} changes by {fmt(cond['q50'], 1)} per "
-                   f"unit of {term} (95% interval {fmt(cond['q2.5'], 1)} to "
-                   f"{fmt(cond['q97.5'], 1)}).")
+        out.append(f"For the average {unit}, {response} changes by {fmt(cond['q50'], 1)}{per} "
+                   f"per unit of {term} (95% interval {fmt(cond['q2.5'], 1)} to "
+                   f"{fmt(cond['q97.5'], 1)}{per}).")
     new = rows.get(("new_gaussian", ""))
     if new is not None:
         up = cond is None or cond["q50"] >= 0
         p = float(new["P(<0)"]) if up else 1 - float(new["P(<0)"])
         way, other = ("fall", "rise") if up else ("rise", "fall")
-        out.append(f"A new person's change is less certain: {fmt(new['q2.5'], 1)} to "
-                   f"{fmt(new['q97.5'], 1)}, so about {fmt_pct(p)} of new people would see "
+        out.append(f"A new {unit}'s change is less certain: {fmt(new['q2.5'], 1)} to "
+                   f"{fmt(new['q97.5'], 1)}{per}, so {fmt_prob(p)} of new {plural} would see "
                    f"{response} {way} rather than {other}.")
     reps = sorted((r for (e, _), r in rows.items() if e == "replication_mean"),
                   key=lambda r: int(str(r["level"]).removeprefix("k=") or 0))
     if len(reps) >= 2:
         a, b = reps[0], reps[-1]
-        out.append(f"The mean over a new experiment's people narrows as it grows: "
+        out.append(f"The mean over a new experiment's {plural} narrows as it grows: "
                    f"{fmt(a['q2.5'], 1)} to {fmt(a['q97.5'], 1)} with {a['level']}, "
                    f"{fmt(b['q2.5'], 1)} to {fmt(b['q97.5'], 1)} with {b['level']}."
                    .replace("k=", "k = "))

@@ -26,9 +26,14 @@ def test_effects_figure_plots_the_saved_draws(saved, context):
     fig = context["figures"]["effects"]
     d = fig.data
     assert list(d["estimand"]) == ["conditional", "fitted_mean", "new_uncertainty",
-                                   "new_gaussian", "replication_mean", "replication_mean",
-                                   "replication_mean"]
-    assert list(d["level"][-3:]) == ["k=2", "k=9", "k=16"]
+                                   "new_gaussian"] + ["replication_mean"] * 4
+    # the smallest, middle and largest k of the grid, and the recommended k (k = 7 here)
+    kn = saved["k_needed"].set_index("criterion")
+    k = int(kn.loc["sig_same_direction", "k"])
+    assert list(d["level"][-4:]) == [f"k={v}" for v in sorted({2, 9, 16, k})]
+    assert k not in (2, 9, 16)
+    assert d["label"].str.endswith("(recommended)").sum() == 1
+    assert f"A new experiment with k = {k} subjects (recommended)" in list(d["label"])
     assert (d["n"] == saved["info"]["posterior"]["draws"]).all()
     # the average subject's interval is the original's 95% interval (same draws, same rule)
     o = saved["original"]
@@ -45,7 +50,7 @@ def test_effects_figure_plots_the_saved_draws(saved, context):
     # widths: the average subject < a new person; replication means narrow as k grows
     width = d["q97.5"] - d["q2.5"]
     assert width.iloc[0] < width.iloc[3]
-    assert width.iloc[4] > width.iloc[5] > width.iloc[6]
+    assert width.iloc[4] > width.iloc[5] > width.iloc[6] > width.iloc[7]
     for label in d["label"]:
         assert label in fig.alt
 
@@ -144,9 +149,13 @@ def test_overlaid_analyses(multi_dir, multi_context):
 def test_series_names_design_families():
     df = pd.DataFrame({"analysis": ["summary"] * 3, "missing": [0.0, 0.2, 0.0],
                        "params": ["posterior", "posterior", "mean"]})
-    assert list(add_series(df)["series"]) == ["summary, missing 0%, params posterior",
-                                              "summary, missing 20%, params posterior",
-                                              "summary, missing 0%, params mean"]
+    assert list(add_series(df)["series"]) == [
+        "summary, complete data, assurance", "summary, 20% missing, assurance",
+        "summary, complete data, conditional power (parameters at the posterior mean)"]
+    df["params"] = ["posterior", "b_Days=5", "b_Days=5, sigma=20"]
+    assert list(add_series(df)["series"])[1:] == [
+        "summary, 20% missing, conditional power at b_Days = 5",
+        "summary, complete data, conditional power at b_Days = 5, sigma = 20"]
 
 
 def test_diagnostics_count_each_check(study_result):
