@@ -40,9 +40,9 @@ def _families(table: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
 
 
 def _params_words(params: str) -> str:
-    return {"posterior": "assurance", "mean": "conditional power at the posterior mean",
-            "median": "conditional power at the posterior median"}.get(
-        params, f"conditional power at {params}")
+    from replic.report.text import params_words
+
+    return "assurance" if params == "posterior" else params_words(params)
 
 
 def answer(row: pd.Series | dict) -> str:

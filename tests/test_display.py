@@ -71,7 +71,7 @@ def test_study_html_parses_and_is_bounded(result):
     assert len(page.encode()) < HTML_LIMIT
     assert page.count("<svg") == 1 and "<table>" in page and "Replicating the effect of Days" \
         in page
-    assert "conditional power at b_Days=4" in page and "assurance" in page
+    assert "conditional power at b_Days = 4" in page and "assurance" in page
 
 
 def test_plot_draws_the_summary(result):

@@ -1,0 +1,116 @@
+"""Code blocks of README.md and docs/*.rst, and a sandbox to run them as a user would.
+
+A user runs them from the root of a fresh clone after the setup command; the sandbox is a
+temporary directory whose entries link to the clone's (so files the examples write, such as
+``reports/``, land in the sandbox) and where ``replic`` resolves to this checkout's
+``python -m replic``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+#: ``<!-- readme-test: skip REASON -->`` (Markdown) or ``.. docs-test: skip REASON`` (reST) just
+#: before a block leaves it out; ``stan`` instead of ``skip`` marks a block that compiles Stan
+#: (run only when REPLIC_TEST_STAN=1).
+_MARK = re.compile(r"(?:<!--\s*readme-test:|\.\.\s*docs-test:)\s*(\w+)\s*(.*?)\s*(?:-->)?\s*$")
+
+
+@dataclass(frozen=True)
+class Block:
+    """One fenced (Markdown) or ``code-block`` (reST) block."""
+
+    line: int
+    lang: str
+    code: str
+    mark: str = ""
+    reason: str = ""
+
+
+def markdown_blocks(text: str) -> list[Block]:
+    """Fenced blocks of a Markdown file, each with the marker comment just above it."""
+    out, lines, i = [], text.splitlines(), 0
+    while i < len(lines):
+        m = re.match(r"^```(\w*)\s*$", lines[i])
+        if not m:
+            i += 1
+            continue
+        start, body = i, []
+        i += 1
+        while i < len(lines) and not lines[i].startswith("```"):
+            body.append(lines[i])
+            i += 1
+        mark = _mark_before(lines, start)
+        out.append(Block(start + 1, m[1], "\n".join(body) + "\n", *mark))
+        i += 1
+    return out
+
+
+def rst_blocks(text: str) -> list[Block]:
+    """``.. code-block::`` blocks of a reST file (indented bodies)."""
+    out, lines, i = [], text.splitlines(), 0
+    while i < len(lines):
+        m = re.match(r"^\.\. code-block::\s*(\w+)\s*$", lines[i])
+        if not m:
+            i += 1
+            continue
+        start, body = i, []
+        i += 1
+        while i < len(lines) and (not lines[i].strip() or lines[i].startswith("   ")):
+            body.append(lines[i][3:])
+            i += 1
+        mark = _mark_before(lines, start)
+        out.append(Block(start + 1, m[1], "\n".join(body).strip("\n") + "\n", *mark))
+    return out
+
+
+def _mark_before(lines: list[str], start: int) -> tuple[str, str]:
+    j = start - 1
+    while j >= 0 and not lines[j].strip():
+        j -= 1
+    m = _MARK.match(lines[j].strip()) if j >= 0 else None
+    return (m[1], m[2]) if m else ("", "")
+
+
+def sandbox(tmp: Path) -> Path:
+    """A directory that looks like the clone's root (entries linked, outputs local), with a
+    ``bin/replic`` that runs this checkout's replic."""
+    for entry in ROOT.iterdir():
+        if entry.name not in (".git", "reports", ".venv") and not entry.name.startswith("."):
+            (tmp / entry.name).symlink_to(entry)
+    bindir = tmp / ".sandbox-bin"
+    bindir.mkdir()
+    script = bindir / "replic"
+    script.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m replic "$@"\n')
+    script.chmod(0o755)
+    return tmp
+
+
+def environment(tmp: Path) -> dict[str, str]:
+    """The environment of an activated venv whose ``replic`` is this checkout's."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT)
+    env["PATH"] = f"{tmp / '.sandbox-bin'}{os.pathsep}{env.get('PATH', '')}"
+    env.pop("MPLBACKEND", None)
+    env["MPLBACKEND"] = "Agg"
+    return env
+
+
+def run(args: list[str] | str, cwd: Path, *, timeout: float = 600,
+        shell: bool = False) -> subprocess.CompletedProcess:
+    """Run a command in the sandbox, returning its completed process (output captured)."""
+    return subprocess.run(args, cwd=cwd, env=environment(cwd), shell=shell, text=True,
+                          capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def run_python(code: str, cwd: Path, *, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run ``code`` as a script in the sandbox with this interpreter."""
+    path = cwd / f".block-{abs(hash(code))}.py"
+    path.write_text(code)
+    return run([sys.executable, str(path)], cwd, timeout=timeout)
