@@ -79,25 +79,30 @@ def _mark_before(lines: list[str], start: int) -> tuple[str, str]:
 
 
 def sandbox(tmp: Path) -> Path:
-    """A directory that looks like the clone's root (entries linked, outputs local), with a
-    ``bin/replic`` that runs this checkout's replic."""
+    """A directory that looks like the clone's root after the setup command: its entries
+    linked (so what the examples write, such as ``reports/``, lands here), and a ``.venv``
+    whose ``bin/python``, ``bin/replic`` and ``bin/activate`` run this checkout's replic with
+    this interpreter."""
     for entry in ROOT.iterdir():
-        if entry.name not in (".git", "reports", ".venv") and not entry.name.startswith("."):
+        if entry.name != "reports" and not entry.name.startswith("."):
             (tmp / entry.name).symlink_to(entry)
-    bindir = tmp / ".sandbox-bin"
-    bindir.mkdir()
-    script = bindir / "replic"
-    script.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m replic "$@"\n')
-    script.chmod(0o755)
+    bindir = tmp / ".venv" / "bin"
+    bindir.mkdir(parents=True)
+    export = f'PYTHONPATH="{ROOT}"; export PYTHONPATH'
+    for name, body in (("python", f'exec "{sys.executable}" "$@"'),
+                       ("replic", f'exec "{sys.executable}" -m replic "$@"')):
+        (bindir / name).write_text(f"#!/bin/sh\n{export}\n{body}\n")
+        (bindir / name).chmod(0o755)
+    (bindir / "activate").write_text(f'PATH="{bindir}:$PATH"; export PATH\n{export}\n')
     return tmp
 
 
-def environment(tmp: Path) -> dict[str, str]:
-    """The environment of an activated venv whose ``replic`` is this checkout's."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT)
-    env["PATH"] = f"{tmp / '.sandbox-bin'}{os.pathsep}{env.get('PATH', '')}"
-    env.pop("MPLBACKEND", None)
+def environment(tmp: Path, *, activated: bool = True) -> dict[str, str]:
+    """The environment of a shell in the sandbox (with its venv activated, by default)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    if activated:
+        env["PATH"] = f"{tmp / '.venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+        env["PYTHONPATH"] = str(ROOT)
     env["MPLBACKEND"] = "Agg"
     return env
 
@@ -106,11 +111,12 @@ def run(args: list[str] | str, cwd: Path, *, timeout: float = 600,
         shell: bool = False) -> subprocess.CompletedProcess:
     """Run a command in the sandbox, returning its completed process (output captured)."""
     return subprocess.run(args, cwd=cwd, env=environment(cwd), shell=shell, text=True,
-                          capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
+                          capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL,
+                          executable="/bin/bash" if shell else None)
 
 
 def run_python(code: str, cwd: Path, *, timeout: float = 600) -> subprocess.CompletedProcess:
     """Run ``code`` as a script in the sandbox with this interpreter."""
-    path = cwd / f".block-{abs(hash(code))}.py"
+    path = cwd / ".block.py"
     path.write_text(code)
     return run([sys.executable, str(path)], cwd, timeout=timeout)

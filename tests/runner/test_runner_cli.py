@@ -124,7 +124,7 @@ def test_replic_run_ctrl_c_says_how_to_resume(tmp_path):
 def test_ctrl_c_outside_run_does_not_mention_resume(monkeypatch, capsys):
     import replic.report
 
-    def interrupted(results_dir):
+    def interrupted(results_dir, **options):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(replic.report, "write_report", interrupted)
