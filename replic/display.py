@@ -20,21 +20,26 @@ __all__ = ["HEADLINE", "answer", "plot_study", "posterior_html", "posterior_text
 
 #: The headline criterion.
 HEADLINE = "sig_same_direction"
-_FAMILY = ("analysis", "missing", "params")
+_FAMILY = ("analysis", "family", "missing", "params")
 
 
 def _families(table: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
-    """(label, rows) per design family, labelled by what varies between families."""
+    """(label, rows) per design family, labelled in words by what varies between families."""
+    from replic.report.data import family_words
+
     cols = [c for c in _FAMILY if c in table]
     varying = [c for c in cols if table[c].nunique(dropna=False) > 1]
     out = []
     for keys, g in table.groupby(cols, sort=False, dropna=False):
         keys = dict(zip(cols, keys if isinstance(keys, tuple) else (keys,), strict=True))
         parts = [str(keys["analysis"])] if "analysis" in varying else []
-        if "missing" in varying:
-            parts.append(f"{100 * float(keys['missing']):.0f}% missing")
-        if "params" in varying:
-            parts.append(_params_words(str(keys["params"])))
+        if "family" in varying:
+            parts.append(family_words(str(keys["family"]), "params" in varying))
+        else:
+            if "missing" in varying:
+                parts.append(f"{100 * float(keys['missing']):.0f}% missing")
+            if "params" in varying:
+                parts.append(_params_words(str(keys["params"])))
         out.append((", ".join(parts), g))
     return out
 
