@@ -1,8 +1,8 @@
-"""Notebook displays: short text and HTML summaries of a study and a posterior, and a figure.
+"""Notebook displays of a study: a short text and HTML summary, and the curve as a figure.
 
-``repr(StudyResult)`` and ``repr(Posterior)`` are a few lines (never the replicate table, never
-the raw draw arrays); ``_repr_html_`` adds the headline curve as an inline SVG.  Nothing here
-reads a stored run's replicate file: a study's display uses only its summary tables.
+``repr(StudyResult)`` is a few lines (never the replicate table); ``_repr_html_`` adds the
+headline curve as an inline SVG.  Nothing here reads a stored run's replicate file: a study's
+display uses only its summary tables.  (A posterior's display: :mod:`replic.posterior_view`.)
 """
 
 from __future__ import annotations
@@ -12,11 +12,9 @@ import io
 import math
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-__all__ = ["HEADLINE", "answer", "plot_study", "posterior_html", "posterior_text", "study_html",
-           "study_text"]
+__all__ = ["HEADLINE", "answer", "plot_study", "study_html", "study_text"]
 
 #: The headline criterion.
 HEADLINE = "sig_same_direction"
@@ -181,34 +179,3 @@ def study_html(result: Any) -> str:
         f"<table><thead><tr><th>design family</th><th>smallest k reaching "
         f"{100 * target:.0f}%</th></tr></thead><tbody>{rows}</tbody></table>"
         "</div>")
-
-
-def posterior_text(post: Any) -> str:
-    """A few lines: draws, chains, terms, group, source."""
-    chains = len(np.unique(post.chain))
-    lines = [f"Posterior: {post.n_draws} draws ({chains} chain{'s' * (chains != 1)}) from "
-             f"{post.source or 'unknown source'}",
-             f"  fixed: {', '.join(post.fixed)}",
-             f"  varying by {post.group} ({len(post.levels)} levels): {', '.join(post.varying)}"]
-    if post.formula:
-        lines.append(f"  formula: {post.formula}")
-    if post.data is not None:
-        lines.append(f"  data: {len(post.data)} rows")
-    return "\n".join(lines)
-
-
-def _param_summary(post: Any) -> pd.DataFrame:
-    frame = post.to_frame(group_level=False)
-    cols = [c for c in frame.columns if not c.startswith(".")]
-    q = frame[cols].quantile([0.025, 0.975])
-    return pd.DataFrame({"mean": frame[cols].mean(), "sd": frame[cols].std(),
-                         "q2.5": q.loc[0.025], "q97.5": q.loc[0.975]})
-
-
-def posterior_html(post: Any) -> str:
-    """An HTML summary: the text lines and a table of the population-level parameters."""
-    lines = posterior_text(post).split("\n")
-    table = _param_summary(post).to_html(float_format=lambda v: f"{v:.3g}", border=0)
-    return ('<div class="replic-posterior">'
-            f"<p><strong>{html.escape(lines[0])}</strong><br>"
-            + "<br>".join(html.escape(x.strip()) for x in lines[1:]) + f"</p>{table}</div>")

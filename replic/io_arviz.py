@@ -197,8 +197,7 @@ def _flatten(post: Any, variables: list[str], *, index_names: bool = False) -> p
 
 
 def _from_stan(post: Any, stats: Any, *, names: Mapping | None, source: str) -> pd.DataFrame:
-    from replic.io_cmdstan import _generic_names
-    from replic.stan.program import brms_draws
+    from replic.io_cmdstan import _generic_names, brms_draws
 
     flat = _flatten(post, [str(v) for v in post.data_vars], index_names=True)
     lp = stats["lp"] if stats is not None and "lp" in stats else None

@@ -17,7 +17,7 @@ from replic.errors import ReplicInputError
 from replic.posterior import Posterior
 from replic.spec.names import parse_parameter, r_name
 
-__all__ = ["brms_frame", "posterior_from_brms"]
+__all__ = ["posterior_from_brms"]
 
 _BOOKKEEPING = {"lprior", "lp__", ".chain", ".iteration", ".draw", "Intercept"}
 _FAMILY_PARAMS = {"shape", "phi", "nu", "disc", "zi", "hu", "zoi", "coi", "kappa", "beta",
@@ -169,35 +169,3 @@ def _check_pd(cor: np.ndarray, source: str) -> None:
         raise ReplicInputError(f"{source}: the correlation matrix of draw row {bad[0] + 1} is not "
                                f"positive definite (smallest eigenvalue {eig[bad[0], 0]:.3g}); "
                                "expected |cor| < 1 and a valid correlation matrix")
-
-
-def brms_frame(post: Posterior, *, group_level: bool = True) -> pd.DataFrame:
-    """The draws of ``post`` as a table with brms's column names (the inverse of
-    :func:`posterior_from_brms`).
-
-    Parameters
-    ----------
-    post : Posterior
-        Posterior draws.
-    group_level : bool
-        Include the fitted group-level deviations ``r_<group>[<level>,<term>]``.
-
-    Returns
-    -------
-    DataFrame
-        ``b_<term>``, ``sd_<group>__<term>``, ``cor_<group>__<t1>__<t2>``, ``sigma``,
-        ``r_<group>[<level>,<term>]``, ``.chain``, ``.iteration``, ``.draw``.
-    """
-    g, v = post.group, post.varying
-    out: dict[str, np.ndarray] = {f"b_{t}": post.b[:, i] for i, t in enumerate(post.fixed)}
-    out |= {f"sd_{g}__{t}": post.sd[:, i] for i, t in enumerate(v)}
-    out |= {f"cor_{g}__{v[i]}__{v[j]}": post.cor[:, i, j]
-            for j in range(len(v)) for i in range(j)}
-    out["sigma"] = post.sigma
-    if group_level and post.r is not None:
-        out |= {f"r_{g}[{lv},{t}]": post.r[:, j, q]
-                for q, t in enumerate(v) for j, lv in enumerate(post.levels)}
-    chain = np.asarray(post.chain)
-    first = pd.Series(chain).groupby(chain).cumcount().to_numpy() + 1
-    out |= {".chain": chain, ".iteration": first, ".draw": np.arange(1, chain.size + 1)}
-    return pd.DataFrame(out)

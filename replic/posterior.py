@@ -108,12 +108,12 @@ class Posterior:
                                     response=self.response or "y")
 
     def __repr__(self) -> str:
-        from replic.display import posterior_text
+        from replic.posterior_view import posterior_text
 
         return posterior_text(self)
 
     def _repr_html_(self) -> str:
-        from replic.display import posterior_html
+        from replic.posterior_view import posterior_html
 
         return posterior_html(self)
 
@@ -122,7 +122,7 @@ class Posterior:
         ``sd_Subject__Days``, ``cor_...``, ``sigma``, ``r_Subject[308,Days]``, ``.chain``,
         ``.iteration``, ``.draw``); ``read_draws`` reads it back.  ``group_level=False``
         leaves out the ``r_`` columns."""
-        from replic.io_brms import brms_frame
+        from replic.posterior_view import brms_frame
 
         return brms_frame(self, group_level=group_level)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Mapping
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -55,11 +56,7 @@ def read_draws(source: str | Path | pd.DataFrame | Any, *,
     if not isinstance(source, str | Path):
         raise ReplicInputError(f"read_draws: got a {type(source).__name__}; expected a path, a "
                                "DataFrame, an InferenceData or a CmdStanMCMC")
-    if str(source).startswith("replic:"):
-        from replic.studyfile import resolve_path
-
-        source = resolve_path(str(source), Path.cwd())
-    path = Path(source)
+    path = _bundled(str(source)) if str(source).startswith("replic:") else Path(source)
     if not path.is_file():
         raise ReplicInputError(f"{path}: no such draws file")
     if io_arviz.is_netcdf(path):
@@ -79,3 +76,11 @@ def read_draws(source: str | Path | pd.DataFrame | Any, *,
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise ReplicInputError(f"{path}: not a readable CSV ({exc})") from None
     return posterior_from_brms(df, source=str(path))
+
+
+def _bundled(value: str) -> Path:
+    """``replic:NAME``: a file shipped in ``replic/datasets``."""
+    p = Path(str(resources.files("replic") / "datasets" / value.removeprefix("replic:")))
+    if not p.is_file():
+        raise ReplicInputError(f"{value}: no such file (looked for {p})")
+    return p

@@ -19,17 +19,17 @@ ROOT = Path(__file__).parents[1] / "replic"
 #: (``replic.lmm``).  A new module is placed here, in the layer of what it is.
 LAYERS: tuple[tuple[str, frozenset[str]], ...] = tuple((name, frozenset(units)) for name, units in (
     ("base", {"errors", "versions", "streams", "formula_grammar", "outdir"}),
-    ("model", {"spec", "priors", "design", "posterior", "io_brms", "io_cmdstan", "read",
-               "terms"}),
+    ("model", {"spec", "priors", "design", "posterior", "posterior_view", "io_brms",
+               "io_cmdstan", "io_arviz", "read", "terms"}),
     ("kernels", {"lmm", "bayes_fast", "stan"}),
     ("science", {"effects", "simulate", "criteria", "summarise", "newsubjects", "observations",
                  "custom_criteria", "diagnosands", "fitcheck"}),
     ("analyses", {"analyses"}),
     ("runner", {"runner"}),
     ("results", {"results_io"}),
-    ("report", {"report"}),
+    ("report", {"report", "display"}),
     ("study", {"study"}),
-    ("shell", {"combine", "studyfile", "plan", "cli", "__main__", "__init__"}),
+    ("shell", {"combine", "studyfile", "plan", "saved", "cli", "__main__", "__init__"}),
 ))
 #: The numerical core: numpy/scipy/pandas computations that never reach for files, schedulers,
 #: reports or the command line.
