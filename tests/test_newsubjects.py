@@ -100,3 +100,23 @@ def test_errors(orthodont, sleep_post):
     f = design_frame(dataclasses.replace(orthodont, data=None),
                      Design(4, x=[8, 10], between={"Sex": {"Female": 0.5, "Male": 0.5}}), "age")
     assert f.X.shape == (4, 4)
+
+
+def test_model_spec_and_name_decoder_build_the_same_matrices():
+    """A fit with its formula and data builds new subjects through the model specification;
+    the same posterior without them through the brms-name decoder: identical matrices."""
+    import warnings
+
+    data = pd.read_csv(REF / "orthodont.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", replic.ReplicWarning)  # this fit's k-hat is ~0.76
+        post = replic.fit_bayes_fast(data, "distance ~ age * Sex + (age | Subject)", draws=200)
+    from replic.newsubjects import model_spec
+
+    assert model_spec(post) is not None
+    bare = dataclasses.replace(post, formula=None, spec=None)
+    assert model_spec(bare) is None
+    d = Design(9, x=[8, 10, 12, 14], between={"Sex": {"Female": 0.5, "Male": 0.5}})
+    a, b = design_frame(post, d, "age:SexMale"), design_frame(bare, d, "age:SexMale")
+    for name in ("X", "Z", "present", "realised"):
+        assert np.array_equal(getattr(a, name), getattr(b, name))
