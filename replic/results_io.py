@@ -95,7 +95,9 @@ def write_results(result, directory: str | Path, *,
             info["posterior"] = {"source": post.source, "draws": post.n_draws,
                                  "fixed": list(post.fixed), "varying": list(post.varying),
                                  "group": post.group, "levels": len(post.levels),
-                                 "formula": post.formula, "response": post.response}
+                                 "formula": post.formula, "response": post.response,
+                                 "diagnostics": {k: v for k, v in (post.diagnostics or {}).items()
+                                                 if isinstance(v, bool | int | float | str)}}
         (tmp / "study.json").write_text(json.dumps(info, indent=2, default=str))
         result.summary.to_csv(tmp / "summary.csv", index=False)
         result.k_needed.to_csv(tmp / "k_needed.csv", index=False)

@@ -46,3 +46,26 @@ def test_orthodont_fit_warns_iff_khat_above_threshold():
     assert bool(ours) == (post.diagnostics["khat"] > 0.7)
     if ours:
         assert f"{post.diagnostics['khat']:.2f} > 0.7" in str(ours[0].message)
+
+
+def test_report_shows_the_original_fit_diagnostics(tmp_path):
+    """A study from data fitted with bayes-fast records the fit's diagnostics; the report's
+    study table shows the k-hat and says when it is above 0.7."""
+    from pathlib import Path
+
+    from replic.report.tables import study_rows
+    from replic.results_io import read_results
+
+    data = pd.read_csv(Path(__file__).parent / "data" / "brms" / "orthodont.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", replic.ReplicWarning)
+        post = replic.fit_bayes_fast(data, "distance ~ age * Sex + (age | Subject)", draws=300)
+    res = replic.run_study(post, [replic.Design(6, between={"Sex": {"Female": 0.5,
+                                                                    "Male": 0.5}})],
+                           term="age:SexMale", analysis="reml", reps=5, seed=1, n_jobs=1)
+    back = read_results(res.write(tmp_path / "out", report=False))
+    info = back.info if hasattr(back, "info") else back["info"]
+    rows = dict(study_rows(info, res.original, term="age:SexMale"))
+    khat = post.diagnostics["khat"]
+    assert rows["Original fit diagnostics"].startswith(f"Pareto k-hat {khat:.2f}")
+    assert ("unreliable" in rows["Original fit diagnostics"]) == (khat > 0.7)

@@ -104,6 +104,8 @@ def study_rows(info: dict, original, *, term: str, summary: pd.DataFrame | None 
         ("Posterior draws", f"{post.get('draws', '–')}"
          + (f"; {post.get('levels')} fitted levels of {post.get('group')}"
             if post.get("levels") else "")),
+        *([("Original fit diagnostics", _fit_diagnostics(post["diagnostics"]))]
+          if post.get("diagnostics") else []),
         ("Model", model_formula(info, term, response=response)),
         ("Term", term),
         *([("Units of the response", str(info["units"]))] if info.get("units") else []),
@@ -123,6 +125,22 @@ def study_rows(info: dict, original, *, term: str, summary: pd.DataFrame | None 
                                        (info.get("versions") or {}).items()) or "–"),
     ]
     return rows
+
+
+def _fit_diagnostics(diag: dict) -> str:
+    """``Pareto k-hat 0.76 (above 0.7: the draws are unreliable), ESS 538, ...``."""
+    parts = []
+    for key, value in diag.items():
+        if key == "khat":
+            v = float(value)
+            parts.append(f"Pareto k-hat {fmt(v, 2)}" + (" (above 0.7: the importance-sampling "
+                                                         "draws are unreliable)" if v > 0.7
+                                                         else ""))
+        elif isinstance(value, float):
+            parts.append(f"{key} {fmt(value, 3 if abs(value) < 10 else 0)}")
+        else:
+            parts.append(f"{key} {value}")
+    return ", ".join(parts)
 
 
 def _families(summary: pd.DataFrame | None) -> str:
