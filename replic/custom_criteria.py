@@ -100,12 +100,12 @@ def summary_from_file(path: str | Path, criteria: Mapping[str, Criterion], *,
                       batch_rows: int = 262_144) -> pd.DataFrame:
     """Summary rows (:data:`~replic.summarise.SUMMARY_COLUMNS`) of custom criteria judged on a
     stored replicate file, one record batch at a time."""
-    import pyarrow.parquet as pq
+    from replic.results_io import iter_replicates  # row group by row group: bounded memory
 
     names = list(criteria)
     counts: dict[tuple, np.ndarray] = {}
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
-        t = apply_criteria(batch.to_pandas(), criteria, exclude_unconverged=exclude_unconverged)
+    for batch in iter_replicates(path, batch_rows=batch_rows):
+        t = apply_criteria(batch, criteria, exclude_unconverged=exclude_unconverged)
         if "family" not in t:  # files written before designs had families
             t = t.assign(family="")
         failed = (t["error"].astype(str) != "").to_numpy()

@@ -106,14 +106,11 @@ def diagnosands(replicates: pd.DataFrame) -> pd.DataFrame:
 
 def diagnosands_from_file(path: str | Path, *, batch_rows: int = 262_144) -> pd.DataFrame:
     """:func:`diagnosands` of a replicate parquet file, read in record batches."""
-    import pyarrow.parquet as pq
+    from replic.results_io import iter_replicates  # row group by row group: bounded memory
 
-    f = pq.ParquetFile(path)
-    have = set(f.schema_arrow.names)
-    cols = [c for c in _READ if c in have]
     total, order = None, {}
-    for batch in f.iter_batches(batch_size=batch_rows, columns=cols):
-        part = _sums(batch.to_pandas())
+    for batch in iter_replicates(path, columns=_READ, batch_rows=batch_rows):
+        part = _sums(batch)
         order |= dict.fromkeys(part.index)
         total = part if total is None else total.add(part, fill_value=0)
     if total is None:

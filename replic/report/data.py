@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from replic.errors import ReplicInputError
 from replic.report.text import params_words
@@ -176,12 +175,10 @@ def replicate_batches(replicates: pd.DataFrame | str | Path,
     if isinstance(replicates, pd.DataFrame):
         yield replicates[[c for c in columns if c in replicates]]
         return
+    from replic.results_io import iter_replicates
+
     try:
-        with pq.ParquetFile(replicates) as f:
-            have = set(f.schema_arrow.names)
-            cols = [c for c in columns if c in have]
-            for batch in f.iter_batches(batch_size=BATCH_ROWS, columns=cols):
-                yield batch.to_pandas()
+        yield from iter_replicates(replicates, columns=columns, batch_rows=BATCH_ROWS)
     except (OSError, pa.ArrowException, ValueError) as exc:
         reason = (str(exc).splitlines() or [type(exc).__name__])[0]
         raise ReplicInputError(f"{replicates}: unreadable replicate table ({reason}); rerun "
