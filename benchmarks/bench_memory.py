@@ -9,18 +9,18 @@ time, the size of the results directory on disk and the ratio of each peak to th
 
 Run: ``python benchmarks/bench_memory.py [--reps 100000 1000000 10000000] [--jobs 1]``.
 
-Measured 2026-11-30 on the 2-core development machine (load average 11-19 from other jobs),
-``--jobs 1``:
+Measured 2026-11-30 on the 2-core development machine (load average 15-24 from other jobs),
+``--jobs 1``, main at the integration of issue #10's items 3, 4, 6 (diagnosands included):
 
 ===========  ========  =========  =======  ==============================================
 replicates   peak RSS  wall time  on disk  before (chunks kept, report read every row)
 ===========  ========  =========  =======  ==============================================
-10^5         295 MB    51 s       9.8 MB   309 MB, 18.9 MB
-10^6         308 MB    51 s       91 MB    468 MB, 181 MB
-10^7         320 MB    170 s      900 MB   2.1 GB, 1.8 GB (issue #10)
+10^5         299 MB    48 s       9.8 MB   309 MB, 18.9 MB
+10^6         313 MB    89 s       91 MB    468 MB, 181 MB
+10^7         319 MB    369 s      900 MB   2.1 GB, 1.8 GB (issue #10)
 ===========  ========  =========  =======  ==============================================
 
-Peak RSS at 10^7 / at 10^6: 1.04x (goal: below 1 GB and within 1.5x).
+Peak RSS at 10^7 / at 10^6: 1.02x (goal: below 1 GB and within 1.5x).
 """
 
 from __future__ import annotations
