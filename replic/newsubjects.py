@@ -148,6 +148,14 @@ def design_frame(posterior, design: Design, term: str) -> ModelFrame:
         data = None
     between = {v: levels for v, levels in design.between}
     blevels = {v: [lv for lv, _ in levels] for v, levels in design.between}
+    for var, levs in blevels.items():
+        if data is not None and var in data.columns:
+            known = set(data[var].dropna().astype(str))
+            unknown = sorted(set(levs) - known)
+            if unknown:
+                raise ReplicInputError(f"{where}: between[{var!r}] level(s) "
+                                       f"{', '.join(unknown)} are not levels of {var!r} in the "
+                                       f"original data ({', '.join(sorted(known))})")
     _, fac0 = variable_kinds(data, levels=blevels)
     given = {v for v, _ in design.between} | {v for v, _ in design.covariates}
     xvar = x_variable(posterior, term, factors=fac0, exclude=given) if design.x is not None \

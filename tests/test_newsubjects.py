@@ -95,6 +95,8 @@ def test_errors(orthodont, sleep_post):
     with pytest.raises(ReplicInputError, match=r"rank deficient"):
         design_frame(orthodont, Design(4, x=[8, 10], between={"Sex": {"Female": 1.0,
                                                                       "Male": 0.0}}), "age")
+    with pytest.raises(ReplicInputError, match=r"level\(s\) Femal are not levels of 'Sex'"):
+        design_frame(orthodont, Design(4, between={"Sex": {"Femal": 0.5, "Male": 0.5}}), "age")
     with pytest.raises(ReplicInputError, match=r"factor level such as SexMale"):
         design_frame(dataclasses.replace(orthodont, data=None), Design(4, x=[8, 10]), "age")
     f = design_frame(dataclasses.replace(orthodont, data=None),
