@@ -1,9 +1,9 @@
 """The ``stan`` analysis: compiled once in the parent, replicates refitted in loky workers.
 
-Real PyStan sampling with small chains (2 x 200 after 200 warm-up).  Reference: for a balanced
-complete design the GLS estimate of the Days effect is the mean of the per-subject OLS
-estimates whatever the variance parameters, so the posterior mean must sit on it up to Monte
-Carlo error.
+Real sampling on each backend (PyStan, CmdStan) with small chains (2 x 200 after 200 warm-up).
+Reference: for a balanced complete design the GLS estimate of the Days effect is the mean of the
+per-subject OLS estimates whatever the variance parameters, so the posterior mean must sit on it
+up to Monte Carlo error.
 """
 
 from __future__ import annotations
@@ -21,14 +21,19 @@ from replic import Design, ReplicInputError
 from replic.analyses import get_analysis
 from replic.analyses.summary import per_subject_ols
 from replic.simulate import model_frame, simulate
+from tests.stan.conftest import BACKENDS, need_backend
 
-pytest.importorskip("stan", reason="PyStan is not installed")
 pytest.importorskip("arviz", reason="arviz is not installed")
 
 X10 = tuple(float(d) for d in range(10))
 SMALL = {"chains": 2, "warmup": 200, "draws": 200, "seed": 3}
 COLUMNS = ("estimate", "se", "lower", "upper", "p", "error", "prob_positive", "rhat",
            "ess_bulk", "divergences", "converged")
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def backend(request) -> str:
+    return need_backend(request.param)
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +55,13 @@ def reps(post, frame):
 
 
 @pytest.fixture(scope="module")
-def context(post, frame):
-    return get_analysis("stan").prepare(post, frame, dict(SMALL))
+def small(backend) -> dict:
+    return SMALL | {"backend": backend}
+
+
+@pytest.fixture(scope="module")
+def context(post, frame, small):
+    return get_analysis("stan").prepare(post, frame, dict(small))
 
 
 def _run_in_worker(reps, context):
@@ -63,14 +73,14 @@ def _run_in_worker(reps, context):
     return os.getpid(), get_analysis("stan").run(reps, context)
 
 
-def test_prepare_compiles_once_with_original_priors(post, frame, caplog):
+def test_prepare_compiles_once_with_original_priors(post, frame, small, caplog):
     from replic.stan.backends import compile_count
 
     an = get_analysis("stan")
     before = compile_count()
     with caplog.at_level(logging.INFO):
-        ctx = an.prepare(post, frame, dict(SMALL))
-    assert compile_count() == before + 1
+        ctx = an.prepare(post, frame, dict(small))
+    assert compile_count() == before + 1 and ctx.model.backend == small["backend"]
     assert sum("compiling Stan program" in r.getMessage() for r in caplog.records) == 1
     assert ctx.priors.intercept.location == 288.7 and ctx.priors.sd.scale == 59.3
     assert ctx.ess_min == 200.0
@@ -107,39 +117,39 @@ def _slice(reps, lo, hi):
     return type(reps)(**fields)
 
 
-def test_short_chains_are_flagged_not_converged(post, frame, reps):
+def test_short_chains_are_flagged_not_converged(post, frame, reps, backend):
     an = get_analysis("stan")
-    ctx = an.prepare(post, frame, {"chains": 2, "warmup": 15, "draws": 20})
+    ctx = an.prepare(post, frame, {"chains": 2, "warmup": 15, "draws": 20, "backend": backend})
     res = an.run(_slice(reps, 0, 2), ctx)
     assert not res["converged"].any()
     assert (res["error"] == "").all() and np.isfinite(res["estimate"]).all()
 
 
-def test_missing_observations_and_priors_from_replicate(sleep_post, frame):
+def test_missing_observations_and_priors_from_replicate(sleep_post, frame, small):
     """Without data on the posterior each replicate gets its own brms default priors."""
     an = get_analysis("stan")
-    ctx = an.prepare(sleep_post, frame, dict(SMALL))
+    ctx = an.prepare(sleep_post, frame, dict(small))
     assert ctx.priors is None
     r = simulate(sleep_post, Design(6, x=X10, missing=0.3), frame, start=0, stop=1, seed=2)
     res = an.run(r, ctx)
     assert res["error"][0] == "" and np.isfinite(res["estimate"][0])
 
 
-def test_run_study_with_stan(post, caplog):
+def test_run_study_with_stan(post, small, caplog):
     """Per-replicate results are identical for n_jobs = 1 (chains side by side) and 2 (chains
     one at a time in each worker)."""
     from replic.study import run_study
 
     with caplog.at_level(logging.INFO):
         result = run_study(post, [Design(6)], term="Days", analysis="stan", reps=4, seed=5,
-                           n_jobs=2, options=dict(SMALL))
+                           n_jobs=2, options=dict(small))
     assert sum("compiling Stan program" in r.getMessage() for r in caplog.records) == 1
     table = result.replicates
     assert len(table) == 4 and (table["error"] == "").all()
     for col in COLUMNS:
         assert col in table.columns, col
     serial = run_study(post, [Design(6)], term="Days", analysis="stan", reps=4, seed=5,
-                       n_jobs=1, options=dict(SMALL)).replicates
+                       n_jobs=1, options=dict(small)).replicates
     cols, key = ["design", "rep", "draw", "seed", *COLUMNS], ["design", "rep"]
     pd.testing.assert_frame_equal(serial.sort_values(key)[cols].reset_index(drop=True),
                                   table.sort_values(key)[cols].reset_index(drop=True))
@@ -155,7 +165,7 @@ def test_bad_options(post, frame):
         an.prepare(post, frame, {"parallel_chains": 0})
 
 
-def test_two_group_design_refit_with_its_own_matrices():
+def test_two_group_design_refit_with_its_own_matrices(backend):
     """A between-subject design (age:SexMale, 5 + 5 new subjects): Stan refits the full
     interaction model on the design's rows; its posterior mean lies near the REML estimate of
     the same data set (flat-ish priors, 10 subjects)."""
@@ -171,8 +181,24 @@ def test_two_group_design_refit_with_its_own_matrices():
                             data=pd.read_csv(ref / "orthodont.csv"))
     d = Design(10, between={"Sex": {"Female": 0.5, "Male": 0.5}}, params="mean")
     st = run_study(o, [d], term="age:SexMale", analysis="stan", reps=2, seed=3, n_jobs=1,
-                   options={"chains": 2, "warmup": 300, "draws": 300}).replicates
+                   options={"chains": 2, "warmup": 300, "draws": 300,
+                                                                 "backend": backend}).replicates
     re = run_study(o, [d], term="age:SexMale", analysis="reml", reps=2, seed=3,
                    n_jobs=1).replicates
     assert (st["error"] == "").all()
     assert (np.abs(st["estimate"] - re["estimate"]) < re["se"]).all()
+
+
+def test_failed_fit_is_recorded_not_raised(reps, context, backend):
+    """A replicate whose likelihood overflows cannot be initialised: its row carries the error."""
+    fields = {f.name: getattr(reps, f.name) for f in dataclasses.fields(reps)}
+    two = _slice(reps, 0, 2)
+    y = two.y.copy()
+    y[1] = y[1] * 1e300  # finite data, but (y - mu)^2 overflows at every initial value
+    fields.update({name: getattr(two, name) for name in ("rep", "draw", "beta", "Sigma",
+                                                         "sigma", "vbar")}, y=y)
+    res = get_analysis("stan").run(type(reps)(**fields), context)
+    assert res["error"][0] == "" and np.isfinite(res["estimate"][0])
+    engine = "PyStan" if backend == "pystan" else "CmdStan"
+    assert res["error"][1].startswith(f"ReplicFitError: {engine} sampling failed"), res["error"][1]
+    assert not res["converged"][1] and np.isnan(res["estimate"][1]) and np.isnan(res["rhat"][1])

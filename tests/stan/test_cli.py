@@ -9,14 +9,15 @@ from replic.cli import main
 from tests.stan.conftest import DATASETS, FORMULA
 
 
-def test_fit_command_writes_readable_brms_draws(pystan_model, tmp_path, capsys):
+def test_fit_command_writes_readable_brms_draws(stan_model, backend, tmp_path, capsys):
     out = tmp_path / "draws.csv"
     code = main(["fit", str(DATASETS / "sleepstudy.csv"), FORMULA, "--out", str(out),
                  "--chains", "2", "--warmup", "150", "--draws", "100", "--seed", "4",
-                 "--backend", "pystan"])
+                 "--backend", backend])
     assert code == 0
     printed = capsys.readouterr().out
     assert "b_Days" in printed and "max R-hat" in printed and str(out) in printed
+    assert f"2 chains, {backend})" in printed
     post = replic.read_draws(out)
     assert post.n_draws == 200 and post.fixed == ("Intercept", "Days")
     assert post.group == "Subject" and post.r.shape == (200, 18, 2)

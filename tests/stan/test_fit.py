@@ -41,8 +41,9 @@ def test_all_brms_draws_within_mc_error(sleepstudy_fit, brms_draws):
         assert y.std() == pytest.approx(x.std(), rel=0.15), name
 
 
-def test_posterior_carries_data_and_names(sleepstudy_fit, sleepstudy):
+def test_posterior_carries_data_and_names(sleepstudy_fit, sleepstudy, backend):
     p = sleepstudy_fit
+    assert p.diagnostics["backend"] == backend and p.source == f"stan ({backend})"
     assert p.fixed == ("Intercept", "Days") and p.varying == ("Intercept", "Days")
     assert p.group == "Subject" and len(p.levels) == 18 and p.r.shape == (4000, 18, 2)
     assert p.formula == FORMULA and p.response == "Reaction"
@@ -75,21 +76,30 @@ def test_bad_inputs_fail_before_compiling(sleepstudy):
         fit_posterior(sleepstudy.to_dict(), FORMULA)
 
 
-def test_compiler_failure_is_a_fit_error():
-    pytest.importorskip("stan")
-    from replic.stan.pystan_backend import compile_pystan
-
-    with pytest.raises(ReplicFitError, match="could not build the Stan program: Semantic error"):
-        compile_pystan("parameters { real x; } model { x ~ no_such_distribution(); }")
+BAD_PROGRAM = "parameters { real x; } model { x ~ no_such_distribution(); }"
 
 
-def test_sampling_reproducible_with_seed(pystan_model, sleepstudy):
+def test_compiler_failure_is_a_fit_error(backend):
+    if backend == "pystan":
+        from replic.stan.pystan_backend import compile_pystan
+
+        with pytest.raises(ReplicFitError, match="could not build the Stan program: Semantic"):
+            compile_pystan(BAD_PROGRAM)
+    else:
+        from replic.stan.cmdstan_backend import compile_cmdstan
+
+        with pytest.raises(ReplicFitError, match=r"CmdStan could not compile the Stan program: "
+                                                 r".*no_such_distribution"):
+            compile_cmdstan(BAD_PROGRAM, name="bad-program")
+
+
+def test_sampling_reproducible_with_seed(stan_model, sleepstudy):
     from replic.stan.data import stan_data
     from replic.stan.fit import sample_draws
 
     sd = stan_data(sleepstudy.iloc[:60], FORMULA)
-    a, _ = sample_draws(pystan_model, sd, chains=2, warmup=100, draws=50, seed=5)
-    b, flat = sample_draws(pystan_model, sd, chains=2, warmup=100, draws=50, seed=5)
+    a, _ = sample_draws(stan_model, sd, chains=2, warmup=100, draws=50, seed=5)
+    b, flat = sample_draws(stan_model, sd, chains=2, warmup=100, draws=50, seed=5)
     pd.testing.assert_frame_equal(a, b)
     # chains are told apart correctly: the adapted step size is constant within a chain
     assert flat.groupby(".chain")["stepsize__"].nunique().eq(1).all()
@@ -108,14 +118,14 @@ def test_import_replic_stays_light():
     assert out.strip() == "[]"
 
 
-def test_random_intercept_model_matches_brms(pystan_model, sleepstudy):
+def test_random_intercept_model_matches_brms(stan_model, backend, sleepstudy):
     """The same program with one varying term (no correlation) against brms's RI fit."""
     from replic.stan import fit_posterior
     from tests.stan.conftest import DATASETS
 
     ref = posterior_from_brms(pd.read_csv(DATASETS / "sleepstudy_ri_brms_draws.csv.gz"))
     post = fit_posterior(sleepstudy, "Reaction ~ 1 + Days + (1 | Subject)", seed=7,
-                         backend="pystan", quiet=True)
+                         backend=backend, quiet=True)
     assert post.varying == ("Intercept",) and post.cor.shape == (4000, 1, 1)
     for mine, theirs in ((post.b[:, 1], ref.b[:, 1]), (post.b[:, 0], ref.b[:, 0]),
                          (post.sd[:, 0], ref.sd[:, 0]), (post.sigma, ref.sigma)):
@@ -123,10 +133,10 @@ def test_random_intercept_model_matches_brms(pystan_model, sleepstudy):
         assert mine.std() == pytest.approx(theirs.std(), rel=0.15)
 
 
-def test_model_without_fixed_intercept(pystan_model, sleepstudy):
+def test_model_without_fixed_intercept(stan_model, backend, sleepstudy):
     from replic.stan import fit_posterior
 
     post = fit_posterior(sleepstudy, "Reaction ~ 0 + Days + (1 + Days | Subject)", chains=2,
-                         warmup=150, draws=100, seed=1, backend="pystan", quiet=True)
+                         warmup=150, draws=100, seed=1, backend=backend, quiet=True)
     assert post.fixed == ("Days",) and post.varying == ("Intercept", "Days")
     assert np.isfinite(post.b).all() and post.b[:, 0].mean() > 0
