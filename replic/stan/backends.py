@@ -8,6 +8,7 @@ is installed and PyStan otherwise.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import time
 from typing import Protocol
@@ -50,11 +51,9 @@ def resolve_backend(backend: str = "auto") -> str:
 
     if cmdstan_available()[0]:
         return "cmdstan"
-    try:
-        import stan  # noqa: F401
-    except ModuleNotFoundError:
+    if importlib.util.find_spec("stan") is None:  # not imported here: PyStan is slow to import
         raise ReplicFitError("no Stan backend: install PyStan (pip install 'replic[stan]') or "
-                             "CmdStan (python -m cmdstanpy.install_cmdstan)") from None
+                             "CmdStan (python -m cmdstanpy.install_cmdstan)")
     return "pystan"
 
 

@@ -57,11 +57,14 @@ def cmdstan_available() -> tuple[bool, str]:
 
 @contextlib.contextmanager
 def _cmdstanpy_quiet(quiet: bool = True) -> Iterator[None]:
-    """Silence cmdstanpy's INFO lines (one per chain start and end) while ``quiet``."""
-    logger = logging.getLogger("cmdstanpy")
+    """Silence cmdstanpy's INFO lines (chain start/end) and its warnings about rejected proposals
+    during warm-up while ``quiet`` (failures still raise)."""
+    from cmdstanpy.utils import get_logger
+
+    logger = get_logger()  # cmdstanpy sets its logger's level when first asked for it
     level = logger.level
     if quiet:
-        logger.setLevel(logging.WARNING)
+        logger.setLevel(logging.ERROR)
     try:
         yield
     finally:

@@ -121,7 +121,9 @@ def pystan_cached(code: str) -> bool:
 
 
 def _build(code: str, data: dict, seed: int | None, quiet: bool):
-    import stan
+    with warnings.catch_warnings():  # httpstan's schemas use arguments marshmallow deprecates
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        import stan
 
     try:
         return _outside_loop(lambda: _quietly(

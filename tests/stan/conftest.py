@@ -11,6 +11,7 @@ sessions load them in a second.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from importlib import resources
 from pathlib import Path
@@ -39,11 +40,7 @@ BACKENDS = ("pystan", "cmdstan")
 def backend_missing(name: str) -> str | None:
     """Why Stan backend ``name`` cannot run here, or None when it can."""
     if name == "pystan":
-        try:
-            import stan  # noqa: F401
-        except ModuleNotFoundError:
-            return "PyStan is not installed"
-        return None
+        return None if importlib.util.find_spec("stan") else "PyStan is not installed"
     from replic.stan.cmdstan_backend import cmdstan_available
 
     ok, why = cmdstan_available()
