@@ -57,14 +57,14 @@ def cmdstan_available() -> tuple[bool, str]:
 
 @contextlib.contextmanager
 def _cmdstanpy_quiet(quiet: bool = True) -> Iterator[None]:
-    """Silence cmdstanpy's INFO lines (chain start/end) and its warnings about rejected proposals
-    during warm-up while ``quiet`` (failures still raise)."""
+    """Silence cmdstanpy's log while ``quiet``: INFO lines (chain start/end), warnings about
+    rejected proposals during warm-up, errors of failed chains (which raise anyway)."""
     from cmdstanpy.utils import get_logger
 
     logger = get_logger()  # cmdstanpy sets its logger's level when first asked for it
     level = logger.level
     if quiet:
-        logger.setLevel(logging.ERROR)
+        logger.setLevel(logging.CRITICAL)
     try:
         yield
     finally:
@@ -79,10 +79,16 @@ def _cache_dir() -> Path:
 
 
 def _failure(console: str, limit: int = 12) -> str:
-    """The informative tail of CmdStan's console output: its error lines, else the last ones."""
+    """The informative part of CmdStan's console output, on one line: stanc's message (without
+    the program excerpt), else the error lines, else the last lines."""
     lines = [ln.strip() for ln in console.splitlines() if ln.strip()]
+    start = next((i for i, ln in enumerate(lines) if re.match(r"(Semantic|Syntax) error", ln)),
+                 None)
+    if start is not None:
+        excerpt = re.compile(r"^(-{3,}|\^|\d+:)")
+        return " ".join(ln for ln in lines[start:] if not excerpt.match(ln))
     errors = [ln for ln in lines if re.search(r"error|exception|rejecting", ln, re.IGNORECASE)]
-    return " | ".join((errors or lines)[-limit:])
+    return " | ".join(list(dict.fromkeys(errors or lines))[-limit:])  # each line once
 
 
 @dataclass(frozen=True)
