@@ -202,3 +202,13 @@ def test_failed_fit_is_recorded_not_raised(reps, context, backend):
     engine = "PyStan" if backend == "pystan" else "CmdStan"
     assert res["error"][1].startswith(f"ReplicFitError: {engine} sampling failed"), res["error"][1]
     assert not res["converged"][1] and np.isnan(res["estimate"][1]) and np.isnan(res["rhat"][1])
+
+
+def test_backends_give_the_same_results(post, frame, reps):
+    """The same replicate seeds give the same refits on PyStan and CmdStan (same sampler)."""
+    an = get_analysis("stan")
+    two = _slice(reps, 0, 2)
+    out = [an.run(two, an.prepare(post, frame, SMALL | {"backend": need_backend(name)}))
+           for name in BACKENDS]
+    for col in COLUMNS:
+        np.testing.assert_array_equal(out[0][col], out[1][col], err_msg=col)
