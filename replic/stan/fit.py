@@ -32,6 +32,8 @@ def _check_counts(chains: int, warmup: int, draws: int, seed: int) -> None:
                          ("seed", seed, 0)):
         if isinstance(v, bool) or not isinstance(v, int) or v < low:
             raise ReplicInputError(f"{name}={v!r}; expected an integer >= {low}")
+    if seed > 2**32 - 1:  # Stan's seed is an unsigned 32-bit integer on both backends
+        raise ReplicInputError(f"seed={seed!r}; expected an integer from 0 to 2**32 - 1")
 
 
 def sample_draws(model: StanModel, data: StanData, *, chains: int, warmup: int, draws: int,

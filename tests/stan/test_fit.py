@@ -70,6 +70,8 @@ def test_bad_inputs_fail_before_compiling(sleepstudy):
         fit_posterior(sleepstudy, "Reaction ~ Days")
     with pytest.raises(ReplicInputError, match="chains"):
         fit_posterior(sleepstudy, FORMULA, chains=0)
+    with pytest.raises(ReplicInputError, match=r"seed=4294967296; expected .* 2\*\*32 - 1"):
+        fit_posterior(sleepstudy, FORMULA, seed=2**32)
     with pytest.raises(ReplicInputError, match="backend"):
         fit_posterior(sleepstudy, FORMULA, backend="rstan")
     with pytest.raises(ReplicInputError, match="DataFrame"):
