@@ -103,14 +103,16 @@ def bench_backend(backend: str, args: argparse.Namespace, options: dict) -> tupl
     how = "fresh build" if args.fresh and backend == "cmdstan" else "load from cache"
     print(f"[{backend}] compile_model ({how}): {row['compile_s']:.1f} s", flush=True)
     tables = []
-    for n_jobs, width, key in ((1, None, "w1_side_by_side"), (1, 1, "w1_one_at_a_time"),
-                               (2, None, "w2")):
+    for n_jobs, width, key, label in (
+            (1, None, "w1_side_by_side", "1 worker, chains side by side"),
+            (1, 1, "w1_one_at_a_time", "1 worker, chains one at a time"),
+            (2, None, "w2", "2 workers, chains one at a time in each")):
         seconds, table = run(args.reps, n_jobs, options | {"parallel_chains": width})
         per = seconds / args.reps
         row[key] = per
         tables.append(table.sort_values(["design", "rep"]).reset_index(drop=True))
         bad = int((table["error"] != "").sum()), int((~table["converged"].astype(bool)).sum())
-        print(f"[{backend}] {n_jobs} worker(s), chains {key.split('_', 1)[-1]}: {seconds:.1f} s, "
+        print(f"[{backend}] {label}: {seconds:.1f} s, "
               f"{per:.2f} s per replicate (brms update(): {BRMS_UPDATE_SECONDS} s; ratio "
               f"{BRMS_UPDATE_SECONDS / per:.2f}x); failed {bad[0]}, not converged {bad[1]}",
               flush=True)

@@ -182,7 +182,7 @@ def test_two_group_design_refit_with_its_own_matrices(backend):
     d = Design(10, between={"Sex": {"Female": 0.5, "Male": 0.5}}, params="mean")
     st = run_study(o, [d], term="age:SexMale", analysis="stan", reps=2, seed=3, n_jobs=1,
                    options={"chains": 2, "warmup": 300, "draws": 300,
-                                                                 "backend": backend}).replicates
+                            "backend": backend}).replicates
     re = run_study(o, [d], term="age:SexMale", analysis="reml", reps=2, seed=3,
                    n_jobs=1).replicates
     assert (st["error"] == "").all()
