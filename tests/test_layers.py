@@ -21,7 +21,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = tuple((name, frozenset(units)) 
     ("base", {"errors", "versions", "streams", "formula_grammar", "outdir"}),
     ("model", {"spec", "priors", "design", "posterior", "posterior_view", "io_brms",
                "io_cmdstan", "io_arviz", "read", "terms"}),
-    ("kernels", {"lmm", "bayes_fast", "stan"}),
+    ("kernels", {"kernel", "lmm", "bayes_fast", "stan"}),
     ("science", {"effects", "simulate", "criteria", "summarise", "newsubjects", "observations",
                  "custom_criteria", "diagnosands", "fitcheck"}),
     ("analyses", {"analyses"}),
@@ -33,8 +33,8 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = tuple((name, frozenset(units)) 
 ))
 #: The numerical core: numpy/scipy/pandas computations that never reach for files, schedulers,
 #: reports or the command line.
-CORE = {"spec", "priors", "posterior", "lmm", "bayes_fast", "effects", "simulate", "criteria",
-        "summarise"}
+CORE = {"spec", "priors", "posterior", "kernel", "lmm", "bayes_fast", "effects", "simulate",
+        "criteria", "summarise"}
 NEVER = {"read", "io_brms", "io_cmdstan", "results_io", "runner", "report", "study", "cli",
          "combine", "studyfile", "plan"}
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from replic.kernel.fdiff import assemble, stencil
+
 __all__ = ["Mode", "derivatives", "find_mode"]
 
 _STEPS = np.array([1.0, 0.5, 0.25, 0.1, 0.03, 0.0])
@@ -31,35 +33,14 @@ class Mode:
     iterations: int
 
 
-def _stencil(d: int, h: float) -> np.ndarray:
-    pts = [np.zeros(d)]
-    eye = np.eye(d) * h
-    for i in range(d):
-        pts += [eye[i], -eye[i]]
-    for i in range(d):
-        for j in range(i + 1, d):
-            pts += [eye[i] + eye[j], -eye[i] - eye[j], eye[i] - eye[j], -eye[i] + eye[j]]
-    return np.array(pts)
-
-
 def derivatives(f: Callable[[np.ndarray], np.ndarray], eta: np.ndarray, *,
                 h: float = 1e-3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Value, gradient and Hessian of ``f`` at ``eta`` (n, d) by central differences."""
-    n, d = eta.shape
-    S = _stencil(d, h)
-    v = f(eta[:, None, :] + S[None])                       # (n, 1 + 2d + 2d(d-1))
-    f0 = v[:, 0]
-    fp, fm = v[:, 1:2 * d + 1:2], v[:, 2:2 * d + 1:2]
-    grad = (fp - fm) / (2 * h)
-    H = np.zeros((n, d, d))
-    H[:, np.arange(d), np.arange(d)] = (fp - 2 * f0[:, None] + fm) / h**2
-    c = 2 * d + 1
-    for i in range(d):
-        for j in range(i + 1, d):
-            pp, mm, pm, mp = v[:, c:c + 4].T
-            H[:, i, j] = H[:, j, i] = (pp + mm - pm - mp) / (4 * h**2)
-            c += 4
-    return f0, grad, H
+    """Value, gradient and Hessian of ``f`` at ``eta`` (n, d) by central differences (the
+    stencil of :mod:`replic.kernel.fdiff`, shared with the REML optimiser)."""
+    hh = np.full(eta.shape, float(h))
+    v = f(stencil(eta, hh))                                # (n, 1 + 2d + 2d(d-1))
+    grad, H = assemble(v, hh)
+    return v[:, 0], grad, H
 
 
 def find_mode(f: Callable[[np.ndarray], np.ndarray], start: np.ndarray, *, max_iter: int = 40,

@@ -19,7 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from replic.bayes_fast.linalg import (
+from replic.bayes_fast.stats import GroupStats
+from replic.bayes_fast.transform import Theta
+from replic.kernel.smallmat import (
     chol_logdet,
     chol_solve,
     cholesky,
@@ -27,8 +29,6 @@ from replic.bayes_fast.linalg import (
     solve_lower,
     solve_upper,
 )
-from replic.bayes_fast.stats import GroupStats
-from replic.bayes_fast.transform import Theta
 
 __all__ = ["Conditional", "draw_random_effects", "reml_conditional"]
 

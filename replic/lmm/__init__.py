@@ -6,8 +6,9 @@
   refits per second (closed form for balanced complete data, vectorised profiled REML otherwise);
 - :func:`fit_batch`: the vectorised profiled-REML engine on per-group sufficient statistics.
 
-The computational modules (``stats``, ``deviance``, ``optimize``, ``satterthwaite``, ``balanced``,
-``batch``) depend only on numpy; formulas and matrices come from :mod:`replic.spec`.
+The computational modules (``stats``, ``deviance``, ``derivatives``, ``optimize``,
+``satterthwaite``, ``balanced``, ``batch``, and :mod:`replic.kernel`) depend only on numpy;
+formulas and matrices come from :mod:`replic.spec`.
 """
 
 from replic.lmm.batch import BatchFit, fit_batch

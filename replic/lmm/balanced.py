@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from replic.kernel.smallmat import psd_cholesky, theta_from_lower, tri_index
 from replic.lmm.batch import SINGULAR_TOL, BatchFit, empty_fit, finish
 from replic.lmm.deviance import LOG2PI
-from replic.lmm.smallmat import psd_cholesky, theta_from_lower, tri_index
 from replic.lmm.stats import stats_from_replicates
 
 __all__ = ["closed_form_applies", "fit_balanced"]

@@ -13,17 +13,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from replic.lmm.derivatives import derivatives, polish
-from replic.lmm.deviance import components, deviance
-from replic.lmm.optimize import canonical_theta, minimize
-from replic.lmm.satterthwaite import satterthwaite_df
-from replic.lmm.smallmat import (
+from replic.kernel.smallmat import (
     lower_from_theta,
     psd_cholesky,
     q_from_m,
     theta_from_lower,
     tri_index,
 )
+from replic.lmm.derivatives import derivatives, polish
+from replic.lmm.deviance import components, deviance
+from replic.lmm.optimize import canonical_theta, minimize
+from replic.lmm.satterthwaite import satterthwaite_df
 from replic.lmm.start import moment_start
 from replic.lmm.stats import GroupStats
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from replic.lmm.smallmat import det_inv, lower_from_theta, tri_index
+from replic.kernel.smallmat import det_inv, lower_from_theta, matmul, tri_index
 from replic.lmm.stats import GroupStats
 
 __all__ = ["Derivatives", "derivatives", "polish", "profiled_derivatives"]
@@ -70,20 +70,6 @@ def _sym(F: np.ndarray) -> np.ndarray:
     return F + np.swapaxes(F, -1, -2)
 
 
-def _mm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Products of stacks of small ``q x q`` matrices, elementwise (``np.matmul`` costs
-    ~0.4 us per 2 x 2 product; this a few ns)."""
-    q = a.shape[-1]
-    out = np.empty(np.broadcast_shapes(a.shape, b.shape))
-    for i in range(q):
-        for j in range(q):
-            acc = a[..., i, 0] * b[..., 0, j]
-            for k in range(1, q):
-                acc = acc + a[..., i, k] * b[..., k, j]
-            out[..., i, j] = acc
-    return out
-
-
 def derivatives(stats: GroupStats, theta: np.ndarray) -> Derivatives:
     """Exact derivatives of the profiled deviance's pieces at ``theta`` (n, m)."""
     q, p = stats.q, stats.p
@@ -91,14 +77,14 @@ def derivatives(stats: GroupStats, theta: np.ndarray) -> Derivatives:
     lam = lower_from_theta(theta, q)[:, None]                         # (n, 1, q, q)
     A = stats.ZtZ                                                     # (n, J, q, q)
     lamT = np.swapaxes(lam, -1, -2)
-    M = _mm(_mm(lamT, A), lam) + np.eye(q)
+    M = matmul(matmul(lamT, A), lam) + np.eye(q)
     detM, Minv = det_inv(M)
-    P = _mm(Minv, lamT)                                                  # (n, J, q, q)
-    N = _mm(lam, P)
-    K = np.eye(q) - _mm(N, A)
+    P = matmul(Minv, lamT)                                                  # (n, J, q, q)
+    N = matmul(lam, P)
+    K = np.eye(q) - matmul(N, A)
     KT = np.swapaxes(K, -1, -2)
-    PA = _mm(P, A)
-    LA = _mm(lamT, A)                                                    # Lambda' A_j
+    PA = matmul(P, A)
+    LA = matmul(lamT, A)                                                    # Lambda' A_j
     n, J, m = P.shape[0], P.shape[1], rows.size
     B = stats.ZtXy                                                    # (n, J, q, p + 1)
 
@@ -121,8 +107,8 @@ def derivatives(stats: GroupStats, theta: np.ndarray) -> Derivatives:
         dN[:, :, k] = _sym(K[:, :, :, r, None] * P[:, :, None, c, :])
         inner = -LA[:, :, :, r, None] * P[:, :, None, c, :]          # -Lambda' A E_k P
         inner[:, :, c, :] += KT[:, :, r, :]                           # + E_k' K'
-        dP[:, :, k] = _mm(Minv, inner)
-    dNA = _mm(dN, A[:, :, None])                                      # (n, J, m, q, q)
+        dP[:, :, k] = matmul(Minv, inner)
+    dNA = matmul(dN, A[:, :, None])                                      # (n, J, m, q, q)
     for ell in range(m):
         for i in range(q):
             vecs["dP", ell, i] = bv(dP[:, :, ell, i, :])
@@ -133,7 +119,7 @@ def derivatives(stats: GroupStats, theta: np.ndarray) -> Derivatives:
         return np.swapaxes(vecs[a], 1, 2) @ vecs[b]
 
     g_ld = 2.0 * PA[..., cols, rows].sum(axis=1)                      # (n, m)
-    H_ld = 2.0 * np.swapaxes(_mm(dP, A[:, :, None])[..., cols, rows].sum(axis=1), -1, -2)
+    H_ld = 2.0 * np.swapaxes(matmul(dP, A[:, :, None])[..., cols, rows].sum(axis=1), -1, -2)
     S = sum(gram(("L", i), ("P", i)) for i in range(q))
     C = stats.XytXy - 0.5 * (S + np.swapaxes(S, -1, -2))
     dC = np.empty((n, m, p1, p1))

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from replic.lmm.smallmat import det_inv, det_inv_lead, lower_from_theta, tri_index
+from replic.kernel.smallmat import det_inv, det_inv_lead, dot, lower_from_theta, tri_index
 from replic.lmm.stats import GroupStats, outer_blocks
 
 __all__ = ["LOG2PI", "Components", "components", "deviance", "deviance_vp"]
@@ -101,19 +101,12 @@ def _sandwich(lam: np.ndarray, A: np.ndarray, q: int, *, transpose: bool) -> np.
     L = np.swapaxes(lam, 0, 1) if transpose else lam       # left factor F, result F A F'
     out = np.empty((q, q, *np.broadcast_shapes(lam.shape[2:], A.shape[2:])))
     nz = [[j for j in range(q) if (j >= i if transpose else j <= i)] for i in range(q)]
-    FA = [[_dot([L[k, i] for i in nz[k]], [A[i, ell] for i in nz[k]]) for ell in range(q)]
+    FA = [[dot([L[k, i] for i in nz[k]], [A[i, ell] for i in nz[k]]) for ell in range(q)]
           for k in range(q)]
     for k in range(q):
         for ell in range(k, q):
-            out[k, ell] = _dot([FA[k][i] for i in nz[ell]], [L[ell, i] for i in nz[ell]])
+            out[k, ell] = dot([FA[k][i] for i in nz[ell]], [L[ell, i] for i in nz[ell]])
             out[ell, k] = out[k, ell]
-    return out
-
-
-def _dot(a: list, b: list) -> np.ndarray:
-    out = a[0] * b[0]
-    for x, y in zip(a[1:], b[1:], strict=True):
-        out = out + x * y
     return out
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from replic.lmm.smallmat import tri_index
+from replic.kernel.smallmat import tri_index
 
 __all__ = ["kenward_roger"]
 

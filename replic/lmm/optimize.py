@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from replic.lmm.fdiff import assemble, stencil, steps
-from replic.lmm.smallmat import q_from_m, tri_index
+from replic.kernel.fdiff import assemble, stencil, steps
+from replic.kernel.smallmat import q_from_m, tri_index
 
 __all__ = ["Optimum", "canonical_theta", "minimize", "polish"]
 

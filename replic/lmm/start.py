@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from replic.lmm.smallmat import det_inv, psd_cholesky, theta_from_lower, tri_index
+from replic.kernel.smallmat import det_inv, psd_cholesky, theta_from_lower, tri_index
 from replic.lmm.stats import GroupStats
 
 __all__ = ["moment_start"]

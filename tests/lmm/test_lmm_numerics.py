@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from replic.kernel.fdiff import assemble, stencil
+from replic.kernel.smallmat import det_inv, det_inv_lead, lower_from_theta, psd_cholesky
 from replic.lmm import stats_from_long, stats_from_replicates
 from replic.lmm.balanced import fit_balanced
 from replic.lmm.deviance import components, deviance, deviance_vp
-from replic.lmm.fdiff import assemble, stencil
-from replic.lmm.smallmat import det_inv, det_inv_lead, lower_from_theta, psd_cholesky
 from replic.lmm.start import moment_start
 
 

@@ -1,9 +1,10 @@
-"""Vectorised algebra on stacks of small matrices (pure numpy).
+"""Vectorised algebra on stacks of small matrices (pure numpy), shared by every LMM kernel.
 
 Mixed-model fits of one grouping factor need, for every replicate, trial point and group, the
-determinant and inverse of a ``q x q`` matrix with ``q`` of 1-3.  LAPACK-per-matrix calls
-(``numpy.linalg.inv`` on a stack) cost about a microsecond each; the closed forms below run as a
-handful of whole-array operations.  Larger matrices fall back to ``numpy.linalg``.
+determinant, inverse, Cholesky factor or product of a ``q x q`` matrix with ``q`` of 1-6.
+LAPACK-per-matrix calls (``numpy.linalg.inv`` on a stack) cost about a microsecond each; the closed
+forms below run as a handful of whole-array operations.  Larger matrices fall back to
+``numpy.linalg``.
 """
 
 from __future__ import annotations
@@ -11,11 +12,18 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
+    "chol_logdet",
+    "chol_solve",
+    "cholesky",
     "det_inv",
     "det_inv_lead",
+    "dot",
     "lower_from_theta",
+    "matmul",
     "psd_cholesky",
     "q_from_m",
+    "solve_lower",
+    "solve_upper",
     "theta_from_lower",
     "tri_index",
 ]
@@ -146,3 +154,69 @@ def q_from_m(m: int) -> int:
     if q * (q + 1) // 2 != m:
         raise ValueError(f"theta of length {m} is not a lower triangle")
     return q
+
+
+def matmul(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """``A @ B`` for tiny matrices, broadcasting leading axes (a sum over the inner axis)."""
+    out = A[..., :, 0, None] * B[..., None, 0, :]
+    for k in range(1, A.shape[-1]):
+        out = out + A[..., :, k, None] * B[..., None, k, :]
+    return out
+
+
+def dot(a: list, b: list):
+    """Sum of products of two lists of equally shaped arrays (0 for empty lists)."""
+    out = 0.0
+    for x, y in zip(a, b, strict=True):
+        out = out + x * y
+    return out
+
+
+def cholesky(A: np.ndarray) -> np.ndarray:
+    """Lower Cholesky factors of symmetric positive definite matrices ``A`` (..., n, n).
+
+    Non-positive pivots (matrices that are not numerically positive definite) give NaN.
+    """
+    n = A.shape[-1]
+    L = [[None] * n for _ in range(n)]
+    for j in range(n):
+        s = A[..., j, j] - dot(L[j][:j], L[j][:j])
+        with np.errstate(invalid="ignore"):
+            d = np.sqrt(np.where(s > 0, s, np.nan))
+        L[j][j] = d
+        for i in range(j + 1, n):
+            L[i][j] = (A[..., i, j] - dot(L[i][:j], L[j][:j])) / d
+    zero = np.zeros(A.shape[:-2])
+    return np.stack([np.stack([L[i][j] if j <= i else zero for j in range(n)], axis=-1)
+                     for i in range(n)], axis=-2)
+
+
+def solve_lower(L: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Solve ``L X = B`` for lower-triangular ``L`` (..., n, n) and ``B`` (..., n, m)."""
+    n = L.shape[-1]
+    X: list = []
+    for i in range(n):
+        acc = B[..., i, :] - dot([L[..., i, k, None] for k in range(i)], X)
+        X.append(acc / L[..., i, i, None])
+    return np.stack(X, axis=-2)
+
+
+def solve_upper(L: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Solve ``L' X = B`` for lower-triangular ``L`` (..., n, n) and ``B`` (..., n, m)."""
+    n = L.shape[-1]
+    X: list = [None] * n
+    for i in range(n - 1, -1, -1):
+        ks = range(i + 1, n)
+        acc = B[..., i, :] - dot([L[..., k, i, None] for k in ks], [X[k] for k in ks])
+        X[i] = acc / L[..., i, i, None]
+    return np.stack(X, axis=-2)
+
+
+def chol_solve(L: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Solve ``A X = B`` given the lower Cholesky factor ``L`` of ``A``."""
+    return solve_upper(L, solve_lower(L, B))
+
+
+def chol_logdet(L: np.ndarray) -> np.ndarray:
+    """``log |A|`` from the lower Cholesky factor ``L`` of ``A``."""
+    return 2.0 * np.log(np.diagonal(L, axis1=-2, axis2=-1)).sum(axis=-1)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from replic.bayes_fast.linalg import chol_logdet, chol_solve, cholesky, solve_lower, solve_upper
+from replic.kernel.smallmat import chol_logdet, chol_solve, cholesky, solve_lower, solve_upper
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 5])
