@@ -100,7 +100,7 @@ def summary_from_file(path: str | Path, criteria: Mapping[str, Criterion], *,
                       batch_rows: int = 262_144) -> pd.DataFrame:
     """Summary rows (:data:`~replic.summarise.SUMMARY_COLUMNS`) of custom criteria judged on a
     stored replicate file, one record batch at a time."""
-    from replic.results_io import iter_replicates  # row group by row group: bounded memory
+    from replic.parquet_io import iter_replicates  # row group by row group: bounded memory
 
     names = list(criteria)
     counts: dict[tuple, np.ndarray] = {}

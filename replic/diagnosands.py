@@ -106,7 +106,7 @@ def diagnosands(replicates: pd.DataFrame) -> pd.DataFrame:
 
 def diagnosands_from_file(path: str | Path, *, batch_rows: int = 262_144) -> pd.DataFrame:
     """:func:`diagnosands` of a replicate parquet file, read in record batches."""
-    from replic.results_io import iter_replicates  # row group by row group: bounded memory
+    from replic.parquet_io import iter_replicates  # row group by row group: bounded memory
 
     total, order = None, {}
     for batch in iter_replicates(path, columns=_READ, batch_rows=batch_rows):

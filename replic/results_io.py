@@ -28,7 +28,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -37,6 +37,7 @@ import pyarrow.parquet as pq
 
 from replic.criteria import Original
 from replic.effects import effect_draws, summarise_draws, trajectory_bands
+from replic.parquet_io import iter_replicates
 from replic.versions import package_versions
 
 __all__ = ["PLAN_MARK", "effect_ks", "is_plan_dir", "iter_replicates", "package_versions",
@@ -166,23 +167,6 @@ def _replace_dir(tmp: Path, directory: Path) -> None:
     for f in tmp.iterdir():
         os.replace(f, directory / f.name)
     tmp.rmdir()
-
-
-def iter_replicates(path: str | Path, *, columns: Sequence[str] | None = None,
-                    batch_rows: int = 1 << 16) -> Iterator[pd.DataFrame]:
-    """A replicate parquet file in batches of at most ``batch_rows`` rows (only ``columns``,
-    those present, when given), in file order.
-
-    Row groups are read one at a time: memory stays that of one row group however long the
-    file (``ParquetFile.iter_batches`` with its default pre-buffering grew to 750 MB over a
-    10^7-row file; one row group at a time stays at the size of one).
-    """
-    with pq.ParquetFile(path) as f:
-        cols = None if columns is None else [c for c in columns
-                                             if c in set(f.schema_arrow.names)]
-        for i in range(f.num_row_groups):
-            for batch in f.read_row_group(i, columns=cols).to_batches(max_chunksize=batch_rows):
-                yield batch.to_pandas()
 
 
 def read_results(directory: str | Path, *, replicate_columns: Sequence[str] | None = None,

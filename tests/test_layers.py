@@ -18,7 +18,7 @@ ROOT = Path(__file__).parents[1] / "replic"
 #: Bottom to top.  A unit is a top-level module (``replic.simulate``) or subpackage
 #: (``replic.lmm``).  A new module is placed here, in the layer of what it is.
 LAYERS: tuple[tuple[str, frozenset[str]], ...] = tuple((name, frozenset(units)) for name, units in (
-    ("base", {"errors", "versions", "streams", "formula_grammar", "outdir"}),
+    ("base", {"errors", "versions", "streams", "formula_grammar", "outdir", "parquet_io"}),
     ("model", {"spec", "priors", "design", "posterior", "posterior_view", "io_brms",
                "io_cmdstan", "io_arviz", "read", "terms"}),
     ("kernels", {"kernel", "lmm", "bayes_fast", "stan"}),
