@@ -71,24 +71,34 @@ def _at(items: Sequence[str]) -> dict[str, object]:
 
 def _run(args: argparse.Namespace) -> int:
     from replic.combine import combine_results
+    from replic.outdir import check_out_dir
     from replic.runner import execution_options
     from replic.study import run_study
     from replic.studyfile import BUILTIN_STUDY, load_study
 
     spec = load_study(args.study or BUILTIN_STUDY)
-    out = Path(args.out) if args.out else Path("reports") / spec.name
+    analyses = tuple(args.analysis or spec.analysis)
+    if len(set(analyses)) < len(analyses):
+        raise ReplicInputError(f"--analysis {' '.join(analyses)}: each analysis at most once")
+    options = spec.options_for(analyses)
+    out = check_out_dir(Path(args.out) if args.out else Path("reports") / spec.name,
+                        where="--out")
     execution = execution_options(jobs=args.jobs, scheduler=args.scheduler, cluster=args.cluster,
                                   resume=args.resume, quiet=args.quiet, out=out,
                                   keep_chunks=args.keep_chunks)
+    if execution["scheduler"] is not None:
+        _quiet_dask()
+        if args.scheduler is not None:
+            _check_scheduler(args.scheduler)
     post = spec.posterior()
-    analyses = args.analysis or spec.analysis
+    settings = {"reps": args.reps if args.reps is not None else spec.reps,
+                "seed": args.seed if args.seed is not None else spec.seed}
+    _check_study(post, spec, analyses, options, **settings)  # before anything is written
     results = []
     for name in analyses:
         results.append(run_study(
-            post, list(spec.designs), term=spec.term, analysis=name,
-            reps=args.reps if args.reps is not None else spec.reps,
-            seed=args.seed if args.seed is not None else spec.seed,
-            options=spec.options.get(name, {}) if _per_analysis(spec.options) else spec.options,
+            post, list(spec.designs), term=spec.term, analysis=name, **settings,
+            options=options[name],
             target=args.target if args.target is not None else spec.target,
             exclude_unconverged=args.exclude_unconverged or spec.exclude_unconverged,
             # several analyses stream their chunks to their own folders under out/runs/
@@ -117,11 +127,62 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _per_analysis(options: dict) -> bool:
-    """Study options given per analysis (``[options.stan]``) rather than for the one analysis."""
-    from replic.analyses import ANALYSES
+def _check_study(post, spec, analyses: tuple[str, ...], options: dict[str, dict], *,
+                 reps: int, seed: int) -> None:
+    """Validate every design and every analysis's options before any analysis runs (and so
+    before anything is written): an error in the last analysis must not come after the first
+    one has run."""
+    import numpy as np
 
-    return bool(options) and all(k in ANALYSES for k in options)
+    from replic.analyses import get_analysis
+    from replic.newsubjects import design_frame
+    from replic.simulate import replicate_params
+    from replic.study import _feasible_chunk, resolve_designs
+
+    for name, value in (("--reps", reps), ("--seed", seed)):
+        low = 1 if name == "--reps" else 0
+        if not low <= value < 2**63:
+            raise ReplicInputError(f"{name} {value}: expected an integer from {low} to 2^63 - 1")
+    post.fixed_index(spec.term)
+    designs = resolve_designs(post, list(spec.designs), spec.term)
+    frames = [design_frame(post, d, spec.term) for d in designs]
+    for d in designs:
+        if d.params != "posterior":
+            replicate_params(post, d, np.full(1, -1))
+    for name in analyses:
+        an = get_analysis(name)
+        check = getattr(an, "check", None)
+        for d, f in zip(designs, frames, strict=True):
+            if check is not None:
+                check(f, d)
+        _feasible_chunk(an, designs, frames, reps=reps, chunk_size=None)
+        an.prepare(post, frames[0], dict(options[name]))
+
+
+def _check_scheduler(address: str) -> None:
+    """Refuse a malformed or unreachable dask scheduler address before anything starts."""
+    import re
+    import socket
+
+    m = re.fullmatch(r"(?:tcp|tls)://(\[[0-9A-Fa-f:]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})", address)
+    if m is None or not 0 < int(m[2]) < 65536:
+        raise ReplicInputError(f"--scheduler {address!r}: expected a dask scheduler address "
+                               "tcp://HOST:PORT (or tls://HOST:PORT)")
+    try:
+        socket.create_connection((m[1].strip("[]"), int(m[2])), timeout=5).close()
+    except OSError as exc:
+        raise ReplicInputError(f"--scheduler {address}: cannot connect to a dask scheduler "
+                               f"there ({exc.strerror or exc})") from None
+
+
+def _quiet_dask() -> None:
+    """dask's own log lines (workers starting and stopping) stay off stderr: replic prints
+    one line per error.  Set before dask starts, so LocalCluster workers inherit it."""
+    import logging
+    import os
+
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
+    logging.getLogger("distributed").setLevel(logging.ERROR)
 
 
 def _print_headline(result) -> None:
@@ -149,9 +210,28 @@ def _print_headline(result) -> None:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from replic.report import write_report
+    import json
 
-    path = write_report(args.results, out=args.out)
+    import pyarrow as pa
+
+    from replic.outdir import is_replic_dir
+    from replic.report import write_report
+    from replic.results_io import read_results
+
+    d = Path(args.results)
+    if not d.is_dir() or not is_replic_dir(d):
+        raise ReplicInputError(f"{d}: not a replic results directory (expected the directory "
+                               "'replic run' wrote, with study.json and summary.csv)")
+    try:
+        read_results(d, replicate_columns=[])
+        path = write_report(d, out=args.out)
+    except ReplicInputError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, IndexError, RecursionError,
+            json.JSONDecodeError, pa.ArrowException) as exc:  # damaged or hand-edited
+        detail = " ".join(str(exc).split())[:200]
+        raise ReplicInputError(f"{d}: damaged results directory, cannot re-render the report "
+                               f"({type(exc).__name__}: {detail}); rerun 'replic run'") from None
     print(f"wrote {path}")
     return 0
 
@@ -162,11 +242,19 @@ def _version() -> str:
     return __version__
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage errors as one line ``replic: error: ...`` (exit status 2)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        print(f"replic: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(2)
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="replic", description="Replication and power analysis "
-                                "for multilevel models, from a fitted posterior.")
+    p = _Parser(prog="replic", description="Replication and power analysis "
+                "for multilevel models, from a fitted posterior.")
     p.add_argument("--version", action="version", version=f"replic {_version()}")
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     e = sub.add_parser("effects", help="the effect of a term for every estimand")
     e.add_argument("draws", help="brms draws CSV (posterior::as_draws_df + write.csv) "
@@ -228,13 +316,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except (ReplicInputError, ReplicFitError) as exc:
-        print(f"replic: error: {exc}", file=sys.stderr)
+        print(f"replic: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a file or directory replic cannot read or write
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"replic: error: {where}{exc.strerror or _one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         hint = "; rerun the same command with --resume to continue" if args.command == "run" \
             else ""
         print(f"replic: interrupted{hint}", file=sys.stderr)
         return 130
+
+
+def _one_line(exc: BaseException) -> str:
+    """The message on one line, without terminal colour codes (formulaic's parse errors carry
+    both)."""
+    import re
+
+    text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", str(exc))
+    return " ".join(text.split())
 
 
 if __name__ == "__main__":

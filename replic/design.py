@@ -218,6 +218,8 @@ class Design:
             raise ReplicInputError(f"Design: k={k!r}; expected an integer number of new subjects "
                                    ">= 2 (a replication's effect needs at least two subjects)")
         xs = None
+        if isinstance(x, str | bytes):  # a string is a sequence of characters, not numbers
+            raise ReplicInputError(f"Design: x={x!r}; expected a sequence of numbers")
         if x is not None:
             try:
                 xs = tuple(float(v) for v in x)
@@ -244,9 +246,11 @@ class Design:
         else:
             try:
                 p = tuple(sorted((str(n), float(v)) for n, v in dict(params).items()))
+                if not np.all(np.isfinite([v for _, v in p])):
+                    raise ValueError("not finite")
             except (TypeError, ValueError):
                 raise ReplicInputError(f"Design: params={params!r}; expected a mapping of brms "
-                                       "parameter names to numbers") from None
+                                       "parameter names to finite numbers") from None
         between_c, cov_c = _between(between), _covariates(covariates)
         clash = {v for v, _ in between_c} & {v for v, _ in cov_c}
         if clash:

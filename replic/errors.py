@@ -6,11 +6,21 @@ file, column or argument and what was expected; the CLI prints it as one line an
 
 from __future__ import annotations
 
+import re
+
 __all__ = ["ReplicFitError", "ReplicInputError", "ReplicWarning"]
 
 
 class ReplicInputError(ValueError):
-    """Bad input: a file, column, argument or value that replic cannot use."""
+    """Bad input: a file, column, argument or value that replic cannot use.
+
+    The message is kept on one plain line (newlines and terminal colour codes of wrapped
+    errors, e.g. formulaic's parse errors, are removed).
+    """
+
+    def __init__(self, message: object = "", *args: object) -> None:
+        text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", str(message))
+        super().__init__(" ".join(text.split()), *args)
 
 
 class ReplicFitError(RuntimeError):

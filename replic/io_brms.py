@@ -8,6 +8,7 @@ and ``.draw`` as bookkeeping.  Supported: Gaussian family, one grouping factor, 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import numpy as np
@@ -22,6 +23,7 @@ __all__ = ["posterior_from_brms"]
 _BOOKKEEPING = {"lprior", "lp__", ".chain", ".iteration", ".draw", "Intercept"}
 _FAMILY_PARAMS = {"shape", "phi", "nu", "disc", "zi", "hu", "zoi", "coi", "kappa", "beta",
                   "alpha", "ndt", "bs", "bias", "quantile", "xi", "mu"}
+_NAME = re.compile(r"[A-Za-z.][A-Za-z0-9._:]*")
 _SUPPORTED = ("replic supports Gaussian models with one grouping factor: "
               "y ~ fixed + (terms | group)")
 
@@ -40,7 +42,13 @@ def posterior_from_brms(df: pd.DataFrame, *, source: str = "DataFrame") -> Poste
     -------
     Posterior
     """
+    if not isinstance(df, pd.DataFrame):
+        raise ReplicInputError(f"{source}: expected a table of draws, got {type(df).__name__}")
     cols = [str(c) for c in df.columns]
+    dup = sorted({c for c in cols if cols.count(c) > 1})
+    if dup:
+        raise ReplicInputError(f"{source}: column {dup[0]!r} appears more than once; expected "
+                               "distinct brms column names")
     df = df.set_axis(cols, axis=1)
     b_cols = [c for c in cols if c.startswith("b_")]
     if not b_cols:
@@ -59,6 +67,16 @@ def posterior_from_brms(df: pd.DataFrame, *, source: str = "DataFrame") -> Poste
                                f"{_SUPPORTED}")
 
     sd_cols = [c for c in cols if c.startswith("sd_")]
+    for c in [*sd_cols, *(c for c in cols if c.startswith("cor_"))]:
+        parts = c.split("_", 1)[1].split("__")
+        if len(parts) != (2 if c.startswith("sd_") else 3) or not all(map(_NAME.fullmatch,
+                                                                          parts)):
+            raise ReplicInputError(f"{source}: column {c!r} is not of the form "
+                                   "sd_<group>__<term> or cor_<group>__<term1>__<term2>")
+    for c in b_cols:
+        if not _NAME.fullmatch(c[2:]) or "__" in c:
+            raise ReplicInputError(f"{source}: column {c!r} is not of the form b_<term> "
+                                   "(letters, digits, '.', '_', ':')")
     sd_params = [parse_parameter(c) for c in sd_cols]
     bad = [c for c, p in zip(sd_cols, sd_params, strict=True) if p is None]
     if bad:
@@ -121,7 +139,13 @@ def posterior_from_brms(df: pd.DataFrame, *, source: str = "DataFrame") -> Poste
                                    f"{', '.join(missing[:3])}")
         r = np.stack([np.stack([values[r_cols[(lv, t)]] for t in varying], axis=-1)
                       for lv in levels], axis=1)
-    chain = df[".chain"].to_numpy(dtype=int) if ".chain" in cols else np.ones(S, dtype=int)
+    chain = np.ones(S, dtype=int)
+    if ".chain" in cols:
+        ch = pd.to_numeric(df[".chain"], errors="coerce").to_numpy(dtype=float)
+        if not np.all(np.isfinite(ch) & (ch == np.round(ch))):
+            raise ReplicInputError(f"{source}: column '.chain' has non-integer values; expected "
+                                   "chain numbers 1, 2, ...")
+        chain = ch.astype(int)
     ignored = [c for c in cols if c not in used and c not in _BOOKKEEPING]
     return Posterior(fixed=fixed, varying=varying, group=group, b=b, sd=sd, cor=cor, sigma=sigma,
                      levels=levels, r=r, chain=chain, source=source,
@@ -153,11 +177,13 @@ class _Columns(dict):
 
 
 def _check_scales(x: np.ndarray, names: list[str], source: str) -> None:
-    bad = np.argwhere(x <= 0)
+    with np.errstate(over="ignore"):
+        bad = np.argwhere((x <= 0) | ~np.isfinite(x * x))
     if bad.size:
         row, col = bad[0]
         raise ReplicInputError(f"{source}: column {names[col]!r} is {x[row, col]:g} in draw row "
-                               f"{row + 1}; expected a positive standard deviation")
+                               f"{row + 1}; expected a positive standard deviation (whose "
+                               "square is finite)")
 
 
 def _check_pd(cor: np.ndarray, source: str) -> None:

@@ -7,7 +7,9 @@ brms draws CSV or DataFrame (:mod:`replic.io_brms`); CmdStan CSV output of repli
 
 from __future__ import annotations
 
+import csv
 import gzip
+import zlib
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -16,10 +18,73 @@ from typing import Any
 import pandas as pd
 
 from replic.errors import ReplicInputError
+from replic.formula_grammar import check_column_names
 from replic.io_brms import posterior_from_brms
 from replic.posterior import Posterior
 
-__all__ = ["read_draws"]
+__all__ = ["read_data", "read_draws"]
+
+#: What reading a damaged, truncated or mis-encoded (optionally gzip-compressed) CSV raises.
+_READ_ERRORS = (OSError, EOFError, zlib.error, UnicodeDecodeError, pd.errors.ParserError,
+                pd.errors.EmptyDataError, csv.Error)
+
+
+def _header(path: Path, what: str) -> list[str]:
+    """The first line of a CSV as column names (gzip read transparently); refuses files that
+    are not a readable text CSV and duplicated column names (pandas would rename them)."""
+    if not path.is_file():
+        raise ReplicInputError(f"{path}: no such {what} file")
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8-sig", newline="") as fh:
+            first = fh.readline()
+    except _READ_ERRORS as exc:
+        raise ReplicInputError(f"{path}: cannot read as a UTF-8 text CSV"
+                               f"{' (gzip)' if opener is gzip.open else ''} ({exc})") from None
+    if first.startswith("#"):
+        return ["#"]
+    try:
+        names = next(csv.reader([first]), [])
+    except csv.Error as exc:
+        raise ReplicInputError(f"{path}: unreadable CSV header ({exc})") from None
+    if not names or not any(n.strip() for n in names):
+        raise ReplicInputError(f"{path}: empty file; expected a CSV with a header line")
+    seen: set[str] = set()
+    for n in names:
+        if n in seen:
+            raise ReplicInputError(f"{path}: column {n!r} appears more than once in the header; "
+                                   "expected distinct column names")
+        seen.add(n)
+    return names
+
+
+def _read_csv(path: Path, what: str) -> pd.DataFrame:
+    try:
+        df = pd.read_csv(path, encoding="utf-8-sig")  # a BOM (Excel) is not a name
+    except _READ_ERRORS as exc:
+        raise ReplicInputError(f"{path}: not a readable {what} CSV ({type(exc).__name__}: "
+                               f"{' '.join(str(exc).split())})") from None
+    if df.empty:
+        raise ReplicInputError(f"{path}: no rows; expected a header line and at least one row")
+    return df
+
+
+def read_data(path: str | Path) -> pd.DataFrame:
+    """Read a data CSV (one row per observation; gzip allowed) for a study or ``replic fit``.
+
+    Raises
+    ------
+    ReplicInputError
+        For a missing, empty, non-UTF-8, damaged or truncated file, duplicated column names, or
+        column names that could smuggle code into a formula
+        (:func:`replic.formula_grammar.check_column_names`).
+    """
+    path = Path(path)
+    names = _header(path, "data")
+    if names == ["#"]:
+        raise ReplicInputError(f"{path}: starts with '#'; expected a data CSV with a header line")
+    check_column_names(names, where=str(path))
+    return _read_csv(path, "data")
 
 
 def read_draws(source: str | Path | pd.DataFrame | Any, *,
@@ -61,26 +126,23 @@ def read_draws(source: str | Path | pd.DataFrame | Any, *,
         raise ReplicInputError(f"{path}: no such draws file")
     if io_arviz.is_netcdf(path):
         return io_arviz.posterior_from_netcdf(path, names=names)
-    opener = gzip.open if path.suffix == ".gz" else open
-    try:
-        with opener(path, "rt") as fh:
-            first = fh.readline()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ReplicInputError(f"{path}: cannot read as a text CSV ({exc})") from None
-    if first.startswith("#"):
+    if _header(path, "draws") == ["#"]:
+        if path.suffix == ".gz":
+            raise ReplicInputError(f"{path}: a CmdStan CSV (it starts with '#') must be "
+                                   "uncompressed; gunzip it first")
         from replic.io_cmdstan import posterior_from_cmdstan
 
         return posterior_from_cmdstan([path], names=names)
-    try:
-        df = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise ReplicInputError(f"{path}: not a readable CSV ({exc})") from None
-    return posterior_from_brms(df, source=str(path))
+    return posterior_from_brms(_read_csv(path, "draws"), source=str(path))
 
 
 def _bundled(value: str) -> Path:
     """``replic:NAME``: a file shipped in ``replic/datasets``."""
-    p = Path(str(resources.files("replic") / "datasets" / value.removeprefix("replic:")))
+    name = value.removeprefix("replic:")
+    if not name or "/" in name or "\\" in name or name.startswith("."):
+        raise ReplicInputError(f"{value!r}: expected replic:NAME naming a file shipped in "
+                               "replic/datasets")
+    p = Path(str(resources.files("replic") / "datasets" / name))
     if not p.is_file():
         raise ReplicInputError(f"{value}: no such file (looked for {p})")
     return p

@@ -72,8 +72,11 @@ def write_results(result, directory: str | Path, *,
                   render: Callable[[Path], str] | None = None) -> Path:
     """Write every table of ``result`` into ``directory``, and ``report.html`` when a
     ``render`` function is given (``replic.report.render_report``: the report layer sits above
-    this one, so the caller passes it in)."""
-    directory = Path(directory)
+    this one, so the caller passes it in).  ``directory`` must be new, empty, or one replic
+    wrote (:func:`replic.outdir.check_out_dir`)."""
+    from replic.outdir import check_out_dir
+
+    directory = check_out_dir(directory, where="results directory")
     created = not directory.exists()
     directory.mkdir(parents=True, exist_ok=True)
     remove_stale(directory, keep=result.replicates_file)

@@ -209,7 +209,11 @@ def simulate(posterior: Posterior, design: Design, frame: ModelFrame, *, start: 
         return Replicates(**common, vbar=vbar, ols_mean=beta[:, frame.t] + vbar + nbar,
                           ols_var=(tau2 + noise2) * chi2 / (k - 1))
     Q = Sigma.shape[1]
-    L = np.linalg.cholesky(Sigma)
+    try:
+        L = np.linalg.cholesky(Sigma)
+    except np.linalg.LinAlgError:  # a draw with a (numerically) zero sd: factor by eigenvalues
+        w, U = np.linalg.eigh(Sigma)
+        L = U * np.sqrt(np.clip(w, 0.0, None))[:, None, :]
     v = np.einsum("nqr,nkr->nkq", L, stream("v", lambda g, m: g.standard_normal((m, k, Q))))
     e = stream("e", lambda g, m: g.standard_normal((m, k, T))) * sigma[:, None, None]
     y = (beta @ frame.X.T)[:, None, :] + v @ frame.Z.T + e

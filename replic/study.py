@@ -10,6 +10,7 @@ and any backend.
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from replic.diagnosands import diagnosands, diagnosands_from_file
 from replic.errors import ReplicInputError
 from replic.newsubjects import design_frame, x_variable
 from replic.observations import default_observations
+from replic.outdir import check_out_dir
 from replic.posterior import Posterior
 from replic.read import read_draws
 from replic.runner.backends import resolve_backend
@@ -38,6 +40,11 @@ from replic.summarise import criteria_summary, k_needed, type_s_bound, type_sm
 from replic.terms import variable_kinds
 
 __all__ = ["StudyResult", "resolve_designs", "run_study"]
+
+#: Memory one task may use for its simulated data (bytes); larger tasks are split.
+TASK_BYTES = 1 << 30
+#: Most tasks one study may plan.
+MAX_TASKS = 2_000_000
 
 
 class _Replicates:
@@ -182,6 +189,38 @@ def resolve_designs(posterior: Posterior, designs, term: str) -> list[Design]:
     return out
 
 
+def _feasible_chunk(an: Any, designs: list[Design], frames: list, *, reps: int,
+                    chunk_size: int | None) -> int | None:
+    """The chunk size to use, after refusing what cannot be computed.
+
+    Whole data sets (the ``full`` representation) take about 16 arrays of k x T numbers per
+    replicate while simulated and refitted: a replicate larger than half this machine's memory
+    is refused; the default chunk is cut so that one task stays under :data:`TASK_BYTES`.
+    """
+    full = an.representation == "full" or any(not d.balanced for d in designs)
+    per_rep = max(16 * 8 * d.k * f.x.size * max(1, f.X.shape[1]) for d, f in zip(
+        designs, frames, strict=True)) if full else 1024
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not POSIX: assume 16 GiB
+        memory = 16 << 30
+    if per_rep > memory // 2:
+        worst = max(designs, key=lambda d: d.k)
+        raise ReplicInputError(f"Design(k={worst.k}): one replicate of the '{an.name}' analysis "
+                               f"needs about {per_rep / 2**30:.1f} GiB of memory; this machine "
+                               f"has {memory / 2**30:.1f} GiB; expected a smaller k")
+    size = chunk_size or default_chunk_size(an, reps=reps)
+    if chunk_size is None and full and size * per_rep > TASK_BYTES:
+        size = max(1, TASK_BYTES // per_rep)
+    tasks = len(designs) * -(-reps // size)
+    if tasks > MAX_TASKS:
+        raise ReplicInputError(f"reps={reps} x {len(designs)} designs in chunks of {size} is "
+                               f"{tasks} tasks; expected at most {MAX_TASKS} (fewer replicates "
+                               "or designs)")
+    return size if chunk_size is None and size != default_chunk_size(an, reps=reps) else \
+        chunk_size
+
+
 def run_study(posterior: Posterior | str | Path | pd.DataFrame, designs: Design | int | Sequence,
               *, term: str, analysis: str = "summary", reps: int, seed: int,
               n_jobs: int | None = None, options: Mapping | None = None, target: float = 0.8,
@@ -251,9 +290,11 @@ def run_study(posterior: Posterior | str | Path | pd.DataFrame, designs: Design 
     started = time.time()
     if not isinstance(reps, int | np.integer) or isinstance(reps, bool) or reps < 1:
         raise ReplicInputError(f"reps={reps!r}; expected a positive integer")
-    if not isinstance(seed, int | np.integer) or isinstance(seed, bool) or seed < 0:
-        raise ReplicInputError(f"seed={seed!r}; expected a non-negative integer")
-    if not 0 < target < 1:
+    if not isinstance(seed, int | np.integer) or isinstance(seed, bool) or not \
+            0 <= seed < 2**63:
+        raise ReplicInputError(f"seed={seed!r}; expected an integer from 0 to 2^63 - 1")
+    if isinstance(target, bool) or not isinstance(target, int | float | np.floating) or \
+            not 0 < target < 1:
         raise ReplicInputError(f"target={target!r}; expected a probability in (0, 1)")
     if chunk_size is not None and (isinstance(chunk_size, bool) or
                                    not isinstance(chunk_size, int | np.integer) or chunk_size < 1):
@@ -262,6 +303,8 @@ def run_study(posterior: Posterior | str | Path | pd.DataFrame, designs: Design 
         raise ReplicInputError(f"exclude_unconverged={exclude_unconverged!r}; expected True or "
                                "False")
     custom = check_criteria(criteria)
+    if out is not None:
+        check_out_dir(out, where="out")
     backend = resolve_backend(n_jobs=n_jobs, scheduler=scheduler)
     post = read_draws(posterior)
     post.fixed_index(term)
@@ -272,6 +315,10 @@ def run_study(posterior: Posterior | str | Path | pd.DataFrame, designs: Design 
     for d, f in zip(ds, frames, strict=True):
         if check is not None:
             check(f, d)
+    if not isinstance(options, Mapping | None):
+        raise ReplicInputError(f"options={options!r}; expected a mapping of option names to "
+                               "values")
+    chunk_size = _feasible_chunk(an, ds, frames, reps=int(reps), chunk_size=chunk_size)
     context = an.prepare(post, frames[0], dict(options or {}))
     original = Original(**{("se" if k == "sd" else k): v
                            for k, v in post.term_summary(term).items()})

@@ -39,12 +39,12 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-import pandas as pd
-
 from replic.design import Design
 from replic.errors import ReplicInputError
+from replic.formula_grammar import check_formula, check_name
+from replic.outdir import check_study_name
 from replic.posterior import Posterior
-from replic.read import read_draws
+from replic.read import read_data, read_draws
 
 __all__ = ["BUILTIN_STUDY", "StudySpec", "load_study", "resolve_path"]
 
@@ -54,6 +54,13 @@ _KEYS = {"name", "draws", "data", "formula", "fit", "term", "analysis", "reps", 
 _FITS = ("stan", "bayes-fast")
 _DESIGN_KEYS = ("k", "x", "within", "between", "covariates", "missing", "dropout", "params",
                 "name")
+#: Designs one design table may expand to.
+MAX_DESIGNS = 10_000
+#: Replicates per design and values of x a study file may ask for.
+MAX_REPS = 10**9
+MAX_X = 100_000
+#: Largest study file read (bytes).
+MAX_BYTES = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -82,7 +89,7 @@ class StudySpec:
         names it), or a fit of ``formula`` to ``data``."""
         df = None
         if self.data is not None:
-            df = pd.read_csv(self.data)
+            df = read_data(self.data)
             comps = [] if self.term == "Intercept" else self.term.split(":")
             if not all(any(c.startswith(str(col)) for col in df.columns) for c in comps):
                 raise ReplicInputError(f"{self.data}: no column for the study's term "
@@ -102,29 +109,83 @@ class StudySpec:
 
         return fit_posterior(df, self.formula, seed=self.seed, quiet=True)
 
+    def options_for(self, analyses: tuple[str, ...] | list[str]) -> dict[str, dict]:
+        """The options of each of ``analyses``: ``[options]`` for a study with one analysis,
+        ``[options.NAME]`` tables otherwise.
 
-def resolve_path(value: str, base: Path) -> Path:
+        Raises
+        ------
+        ReplicInputError
+            For options under a name that is not one of ``analyses`` (e.g. misspelled), or
+            flat options in a study comparing several analyses.
+        """
+        from replic.analyses import ANALYSES
+
+        opts = self.options
+        tables = {k for k, v in opts.items() if isinstance(v, dict)}
+        per = bool(opts) and (all(k in ANALYSES for k in opts) or (
+            len(analyses) > 1 and tables == set(opts)))
+        if not per:
+            if len(analyses) > 1 and opts:
+                raise ReplicInputError(
+                    f"{self.source}: [options] with several analyses must be tables per "
+                    f"analysis, [options.NAME] with NAME in {', '.join(analyses)}; got "
+                    f"{', '.join(sorted(opts))}")
+            return {a: dict(opts) for a in analyses}
+        unknown = sorted(set(opts) - set(analyses))
+        if unknown:
+            raise ReplicInputError(
+                f"{self.source}: [options.{unknown[0]}] is not one of the analyses run "
+                f"({', '.join(analyses)}); expected [options.NAME] with NAME in "
+                f"{', '.join(analyses)}")
+        for k, v in opts.items():
+            if not isinstance(v, dict):
+                raise ReplicInputError(f"{self.source}: options.{k} = {v!r}; expected a table "
+                                       f"[options.{k}]")
+        return {a: dict(opts.get(a, {})) for a in analyses}
+
+
+def resolve_path(value: str, base: Path, *, key: str = "path") -> Path:
     """A study path: ``replic:NAME`` (shipped with replic) or relative to the study file."""
+    if not isinstance(value, str) or not value or "\0" in value:
+        raise ReplicInputError(f"{key} = {value!r}: expected a file path (a string)")
     if value.startswith("replic:"):
-        p = Path(str(resources.files("replic") / "datasets" / value.removeprefix("replic:")))
+        name = value.removeprefix("replic:")
+        if not name or "/" in name or "\\" in name or name.startswith("."):
+            raise ReplicInputError(f"{key} = {value!r}: expected replic:NAME naming a file "
+                                   "shipped in replic/datasets")
+        p = Path(str(resources.files("replic") / "datasets" / name))
     else:
         p = (base / value).resolve() if not Path(value).is_absolute() else Path(value)
-    if not p.is_file():
+    try:
+        ok = p.is_file()
+    except OSError as exc:  # name too long, permission denied
+        raise ReplicInputError(f"{key} = {value!r}: cannot use it ({exc})") from None
+    if not ok:
         raise ReplicInputError(f"{value}: no such file (looked for {p})")
     return p
 
 
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
 def _ks(spec, where: str) -> list[int]:
     if isinstance(spec, dict):
-        try:
-            lo, hi, by = int(spec["from"]), int(spec["to"]), int(spec.get("by", 1))
-        except (KeyError, TypeError, ValueError):
+        lo, hi, by = spec.get("from"), spec.get("to"), spec.get("by", 1)
+        if set(spec) - {"from", "to", "by"} or not all(map(_is_int, (lo, hi, by))) \
+                or by < 1 or lo > hi:
             raise ReplicInputError(f"{where}: k = {spec!r}; expected {{from = 2, to = 30}} "
-                                   "(optionally by = 1) or a list of integers") from None
+                                   "(optionally by = 1) with integers, from <= to and by >= 1, "
+                                   "or a list of integers")
+        if (hi - lo) // by + 1 > MAX_DESIGNS:
+            raise ReplicInputError(f"{where}: k = {spec!r} gives {(hi - lo) // by + 1} designs; "
+                                   f"expected at most {MAX_DESIGNS}")
         return list(range(lo, hi + 1, by))
-    if isinstance(spec, int):
+    if _is_int(spec):
         return [spec]
-    if isinstance(spec, list) and all(isinstance(v, int) for v in spec):
+    if isinstance(spec, list) and spec and all(map(_is_int, spec)) \
+            and len(spec) <= MAX_DESIGNS:
         return spec
     raise ReplicInputError(f"{where}: k = {spec!r}; expected an integer, a list of integers or "
                            "{from = 2, to = 30}")
@@ -134,15 +195,19 @@ def load_study(path: str | Path) -> StudySpec:
     """Parse and validate a study file; errors name the file and the key."""
     path_s = str(path)
     if path_s.startswith("replic:"):
-        path = resolve_path(path_s, Path.cwd())
+        path = resolve_path(path_s, Path.cwd(), key="study")
     path = Path(path)
     if not path.is_file():
         raise ReplicInputError(f"{path}: no such study file")
+    if path.stat().st_size > MAX_BYTES:
+        raise ReplicInputError(f"{path}: {path.stat().st_size} bytes; a study file is at most "
+                               f"{MAX_BYTES} bytes")
     raw = path.read_bytes()
     try:
         doc = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ReplicInputError(f"{path}: not valid TOML ({exc})") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        why = "nested too deeply" if isinstance(exc, RecursionError) else exc
+        raise ReplicInputError(f"{path}: not valid TOML ({why})") from None
     unknown = set(doc) - _KEYS
     if unknown:
         raise ReplicInputError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}; expected "
@@ -159,11 +224,41 @@ def load_study(path: str | Path) -> StudySpec:
     if not isinstance(exclude, bool):
         raise ReplicInputError(f"{path}: exclude_unconverged = {exclude!r}; expected true or "
                                "false")
-    fit = str(doc.get("fit", "stan"))
+    fit = doc.get("fit", "stan")
     if fit not in _FITS:
         raise ReplicInputError(f"{path}: fit = {fit!r}; expected one of {', '.join(_FITS)}")
+    for key in ("description",):
+        if key in doc and not isinstance(doc[key], str):
+            raise ReplicInputError(f"{path}: {key} = {doc[key]!r}; expected a string")
+    options = doc.get("options", {})
+    if not isinstance(options, dict):
+        raise ReplicInputError(f"{path}: options = {options!r}; expected a table [options]")
+    target = doc.get("target", 0.8)
+    if isinstance(target, bool) or not isinstance(target, int | float) or not 0 < target < 1:
+        raise ReplicInputError(f"{path}: target = {target!r}; expected a probability "
+                               "between 0 and 1 (exclusive)")
     base = path.parent
+    return StudySpec(
+        name=check_study_name(doc.get("name", path.stem), where=f"{path}: name"),
+        draws=resolve_path(doc["draws"], base, key=f"{path}: draws") if "draws" in doc
+        else None,
+        formula=check_formula(doc["formula"], where=f"{path}: formula") if "formula" in doc
+        else None, fit=fit,
+        term=check_name(doc["term"], where=f"{path}: term"), designs=_designs(doc, path),
+        analysis=_analyses(doc.get("analysis", "summary"), path),
+        reps=_int(doc.get("reps", 2000), "reps", path, low=1, high=MAX_REPS),
+        seed=_int(doc.get("seed", 0), "seed", path, low=0, high=2**63 - 1),
+        target=float(target),
+        data=resolve_path(doc["data"], base, key=f"{path}: data") if "data" in doc else None,
+        options=dict(options), exclude_unconverged=exclude,
+        units=_units(doc.get("units", ""), path), source=str(path),
+        digest=hashlib.sha256(raw).hexdigest())
+
+
+def _designs(doc: dict, path: Path) -> tuple[Design, ...]:
     tables = doc["design"] if isinstance(doc["design"], list) else [doc["design"]]
+    if not tables:
+        raise ReplicInputError(f"{path}: design = []; expected at least one [[design]] table")
     designs: list[Design] = []
     for i, t in enumerate(tables):
         where = f"{path}: design {i + 1}"
@@ -173,28 +268,34 @@ def load_study(path: str | Path) -> StudySpec:
         if bad:
             raise ReplicInputError(f"{where}: unknown key(s) {', '.join(sorted(bad))}; expected "
                                    f"{', '.join(_DESIGN_KEYS)}")
-        within = _within_table(t.get("within"), base, where)
+        x = t.get("x")
+        if x is not None and (not isinstance(x, list) or len(x) > MAX_X or not all(
+                isinstance(v, int | float) and not isinstance(v, bool) for v in x)):
+            raise ReplicInputError(f"{where}: x = {x!r}; expected a list of at most {MAX_X} "
+                                   "numbers, e.g. [0, 1, 2]")
+        missing = t.get("missing", 0.0)
+        if isinstance(missing, bool) or not isinstance(missing, int | float):
+            raise ReplicInputError(f"{where}: missing = {missing!r}; expected a probability "
+                                   "in [0, 1)")
+        params = t.get("params", "posterior")
+        if isinstance(params, dict) and not all(isinstance(v, int | float) and not isinstance(
+                v, bool) for v in params.values()):
+            raise ReplicInputError(f"{where}: params = {params!r}; expected a table of numbers "
+                                   "such as {b_Days = 3.0}")
+        within = _within_table(t.get("within"), path.parent, where)
         for k in _ks(t["k"], where):
             try:
-                designs.append(Design(k, x=t.get("x"), within=within, between=t.get("between"),
+                designs.append(Design(k, x=x, within=within, between=t.get("between"),
                                       covariates=t.get("covariates"), name=t.get("name"),
-                                      missing=t.get("missing", 0.0),
-                                      params=t.get("params", "posterior"),
+                                      missing=missing, params=params,
                                       dropout=t.get("dropout", 0.0)))
             except ReplicInputError as exc:
                 raise ReplicInputError(f"{where}: {exc}") from None
-    return StudySpec(
-        name=str(doc.get("name", path.stem)),
-        draws=resolve_path(str(doc["draws"]), base) if "draws" in doc else None,
-        formula=str(doc["formula"]) if "formula" in doc else None, fit=fit,
-        term=str(doc["term"]), designs=tuple(designs),
-        analysis=_analyses(doc.get("analysis", "summary"), path),
-        reps=_int(doc.get("reps", 2000), "reps", path), seed=_int(doc.get("seed", 0), "seed", path),
-        target=float(doc.get("target", 0.8)),
-        data=resolve_path(str(doc["data"]), base) if "data" in doc else None,
-        options=dict(doc.get("options", {})), exclude_unconverged=exclude,
-        units=_units(doc.get("units", ""), path), source=str(path),
-        digest=hashlib.sha256(raw).hexdigest())
+    if len(designs) > MAX_DESIGNS:
+        raise ReplicInputError(f"{path}: {len(designs)} designs; expected at most {MAX_DESIGNS}")
+    if len({d.key for d in designs}) < len(designs):
+        raise ReplicInputError(f"{path}: the same design is listed twice")
+    return tuple(designs)
 
 
 def _within_table(value, base: Path, where: str):
@@ -202,12 +303,7 @@ def _within_table(value, base: Path, where: str):
     if value is None or value == "original" or isinstance(value, dict | int):
         return value
     if isinstance(value, str):
-        p = resolve_path(value, base)
-        try:
-            return pd.read_csv(p)
-        except (OSError, ValueError, pd.errors.ParserError) as exc:
-            raise ReplicInputError(f"{where}: within = {value!r}: cannot read {p} as CSV "
-                                   f"({exc})") from None
+        return read_data(resolve_path(value, base, key=f"{where}: within"))
     raise ReplicInputError(f"{where}: within = {value!r}; expected a table of columns "
                            "({Days = [0, 1, 2]}), a CSV file of one subject's rows, a number of "
                            "rows or \"original\"")
@@ -235,7 +331,8 @@ def _analyses(value, path: Path) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _int(value, key: str, path: Path) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ReplicInputError(f"{path}: {key} = {value!r}; expected an integer")
+def _int(value, key: str, path: Path, *, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ReplicInputError(f"{path}: {key} = {value!r}; expected an integer from {low} "
+                               f"to {high}")
     return value

@@ -71,9 +71,10 @@ class BayesFast:
             raise ReplicInputError(f"bayes-fast: unknown option(s) {', '.join(sorted(unknown))}; "
                                    f"expected some of {', '.join(_OPTIONS)}")
         draws = options.get("draws", 1000)
-        if isinstance(draws, bool) or not isinstance(draws, int | np.integer) or draws < 100:
+        if isinstance(draws, bool) or not isinstance(draws, int | np.integer) or \
+                not 100 <= draws <= 1_000_000:
             raise ReplicInputError(f"bayes-fast options: draws={draws!r}; expected an integer "
-                                   ">= 100")
+                                   "from 100 to 1000000")
         priors = options.get("priors")
         if priors is not None and not isinstance(priors, Priors):
             raise ReplicInputError("bayes-fast options: priors must be a replic.priors.Priors")

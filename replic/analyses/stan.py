@@ -103,9 +103,11 @@ class StanAnalysis:
         o = _DEFAULTS | dict(options)
         for key in ("chains", "warmup", "draws", "seed"):
             v = o[key]
-            if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < (
-                    0 if key in ("warmup", "seed") else 1):
-                raise ReplicInputError(f"stan analysis: {key}={v!r}; expected a positive integer")
+            high = {"chains": 64, "seed": 2**63 - 1}.get(key, 1_000_000)
+            if isinstance(v, bool) or not isinstance(v, int | np.integer) or not (
+                    0 if key in ("warmup", "seed") else 1) <= v <= high:
+                raise ReplicInputError(f"stan analysis: {key}={v!r}; expected a positive integer "
+                                       f"up to {high}")
         width = o["parallel_chains"]
         if width is not None and (isinstance(width, bool) or not isinstance(
                 width, int | np.integer) or width < 1):

@@ -154,7 +154,8 @@ class SummaryAnalysis:
 
     def prepare(self, posterior, frame, options: dict) -> None:
         if options:
-            raise TypeError(f"the summary analysis takes no options, got {sorted(options)}")
+            raise ReplicInputError(f"the summary analysis takes no options, got "
+                                   f"{', '.join(sorted(map(str, options)))}")
 
     def check(self, frame, design=None) -> None:
         """Refuse (:class:`ReplicInputError`) a design the two-stage analysis cannot analyse."""

@@ -12,6 +12,7 @@ from replic.bayes_fast.stats import GroupStats, stats_from_long
 from replic.bayes_fast.summaries import mixture_summary, weighted_summary
 from replic.bayes_fast.transform import from_unconstrained, n_theta
 from replic.errors import ReplicInputError
+from replic.formula_grammar import check_formula
 from replic.posterior import Posterior
 from replic.priors import Priors, default_priors
 from replic.spec import ModelData, model_data
@@ -123,6 +124,7 @@ def fit_bayes_fast(data: pd.DataFrame, formula: str, *, priors: Priors | None = 
         weights; above 0.7 the draws are unreliable), ``ess`` (effective sample size of the
         weights), ``n_proposals`` and ``mode_converged``.
     """
+    formula = check_formula(formula, where="formula")  # before anything evaluates it
     if not (isinstance(draws, int | np.integer) and draws >= 2):
         raise ReplicInputError(f"fit_bayes_fast: draws={draws!r}; expected an integer >= 2")
     rng = np.random.default_rng(seed)

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from replic.errors import ReplicInputError
+from replic.formula_grammar import check_formula
 
 __all__ = ["LmmFormula", "parse_formula"]
 
@@ -44,12 +45,9 @@ class LmmFormula:
 
 
 def _check_grammar(formula: str) -> str:
-    """The one call site of the formula grammar check (nothing user-written is evaluated).
-
-    INTEGRATION POINT (branch ``harden``): once ``replic/formula_grammar.py`` is on main this
-    body becomes ``return check_formula(formula, where="formula")``.
-    """
-    return formula
+    """The one call site of the formula grammar check (nothing user-written is evaluated):
+    :func:`replic.formula_grammar.check_formula`, returning the normalised formula."""
+    return check_formula(formula, where="formula")
 
 
 def parse_formula(formula: str) -> LmmFormula:

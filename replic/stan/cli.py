@@ -18,22 +18,32 @@ __all__ = ["fit_command", "register"]
 
 def fit_command(args: argparse.Namespace) -> int:
     """Handler of ``replic fit``: fit, write the draws, print a short summary."""
+    import os
+
+    from replic.formula_grammar import check_formula
+    from replic.read import read_data
     from replic.stan.fit import fit_draws
 
-    path = Path(args.data)
-    if not path.is_file():
-        raise ReplicInputError(f"{path}: no such data file")
-    try:
-        data = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise ReplicInputError(f"{path}: not a readable CSV ({exc})") from None
+    formula = check_formula(args.formula, where="replic fit FORMULA")  # nothing is evaluated
     out = Path(args.out)
     if not out.parent.is_dir():
         raise ReplicInputError(f"--out {out}: directory {out.parent} does not exist")
-    table, info = fit_draws(data, args.formula, chains=args.chains, warmup=args.warmup,
+    if out.is_dir() or out.is_symlink():
+        raise ReplicInputError(f"--out {out}: is a directory or a link; expected a file name "
+                               "for the draws CSV")
+    if out.exists() and not _is_draws_csv(out):
+        raise ReplicInputError(f"--out {out}: exists and is not a draws CSV replic wrote; "
+                               "choose a new file name (replic never overwrites other files)")
+    data = read_data(args.data)
+    table, info = fit_draws(data, formula, chains=args.chains, warmup=args.warmup,
                             draws=args.draws, seed=args.seed, backend=args.backend,
                             quiet=not args.progress)
-    table.to_csv(out, index=False)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        table.to_csv(tmp, index=False)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
     b = [c for c in table.columns if c.startswith(("b_", "sd_", "cor_", "sigma"))]
     summary = table[b].agg(["mean", "std"]).T
     with pd.option_context("display.float_format", "{:.3f}".format):
@@ -43,6 +53,17 @@ def fit_command(args: argparse.Namespace) -> int:
         print(summary.to_string())
     print(f"wrote {out}")
     return 0
+
+
+def _is_draws_csv(path: Path) -> bool:
+    """True when ``path`` starts with a header of brms draws (b_*, sigma, .chain)."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            head = fh.readline()
+    except (OSError, UnicodeDecodeError):
+        return False
+    names = [n.strip('"') for n in head.strip().split(",")]
+    return any(n.startswith("b_") for n in names) and "sigma" in names and ".chain" in names
 
 
 def register(subparsers) -> argparse.ArgumentParser:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from replic.errors import ReplicInputError
+from replic.formula_grammar import check_formula
 from replic.io_cmdstan import brms_draws
 from replic.posterior import Posterior
 from replic.priors import Priors
@@ -73,6 +74,7 @@ def fit_draws(data: pd.DataFrame, formula: str, *, chains: int = 4, warmup: int 
     info : dict
         Diagnostics (max R-hat, min bulk ESS, divergences, converged), backend, timing, priors.
     """
+    formula = check_formula(formula, where="formula")  # before anything evaluates it
     _check_counts(chains, warmup, draws, seed)
     sd = stan_data(data, formula, priors=priors)
     model = compile_model(backend=backend)
@@ -143,6 +145,7 @@ def fit_posterior(data: pd.DataFrame, formula: str, *, chains: int = 4, warmup: 
     """
     from replic.io_brms import posterior_from_brms
 
+    formula = check_formula(formula, where="formula")  # before anything evaluates it
     table, info = fit_draws(data, formula, chains=chains, warmup=warmup, draws=draws, seed=seed,
                             priors=priors, backend=backend, output_dir=output_dir, quiet=quiet)
     post = posterior_from_brms(table, source=f"stan ({info['backend']})")

@@ -25,7 +25,12 @@ import asyncio
 import concurrent.futures
 import contextlib
 import io
+import os
 import signal
+import subprocess
+import sys
+import tempfile
+import threading
 import warnings
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
@@ -41,6 +46,10 @@ __all__ = ["PyStanModel", "compile_pystan", "pystan_cached"]
 
 T = TypeVar("T")
 _POOL: dict[str, Any] = {"executor": None, "size": 0}
+_BUILD_LOCK = threading.Lock()
+_STANC_ATTEMPTS = 20
+#: The one line printed on stderr before the first (slow) build of the program on a machine.
+COMPILING_MESSAGE = "replic: compiling the Stan model once (about 2 minutes; cached afterwards)"
 
 # A tiny valid data set: pystan.build() checks the data against the compiled program.
 _PROBE = {"N": 4, "Y": [1.0, 2.0, 3.0, 5.0], "K": 1, "X": [[0.0], [1.0], [0.0], [1.0]],
@@ -120,21 +129,91 @@ def pystan_cached(code: str) -> bool:
     return True
 
 
+@contextlib.contextmanager
+def isolated_build():
+    """Run a C++ build in a temporary working directory with file descriptor 2 captured.
+
+    setuptools puts its object files under ``./build/`` and the compiler writes warnings to
+    the process's stderr (httpstan captures them only when ``sys.stderr`` is a real file), so
+    neither reaches the user's working directory or terminal.  Yields the captured output
+    (a binary file) so a failed build can report it.
+    """
+    with _BUILD_LOCK, tempfile.TemporaryDirectory(prefix="replic-build-") as tmp, \
+            tempfile.TemporaryFile(prefix="replic-build-") as log:
+        cwd = os.getcwd()
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(log.fileno(), 2)
+        os.chdir(tmp)
+        try:
+            yield log
+        finally:
+            os.chdir(cwd)
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def _last_line(log) -> str:
+    log.seek(0)
+    lines = [ln for ln in log.read().decode(errors="replace").splitlines() if ln.strip()]
+    return f"; the compiler said: {lines[-1].strip()[:300]}" if lines else ""
+
+
 def _build(code: str, data: dict, seed: int | None, quiet: bool):
     with warnings.catch_warnings():  # httpstan's schemas use arguments marshmallow deprecates
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         import stan
 
     try:
-        return _outside_loop(lambda: _quietly(
-            lambda: stan.build(code, data=data, random_seed=seed), quiet))
+        with isolated_build() as log:
+            try:
+                return _outside_loop(lambda: _quietly(
+                    lambda: stan.build(code, data=data, random_seed=seed), quiet))
+            except (ValueError, RuntimeError, OSError) as exc:
+                exc.add_note(_last_line(log))
+                raise
     except (ValueError, RuntimeError, OSError) as exc:
         if str(exc) in ("Semantic error", "Syntax error"):
             raise ReplicFitError(f"PyStan could not build the Stan program: {exc} in the "
                                  "program (stanc's message is printed above)") from None
-        raise ReplicFitError(f"PyStan could not build replic's Stan program: {exc} (a C++ "
-                             "compiler is required for the first build; see "
+        note = " ".join(getattr(exc, "__notes__", []))
+        raise ReplicFitError(f"PyStan could not build replic's Stan program: {exc}{note} (a "
+                             "C++ compiler is required for the first build; see "
                              "https://pystan.readthedocs.io/en/latest/installation.html)") from None
+
+
+def _build_into_cache(code: str) -> None:
+    """Compile ``code`` into httpstan's cache as httpstan's ``POST /models`` does, but called
+    directly: through PyStan's HTTP client the build is cut off after aiohttp's 5-minute
+    timeout, which a loaded machine exceeds (an empty ``TimeoutError``)."""
+    import httpstan.cache
+    import httpstan.compile
+    import httpstan.models
+
+    name = httpstan.models.calculate_model_name(code)
+
+    def build() -> None:
+        httpstan.cache.delete_model_directory(name)
+        _, stanc_warnings = httpstan.compile.compile(code, f"model_{name.split('/')[1]}")
+        httpstan.cache.dump_stanc_warnings(stanc_warnings, name)
+        output = _outside_loop(lambda: asyncio.run(
+            httpstan.models.build_services_extension_module(code)))
+        httpstan.cache.dump_services_extension_module_compiler_output(output, name)
+
+    with isolated_build() as log:
+        try:
+            for attempt in range(_STANC_ATTEMPTS):
+                try:
+                    return build()
+                except subprocess.TimeoutExpired:  # httpstan gives stanc 1 s, too little
+                    if attempt == _STANC_ATTEMPTS - 1:  # on a loaded machine
+                        raise
+        except Exception as exc:  # stanc, setuptools and the compiler raise many types
+            raise ReplicFitError(f"PyStan could not build replic's Stan program: "
+                                 f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+                                 f"{_last_line(log)} (a C++ compiler is required for the first "
+                                 "build; see https://pystan.readthedocs.io/en/latest/"
+                                 "installation.html)") from None
 
 
 @dataclass(frozen=True)
@@ -221,5 +300,8 @@ def compile_pystan(code: str, *, quiet: bool = True) -> PyStanModel:
     except ModuleNotFoundError:
         raise ReplicFitError("PyStan is not installed: pip install 'replic[stan]' "
                              "(or install CmdStan for the cmdstanpy backend)") from None
+    if not pystan_cached(code):
+        print(COMPILING_MESSAGE, file=sys.stderr, flush=True)
+        _build_into_cache(code)
     _build(code, _PROBE, None, quiet)
     return PyStanModel(code=code, model_name=httpstan.models.calculate_model_name(code))
