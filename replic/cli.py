@@ -29,6 +29,7 @@ import pandas as pd
 
 from replic.criteria import CRITERIA
 from replic.errors import ReplicFitError, ReplicInputError
+from replic.formula_grammar import check_name
 
 __all__ = ["main"]
 
@@ -62,6 +63,7 @@ def _at(items: Sequence[str]) -> dict[str, object]:
         name, sep, value = item.partition("=")
         if not sep or not name.strip() or not value.strip():
             raise ReplicInputError(f"--at {item!r}; expected VARIABLE=VALUE, e.g. Sex=Female")
+        check_name(name.strip(), where="--at variable")
         try:
             out[name.strip()] = float(value)
         except ValueError:

@@ -43,6 +43,8 @@ __all__ = ["StudyResult", "resolve_designs", "run_study"]
 
 #: Memory one task may use for its simulated data (bytes); larger tasks are split.
 TASK_BYTES = 1 << 30
+#: Most new subjects one design may have.
+MAX_K = 1_000_000
 #: Most tasks one study may plan.
 MAX_TASKS = 2_000_000
 
@@ -164,8 +166,11 @@ def resolve_designs(posterior: Posterior, designs, term: str) -> list[Design]:
     out = []
     for d in designs:
         d = d if isinstance(d, Design) else Design(d)
+        if d.k > MAX_K:  # new subjects' matrices are built k rows at a time
+            raise ReplicInputError(f"Design(k={d.k}): expected at most {MAX_K} new subjects")
         if not d.resolved:
             d = default_observations(posterior, d, term)
+        _check_memory(d, posterior)
         if d.x is not None:
             _, factors = variable_kinds(posterior.data, levels={
                 v: [lv for lv, _ in levels] for v, levels in d.between})
@@ -189,6 +194,27 @@ def resolve_designs(posterior: Posterior, designs, term: str) -> list[Design]:
     return out
 
 
+def _memory() -> int:
+    """This machine's physical memory in bytes (16 GiB where it cannot be read)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 16 << 30
+
+
+def _check_memory(d: Design, posterior: Posterior) -> None:
+    """Refuse a design whose new subjects' matrices alone would not fit in memory (about 16
+    arrays of k x rows x coefficients numbers), before they are built."""
+    w = d.within
+    rows = len(d.x) if d.x is not None else (w if isinstance(w, int) else len(w[0][1])
+                                             if isinstance(w, tuple) and w else 1)
+    need = 16 * 8 * d.k * rows * max(1, len(posterior.fixed))
+    if need > _memory() // 2:
+        raise ReplicInputError(f"Design(k={d.k}): {d.k} subjects x {rows} rows need about "
+                               f"{need / 2**30:.1f} GiB of memory; this machine has "
+                               f"{_memory() / 2**30:.1f} GiB; expected fewer subjects or rows")
+
+
 def _feasible_chunk(an: Any, designs: list[Design], frames: list, *, reps: int,
                     chunk_size: int | None) -> int | None:
     """The chunk size to use, after refusing what cannot be computed.
@@ -200,10 +226,7 @@ def _feasible_chunk(an: Any, designs: list[Design], frames: list, *, reps: int,
     full = an.representation == "full" or any(not d.balanced for d in designs)
     per_rep = max(16 * 8 * d.k * f.x.size * max(1, f.X.shape[1]) for d, f in zip(
         designs, frames, strict=True)) if full else 1024
-    try:
-        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):  # not POSIX: assume 16 GiB
-        memory = 16 << 30
+    memory = _memory()
     if per_rep > memory // 2:
         worst = max(designs, key=lambda d: d.k)
         raise ReplicInputError(f"Design(k={worst.k}): one replicate of the '{an.name}' analysis "

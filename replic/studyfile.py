@@ -282,6 +282,10 @@ def _designs(doc: dict, path: Path) -> tuple[Design, ...]:
                 v, bool) for v in params.values()):
             raise ReplicInputError(f"{where}: params = {params!r}; expected a table of numbers "
                                    "such as {b_Days = 3.0}")
+        for key in ("between", "covariates", "within"):  # their keys name data columns
+            if isinstance(t.get(key), dict):
+                for name in t[key]:
+                    check_name(name, where=f"{where}: {key} column")
         within = _within_table(t.get("within"), path.parent, where)
         for k in _ks(t["k"], where):
             try:

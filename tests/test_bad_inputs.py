@@ -182,6 +182,9 @@ CASES: list[tuple[str, Callable, str]] = [
      "absent.csv: no such file"),
     ("infeasible-k-reml", lambda t, d: _run(_toml(t, 'analysis = "reml"',
                                                   design="k = 1000000000\nx = [0, 1]\n")),
+     "expected at most 1000000 new subjects"),
+    ("infeasible-memory-reml", lambda t, d: _run(_toml(
+        t, 'analysis = "reml"', design=f"k = 1000000\nx = {list(range(2000))}\n")),
      "GiB of memory"),
     ("not-toml", lambda t, d: _run(_write(t, "s.toml", "name = = 3")), "not valid TOML"),
     ("study-not-utf8", lambda t, d: _run(_write(t, "s.toml", b'name = "\xff\xfe"\n')),
@@ -244,7 +247,8 @@ CASES: list[tuple[str, Callable, str]] = [
         t, "d.csv", b"Reaction,Days,Days,Subject\n1,1,1,1\n2,2,2,2\n"))), "'Days' appears"),
     ("data-term-text", lambda t, d: _run(_write(t, "s.toml", f'draws = "{DRAWS}"\ndata = '
                                                 f'"{_text_days(t)}"\nterm = "Days"\n'
-                                                "[design]\nk = 3\n")), "non-numeric"),
+                                                "[design]\nk = 3\n")),
+     "cannot tell which variable"),
     # command-line arguments
     ("out-is-file", lambda t, d: ["run", str(_toml(t, "")), "--out", str(t / "s.toml")],
      "is a file, not a directory"),
