@@ -218,14 +218,12 @@ def _report(args: argparse.Namespace) -> int:
 
     from replic.outdir import is_replic_dir
     from replic.report import write_report
-    from replic.results_io import read_results
 
     d = Path(args.results)
     if not d.is_dir() or not is_replic_dir(d):
         raise ReplicInputError(f"{d}: not a replic results directory (expected the directory "
                                "'replic run' wrote, with study.json and summary.csv)")
     try:
-        read_results(d, replicate_columns=[])
         path = write_report(d, out=args.out)
     except ReplicInputError:
         raise

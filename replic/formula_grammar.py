@@ -7,7 +7,8 @@ naming the argument and the offending token::
 
     formula  := name "~" sum
     sum      := ["-" "1" | item] (("+" item) | ("-" "1"))*
-    item     := product | "(" bar_lhs ("|" | "||") name ")"     # bar terms at the top level only
+    item     := product | "(" bar_lhs ("|" | "||") group ")"    # bar terms at the top level only
+    group    := name (":" name)*
     bar_lhs  := sum without bar terms
     product  := factor ((":" | "*") factor)*
     factor   := "0" | "1" | name | C(name) | factor(name) | I(name ^ number) | f(name)
@@ -181,6 +182,9 @@ class _Parser:
             if bar.text not in ("|", "||") or bar.kind != "op":
                 raise self.error(bar, "'|' or '||' in a random-effects term '(terms | group)'")
             group = self.name()
+            while self.peek().text == ":":  # (1 | g:h), lme4's interaction of two factors
+                self.take()
+                group += ":" + self.name()
             self.expect(")", "')' closing the random-effects term")
             return f"({lhs} {bar.text} {group})"
         return self.product()

@@ -78,8 +78,8 @@ def check_out_dir(directory: str | Path, *, where: str = "--out") -> Path:
         if d.is_symlink():
             raise ReplicInputError(f"{where} {d}: is a symbolic link; give the real directory")
         if d.exists() and not d.is_dir():
-            raise ReplicInputError(f"{where} {d}: is a file, not a directory; give a directory "
-                                   "for the results")
+            raise ReplicInputError(f"{where} {d}: expected a directory for the results, not "
+                                   "a file")
         for parent in d.parents:
             if parent.exists() and not parent.is_dir():
                 raise ReplicInputError(f"{where} {d}: {parent} is a file, not a directory")
@@ -89,7 +89,9 @@ def check_out_dir(directory: str | Path, *, where: str = "--out") -> Path:
             if (d / sub).is_symlink():
                 raise ReplicInputError(f"{where} {d}: {sub} is a symbolic link; replic writes "
                                        "only real files inside its results directory")
-        if any(d.iterdir()) and not is_replic_dir(d):
+        # a manifest.json that is a file: the runner checks it (and refuses a damaged one)
+        if any(d.iterdir()) and not is_replic_dir(d) and not (
+                (d / "manifest.json").is_file() and not (d / "manifest.json").is_symlink()):
             raise ReplicInputError(f"{where} {d}: the directory is not empty and is not a "
                                    "replic results directory (no replic manifest.json or "
                                    "study.json); choose a new or empty directory, so that no "

@@ -251,7 +251,7 @@ CASES: list[tuple[str, Callable, str]] = [
      "cannot tell which variable"),
     # command-line arguments
     ("out-is-file", lambda t, d: ["run", str(_toml(t, "")), "--out", str(t / "s.toml")],
-     "is a file, not a directory"),
+     "for the results, not a file"),
     ("out-not-replic", lambda t, d: ["run", str(_toml(t, "")), "--out", str(t)],
      "not a replic results directory"),
     ("out-parent-file", lambda t, d: ["run", str(_toml(t, "")), "--out", str(t / "s.toml" / "o")],

@@ -97,7 +97,7 @@ def test_out_naming_a_file(tmp_path, capsys):
     f = tmp_path / "results.txt"
     f.write_text("keep")
     assert main(["run", str(_study(tmp_path)), "--out", str(f), "--jobs", "1"]) == 2
-    assert "is a file, not a directory" in capsys.readouterr().err
+    assert "for the results, not a file" in capsys.readouterr().err
     assert f.read_text() == "keep"
 
 

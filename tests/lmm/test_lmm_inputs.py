@@ -26,7 +26,7 @@ def data() -> pd.DataFrame:
     ("y ~ x + (1 | g:h)", "grouping factor 'g:h'"),
     ("y + 1 ~ x + (1 | g)", "response"),
     ("y x (1 | g)", "formula="),
-    ("y ~ x + ( | g)", "no terms"),
+    ("y ~ x + ( | g)", "expected a term, found '|'"),  # the formula grammar
 ])
 def test_bad_formula(data, formula, match):
     with pytest.raises(ReplicInputError, match=match):

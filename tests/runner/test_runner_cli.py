@@ -121,12 +121,13 @@ def test_replic_run_ctrl_c_says_how_to_resume(tmp_path):
     assert (out / "summary.csv").is_file()
 
 
-def test_ctrl_c_outside_run_does_not_mention_resume(monkeypatch, capsys):
+def test_ctrl_c_outside_run_does_not_mention_resume(monkeypatch, capsys, tmp_path):
     import replic.report
 
     def interrupted(results_dir, **options):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(replic.report, "write_report", interrupted)
-    assert main(["report", "somewhere"]) == 130
+    (tmp_path / "manifest.json").write_text('{"format": "replic-run/1"}')  # a results dir
+    assert main(["report", str(tmp_path)]) == 130
     assert capsys.readouterr().err == "replic: interrupted\n"
