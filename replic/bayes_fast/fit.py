@@ -10,7 +10,7 @@ from replic.bayes_fast.reml import draw_random_effects
 from replic.bayes_fast.sampler import ImportanceDraws, importance_sample
 from replic.bayes_fast.stats import GroupStats, stats_from_long
 from replic.bayes_fast.summaries import mixture_summary, weighted_summary
-from replic.bayes_fast.transform import from_unconstrained, n_theta
+from replic.bayes_fast.transform import Theta, n_theta
 from replic.errors import ReplicInputError
 from replic.formula_grammar import check_formula
 from replic.posterior import Posterior
@@ -82,7 +82,7 @@ def summarise_bayes_fast(data: pd.DataFrame, formula: str, *, priors: Priors | N
         rows[b_name(name)] = {"mean": s["estimate"][0], "sd": s["se"][0], "q2.5": s["lower"][0],
                              "q97.5": s["upper"][0], "prob_positive": s["prob_positive"][0]}
     Q = md.Z.shape[1]
-    theta, _ = from_unconstrained(res.eta, Q)
+    theta = res.theta
     values = {sd_name(md.group, v): theta.sd[..., q] for q, v in enumerate(md.varying)}
     cor = theta.cor
     for i in range(Q):
@@ -132,7 +132,8 @@ def fit_bayes_fast(data: pd.DataFrame, formula: str, *, priors: Priors | None = 
     md, stats, res = _importance(data, formula, priors, M, rng)
     Q, J = md.Z.shape[1], len(md.levels)
     idx = _systematic(np.exp(res.log_weights[0]), draws, rng)
-    theta, _ = from_unconstrained(res.eta[:, idx], Q)
+    theta = Theta(sd=res.theta.sd[:, idx], L=res.theta.L[:, idx],
+                  sigma=res.theta.sigma[:, idx])
     beta = res.beta[:, idx]
     r = draw_random_effects(stats, theta, beta, rng.standard_normal((1, draws, J, Q)))
     return Posterior(

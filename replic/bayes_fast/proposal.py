@@ -49,7 +49,7 @@ class SplitT:
         pts = mode.eta[:, None, None, :] + steps          # (n, 2R, d, d)
         f = np.nan_to_num(logpost(pts.reshape(n, -1, d)), nan=-np.inf).reshape(n, 2 * r.size, d)
         drop = mode.value[:, None, None] - f
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             fac = np.where(drop > 0, np.concatenate([r, r])[None, :, None] / np.sqrt(2 * drop),
                            6.0)
         fac = np.clip(np.nan_to_num(fac, nan=6.0), 0.5, 6.0)

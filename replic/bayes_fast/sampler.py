@@ -27,7 +27,13 @@ from replic.bayes_fast.proposal import SplitT
 from replic.bayes_fast.psis import psis, weights_ess
 from replic.bayes_fast.reml import Conditional, reml_conditional
 from replic.bayes_fast.stats import GroupStats
-from replic.bayes_fast.transform import from_unconstrained, log_prior_eta, log_student_t, n_theta
+from replic.bayes_fast.transform import (
+    Theta,
+    from_unconstrained,
+    log_prior_eta,
+    log_student_t,
+    n_theta,
+)
 
 __all__ = ["ImportanceDraws", "importance_sample", "start_values"]
 
@@ -39,7 +45,9 @@ class ImportanceDraws:
     Attributes
     ----------
     eta : ndarray, shape (n, M, d)
-        Unconstrained theta draws.
+        Unconstrained theta draws (:mod:`replic.bayes_fast.transform`).
+    theta : Theta
+        The same draws as sds, correlation factors and sigma, shape (n, M).
     log_weights : ndarray, shape (n, M)
         Pareto-smoothed, normalised log importance weights.
     khat : ndarray, shape (n,)
@@ -58,6 +66,7 @@ class ImportanceDraws:
     """
 
     eta: np.ndarray
+    theta: Theta
     log_weights: np.ndarray
     khat: np.ndarray
     ess: np.ndarray
@@ -122,20 +131,17 @@ def importance_sample(stats: GroupStats, priors: BatchPriors, Q: int, noise: dic
     -------
     ImportanceDraws
     """
-    def logpost(eta: np.ndarray, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+    def log_density(eta: np.ndarray, rows: np.ndarray | slice = slice(None)
+                    ) -> tuple[Conditional, Theta, np.ndarray]:
         p = priors.take(rows)
         theta, _ = from_unconstrained(eta, Q)
         with np.errstate(all="ignore"):
-            ll = reml_conditional(stats.take(rows), theta).loglik
-        return ll + log_prior_eta(eta, Q, sd_prior=p.sd, sigma_prior=p.sigma, lkj=p.lkj)
+            cond = reml_conditional(stats.take(rows), theta)
+        lp = cond.loglik + log_prior_eta(eta, Q, sd_prior=p.sd, sigma_prior=p.sigma, lkj=p.lkj)
+        return cond, theta, np.nan_to_num(lp, nan=-np.inf)
 
-    def evaluate(eta: np.ndarray) -> tuple[Conditional, np.ndarray]:
-        theta, _ = from_unconstrained(eta, Q)
-        with np.errstate(all="ignore"):
-            cond = reml_conditional(stats, theta)
-        lp = cond.loglik + log_prior_eta(eta, Q, sd_prior=priors.sd, sigma_prior=priors.sigma,
-                                         lkj=priors.lkj)
-        return cond, np.nan_to_num(lp, nan=-np.inf)
+    def logpost(eta: np.ndarray, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+        return log_density(eta, rows)[2]
 
     mode = find_mode(logpost, start_values(stats))
     z, chi2 = noise["z"], noise["chi2"]
@@ -143,14 +149,16 @@ def importance_sample(stats: GroupStats, priors: BatchPriors, Q: int, noise: dic
     M1 = max(int(first * M), 10)
     q1 = SplitT.from_mode(logpost, mode, df=df)
     eta1 = q1.draw(z[:, :M1], chi2[:, :M1])
-    cond1, lp1 = evaluate(eta1)
+    cond1, theta1, lp1 = log_density(eta1)
     lw1, _ = psis(lp1 - q1.logpdf(eta1))
     q2 = SplitT.from_draws(eta1, lw1, mode.eta, df=df)
     eta2 = q2.draw(z[:, M1:], chi2[:, M1:])
-    cond2, lp2 = evaluate(eta2)
+    cond2, theta2, lp2 = log_density(eta2)
     eta = np.concatenate([eta1, eta2], axis=1)
     cond = Conditional(**{f: np.concatenate([getattr(cond1, f), getattr(cond2, f)], axis=1)
                           for f in Conditional.__dataclass_fields__})
+    theta = Theta(**{f: np.concatenate([getattr(theta1, f), getattr(theta2, f)], axis=1)
+                     for f in Theta.__dataclass_fields__})
     # deterministic-mixture (balance heuristic) proposal density of every draw
     lq = np.logaddexp(np.log(M1 / M) + q1.logpdf(eta), np.log(1 - M1 / M) + q2.logpdf(eta))
     beta = cond.draw_beta(noise["zb"])
@@ -170,5 +178,6 @@ def importance_sample(stats: GroupStats, priors: BatchPriors, Q: int, noise: dic
     beta_hat = np.where(bad[..., None], 0.0, cond.beta_hat)
     cov_beta = np.where(bad[..., None, None], np.eye(beta.shape[-1]), cov_beta)
     slw, khat = psis(lw)
-    return ImportanceDraws(eta=eta, log_weights=slw, khat=khat, ess=weights_ess(slw), beta=beta,
-                           beta_hat=beta_hat, cov_beta=cov_beta, c=c, mode=mode)
+    return ImportanceDraws(eta=eta, theta=theta, log_weights=slw, khat=khat,
+                           ess=weights_ess(slw), beta=beta, beta_hat=beta_hat,
+                           cov_beta=cov_beta, c=c, mode=mode)
