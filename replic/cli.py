@@ -203,12 +203,44 @@ def _print_headline(result) -> None:
                 if crit == "sig_same_direction" else crit)
         print(f"P({what}), {info['analysis']}, {info['reps']} replicates per design:")
         print(head[cols].to_string(index=False))
+    for line in flagged_lines(head, int(info.get("reps", 0))):
+        print(line)
     kn = result.k_needed
     for _, row in kn[kn["criterion"] == crit].iterrows():
         k = row["answer"] if "answer" in row else (
             "not reached" if pd.isna(row["k"]) else f"k = {int(row['k'])}")
         who = f" ({row['analysis']})" if several else ""
         print(f"Smallest k reaching {row['target']:.0%}{who}: {k} (grid up to {int(row['k_max'])})")
+
+
+#: Why an analysis's fit counts in ``n_unconverged``.
+_UNCONVERGED_WHY = {
+    "bayes-fast": ("flagged (Pareto k-hat > 0.7: the importance-sampling posterior is "
+                   "unreliable; refit_flagged = true refits them with Stan)"),
+    "stan": "not converged (R-hat, bulk ESS or divergent transitions)",
+    "reml": "not converged (the optimiser's checks)",
+}
+
+
+def flagged_lines(head: pd.DataFrame, reps: int) -> list[str]:
+    """One warning line per analysis with flagged or unconverged replicate fits.
+
+    Parameters
+    ----------
+    head : DataFrame
+        Summary rows of one criterion (one row per design), with ``analysis`` and
+        ``n_unconverged``.
+    reps : int
+        Replicates per design.
+    """
+    out = []
+    for analysis, g in head.groupby("analysis", sort=False):
+        bad = int(g["n_unconverged"].sum())
+        if bad:
+            why = _UNCONVERGED_WHY.get(str(analysis), "not converged or flagged")
+            out.append(f"Warning: {analysis}: {bad} of {reps * len(g)} replicate fits {why}; "
+                       "exclude_unconverged = true leaves them out of the criteria")
+    return out
 
 
 def _report(args: argparse.Namespace) -> int:

@@ -23,12 +23,14 @@ import numpy as np
 
 from replic.bayes_fast.batch_priors import BatchPriors
 from replic.bayes_fast.mode import Mode, find_mode
-from replic.bayes_fast.proposal import SplitT
+from replic.bayes_fast.proposal import Defensive, SplitT
 from replic.bayes_fast.psis import psis, weights_ess
 from replic.bayes_fast.reml import Conditional, reml_conditional
+from replic.bayes_fast.reml_patterns import pattern_products, reml_conditional_patterns
 from replic.bayes_fast.stats import GroupStats
 from replic.bayes_fast.transform import (
     Theta,
+    cpc_pairs,
     from_unconstrained,
     log_prior_eta,
     log_student_t,
@@ -110,7 +112,8 @@ def start_values(stats: GroupStats) -> np.ndarray:
 
 
 def importance_sample(stats: GroupStats, priors: BatchPriors, Q: int, noise: dict, *,
-                      df: float = 4.0, first: float = 0.25) -> ImportanceDraws:
+                      df: float = 4.0, first: float = 0.25, defensive: float = 0.15,
+                      ) -> ImportanceDraws:
     """Importance-sample the posteriors of ``stats.n`` data sets.
 
     Parameters
@@ -126,17 +129,24 @@ def importance_sample(stats: GroupStats, priors: BatchPriors, Q: int, noise: dic
         Degrees of freedom of the multivariate t proposals.
     first : float
         Share of the draws taken from the mode-curvature proposal before adapting.
+    defensive : float
+        Share of the draws taken from the defensive proposal
+        (:class:`~replic.bayes_fast.proposal.Defensive`).
 
     Returns
     -------
     ImportanceDraws
     """
+    # many patterns (missing data): sums over groups by one matmul
+    K = pattern_products(stats) if stats.count.shape[-1] > 1 else None
+
     def log_density(eta: np.ndarray, rows: np.ndarray | slice = slice(None)
                     ) -> tuple[Conditional, Theta, np.ndarray]:
         p = priors.take(rows)
         theta, _ = from_unconstrained(eta, Q)
         with np.errstate(all="ignore"):
-            cond = reml_conditional(stats.take(rows), theta)
+            cond = reml_conditional(stats.take(rows), theta) if K is None else \
+                reml_conditional_patterns(stats.take(rows), theta, K[rows])
         lp = cond.loglik + log_prior_eta(eta, Q, sd_prior=p.sd, sigma_prior=p.sigma, lkj=p.lkj)
         return cond, theta, np.nan_to_num(lp, nan=-np.inf)
 
@@ -147,12 +157,18 @@ def importance_sample(stats: GroupStats, priors: BatchPriors, Q: int, noise: dic
     z, chi2 = noise["z"], noise["chi2"]
     M = z.shape[1]
     M1 = max(int(first * M), 10)
+    M3 = max(int(defensive * M), 1) if defensive > 0 else 0
     q1 = SplitT.from_mode(logpost, mode, df=df)
     eta1 = q1.draw(z[:, :M1], chi2[:, :M1])
     cond1, theta1, lp1 = log_density(eta1)
     lw1, _ = psis(lp1 - q1.logpdf(eta1))
     q2 = SplitT.from_draws(eta1, lw1, mode.eta, df=df)
-    eta2 = q2.draw(z[:, M1:], chi2[:, M1:])
+    pairs = cpc_pairs(Q)
+    q3 = Defensive.from_draws(eta1, lw1, mode.eta, cpc=Q + np.arange(len(pairs)),
+                              b=np.array([priors.lkj + (Q - 2 - j) / 2 for j, _ in pairs]),
+                              df=df)
+    eta2 = np.concatenate([q3.draw(z[:, M1:M1 + M3], chi2[:, M1:M1 + M3]),
+                           q2.draw(z[:, M1 + M3:], chi2[:, M1 + M3:])], axis=1)
     cond2, theta2, lp2 = log_density(eta2)
     eta = np.concatenate([eta1, eta2], axis=1)
     cond = Conditional(**{f: np.concatenate([getattr(cond1, f), getattr(cond2, f)], axis=1)
@@ -160,7 +176,11 @@ def importance_sample(stats: GroupStats, priors: BatchPriors, Q: int, noise: dic
     theta = Theta(**{f: np.concatenate([getattr(theta1, f), getattr(theta2, f)], axis=1)
                      for f in Theta.__dataclass_fields__})
     # deterministic-mixture (balance heuristic) proposal density of every draw
-    lq = np.logaddexp(np.log(M1 / M) + q1.logpdf(eta), np.log(1 - M1 / M) + q2.logpdf(eta))
+    share = np.array([M1, M3, M - M1 - M3]) / M
+    parts = [np.log(share[0]) + q1.logpdf(eta), np.log(share[2]) + q2.logpdf(eta)]
+    if M3:
+        parts.append(np.log(share[1]) + q3.logpdf(eta))
+    lq = np.logaddexp.reduce(np.stack(parts), axis=0)
     beta = cond.draw_beta(noise["zb"])
     c = None
     lw = np.concatenate([lp1, lp2], axis=1) - lq

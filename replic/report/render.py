@@ -179,13 +179,19 @@ def headlines(summary: pd.DataFrame, k_needed: pd.DataFrame, *, term: str, targe
         at = g[g["k"] == k] if math.isfinite(k) else g[g["k"] == g["k"].max()]
         row = at.iloc[0]
         kc = float(kn.loc[name, "k_confident"]) if name in kn.index else math.nan
-        out.append(headline(term=term, direction=direction, k=k, k_confident=kc,
-                            prob=row["probability"],
-                            lower=row["lower"], upper=row["upper"], target=target,
-                            k_max=int(g["k"].max()), reps=int(row["n"]) or reps,
-                            series=name if several else "", observed=observed,
-                            params=str(row.get("params", "")), group=group)
-                   | {"series": name, "label": ANALYSIS_LABELS.get(name, name)})
+        h = headline(term=term, direction=direction, k=k, k_confident=kc,
+                     prob=row["probability"], lower=row["lower"], upper=row["upper"],
+                     target=target, k_max=int(g["k"].max()), reps=int(row["n"]) or reps,
+                     series=name if several else "", observed=observed,
+                     params=str(row.get("params", "")), group=group)
+        bad = int(g["n_unconverged"].sum()) if "n_unconverged" in g else 0
+        if bad:
+            why = ("were flagged by Pareto k-hat > 0.7 (their importance-sampling posteriors "
+                   "are unreliable)" if set(g["analysis"]) == {"bayes-fast"} else
+                   "did not converge or were flagged")
+            h["detail"] += (f" Warning: {bad} of the {reps * len(g)} replicate fits {why}; "
+                            "see the fit diagnostics table.")
+        out.append(h | {"series": name, "label": ANALYSIS_LABELS.get(name, name)})
     return out
 
 
