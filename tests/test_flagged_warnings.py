@@ -20,8 +20,9 @@ HARD = Priors(intercept=StudentT(3.0, 400.0, 0.5), sd=StudentT(3.0, 0.0, 60.0),
 @pytest.fixture(scope="module")
 def flagged_study(sleep_post):
     x = tuple(range(10))
-    return run_study(sleep_post, [Design(4, x=x), Design(6, x=x)], term="Days", analysis="bayes-fast",
-                     reps=5, seed=3, n_jobs=1, options={"draws": 300, "priors": HARD})
+    return run_study(sleep_post, [Design(4, x=x), Design(6, x=x)], term="Days",
+                     analysis="bayes-fast", reps=5, seed=3, n_jobs=1,
+                     options={"draws": 300, "priors": HARD})
 
 
 def test_cli_prints_the_flagged_count(flagged_study, capsys):

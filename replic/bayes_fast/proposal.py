@@ -124,7 +124,7 @@ class Defensive:
 
     @classmethod
     def from_draws(cls, x: np.ndarray, log_weights: np.ndarray, centre: np.ndarray, *,
-                   cpc: np.ndarray, b: np.ndarray, df: float, inflate: float = 1.5) -> Defensive:
+                   cpc: np.ndarray, b: np.ndarray, df: float, inflate: float = 2.0) -> Defensive:
         """Side scales ``inflate`` times the weighted RMS deviations of draws ``x`` (n, M, d)
         on each side of ``centre`` (n, d), coordinate by coordinate."""
         d = x.shape[-1]

@@ -112,7 +112,7 @@ def start_values(stats: GroupStats) -> np.ndarray:
 
 
 def importance_sample(stats: GroupStats, priors: BatchPriors, Q: int, noise: dict, *,
-                      df: float = 4.0, first: float = 0.25, defensive: float = 0.15,
+                      df: float = 4.0, first: float = 0.25, defensive: float = 0.4,
                       ) -> ImportanceDraws:
     """Importance-sample the posteriors of ``stats.n`` data sets.
 
@@ -148,7 +148,12 @@ def importance_sample(stats: GroupStats, priors: BatchPriors, Q: int, noise: dic
             cond = reml_conditional(stats.take(rows), theta) if K is None else \
                 reml_conditional_patterns(stats.take(rows), theta, K[rows])
         lp = cond.loglik + log_prior_eta(eta, Q, sd_prior=p.sd, sigma_prior=p.sigma, lkj=p.lkj)
-        return cond, theta, np.nan_to_num(lp, nan=-np.inf)
+        # the likelihood loses all precision far out (sd = e^17 sigma); the prior mass there is
+        # < 1e-9, so those points get density 0 rather than a meaningless value
+        scale = np.asarray(p.sd[2], dtype=float).reshape(-1, *([1] * (eta.ndim - 2)))
+        far = (np.any(theta.sd > 1e3 * scale[..., None], axis=-1) | (theta.sigma > 1e3 * scale)
+               | (theta.sigma < 1e-6 * scale))
+        return cond, theta, np.where(far, -np.inf, np.nan_to_num(lp, nan=-np.inf))
 
     def logpost(eta: np.ndarray, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
         return log_density(eta, rows)[2]
