@@ -205,11 +205,17 @@ def _print_headline(result) -> None:
         print(head[cols].to_string(index=False))
     for line in flagged_lines(head, int(info.get("reps", 0))):
         print(line)
-    kn = result.k_needed
-    for _, row in kn[kn["criterion"] == crit].iterrows():
+    from replic.report.data import family_words
+
+    kn = result.k_needed[result.k_needed["criterion"] == crit]
+    families = "family" in kn and kn["family"].nunique(dropna=False) > 1
+    params_vary = "params" in kn and kn["params"].nunique(dropna=False) > 1
+    for _, row in kn.iterrows():
         k = row["answer"] if "answer" in row else (
             "not reached" if pd.isna(row["k"]) else f"k = {int(row['k'])}")
-        who = f" ({row['analysis']})" if several else ""
+        parts = ([str(row["analysis"])] if several else []) + (
+            [family_words(str(row["family"]), params_vary)] if families else [])
+        who = f" ({', '.join(parts)})" if parts else ""
         print(f"Smallest k reaching {row['target']:.0%}{who}: {k} (grid up to {int(row['k_max'])})")
 
 

@@ -84,7 +84,12 @@ def sandbox(tmp: Path) -> Path:
     whose ``bin/python``, ``bin/replic`` and ``bin/activate`` run this checkout's replic with
     this interpreter."""
     for entry in ROOT.iterdir():
-        if entry.name != "reports" and not entry.name.startswith("."):
+        if entry.name == "docs":  # a real folder, so that a docs build lands here
+            (tmp / "docs").mkdir()
+            for sub in entry.iterdir():
+                if sub.name != "_build":
+                    (tmp / "docs" / sub.name).symlink_to(sub)
+        elif entry.name != "reports" and not entry.name.startswith("."):
             (tmp / entry.name).symlink_to(entry)
     bindir = tmp / ".venv" / "bin"
     bindir.mkdir(parents=True)

@@ -87,3 +87,18 @@ def test_report_out(tmp_path, capsys):
     assert main(["report", str(out), "--out", str(tmp_path / "no" / "such.html")]) == 2
     assert "no such directory" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["elsewhere.html", "notes.html", "out"]
+
+
+def test_several_families_print_labelled_answers(tmp_path, capsys):
+    p = tmp_path / "two.toml"
+    p.write_text(f'name = "two"\ndraws = "{DRAWS}"\nterm = "Days"\nreps = 200\nseed = 5\n'
+                 '[[design]]\nk = [4, 8]\nx = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n'
+                 '[[design]]\nk = [4, 8]\nx = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n'
+                 'params = { b_Days = 5.0 }\n')
+    assert main(["run", str(p), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    lines = [ln for ln in capsys.readouterr().out.splitlines()
+             if ln.startswith("Smallest k reaching 80%")]
+    assert len(lines) == 2
+    assert lines[0].startswith("Smallest k reaching 80% (Days 0–9, assurance): ")
+    assert lines[1].startswith("Smallest k reaching 80% (Days 0–9, conditional power at "
+                               "b_Days = 5): ")
