@@ -34,20 +34,21 @@ class Block:
 
 
 def markdown_blocks(text: str) -> list[Block]:
-    """Fenced blocks of a Markdown file, each with the marker comment just above it."""
+    """Fenced blocks of a Markdown file (list items' indented ones too), each with the marker
+    comment just above it."""
     out, lines, i = [], text.splitlines(), 0
     while i < len(lines):
-        m = re.match(r"^```(\w*)\s*$", lines[i])
+        m = re.match(r"^( *)```(\w*)\s*$", lines[i])
         if not m:
             i += 1
             continue
-        start, body = i, []
+        start, body, indent = i, [], len(m[1])
         i += 1
-        while i < len(lines) and not lines[i].startswith("```"):
-            body.append(lines[i])
+        while i < len(lines) and not lines[i].lstrip().startswith("```"):
+            body.append(lines[i][indent:] if lines[i][:indent].strip() == "" else lines[i])
             i += 1
         mark = _mark_before(lines, start)
-        out.append(Block(start + 1, m[1], "\n".join(body) + "\n", *mark))
+        out.append(Block(start + 1, m[2], "\n".join(body) + "\n", *mark))
         i += 1
     return out
 
