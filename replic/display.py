@@ -74,7 +74,8 @@ def _headline_rows(result: Any) -> list[tuple[str, str, pd.DataFrame]]:
 def _design_words(result: Any) -> str:
     from replic.report.text import observed_at
 
-    seen = observed_at(str(result.info.get("term", "")), result.info.get("x"))
+    info = result.info
+    seen = observed_at(str(info.get("x_name") or info.get("term", "")), info.get("x"))
     return f"new subjects observed at {seen}" if seen else "new subjects"
 
 

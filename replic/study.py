@@ -373,6 +373,7 @@ def run_study(posterior: Posterior | str | Path | pd.DataFrame, designs: Design 
             "exclude_unconverged": bool(exclude_unconverged), "criteria": list(custom),
             "designs": [d.label for d in ds],
             "x": list(ds[0].x) if ds[0].x is not None else sorted(set(frames[0].x.tolist())),
+            "x_name": ds[0].x_name if ds[0].x is not None and ds[0].x_name != "x" else term,
             "source": post.source,
             "formula": post.formula, "started": started, **run.info,
             "seconds": time.time() - started}

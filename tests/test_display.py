@@ -147,3 +147,20 @@ def test_progress_is_labelled_and_not_in_a_notebook_here():
     with progress(10, desc="reml", stream=quiet, quiet=True) as bar:
         bar.update(10)
     assert quiet.text == ""
+
+
+def test_two_groups_say_where_subjects_are_observed():
+    """A two-group design: observed at the variable's values (age), families in words."""
+    import dataclasses
+
+    import pandas as pd
+
+    post = replic.read_draws(DATA / "brms" / "orthodont_draws.csv.gz")
+    post = dataclasses.replace(post, data=pd.read_csv(DATA / "brms" / "orthodont.csv"))
+    designs = [replic.Design(k, x=[8, 10, 12, 14], between={"Sex": p}) for k in (24, 48)
+               for p in ({"Female": 0.5, "Male": 0.5}, {"Female": 0.75, "Male": 0.25})]
+    res = replic.run_study(post, designs, term="age:SexMale", reps=200, seed=3, n_jobs=1)
+    text = repr(res)
+    assert "new subjects observed at age = 8, 10, 12, 14" in text
+    assert "age 8,10,12,14, Sex 50/50: significant" in text
+    assert "Sex Female 0.75/Male 0.25: significant" in text

@@ -118,7 +118,8 @@ def build_context(results: dict) -> dict:
         "response": response,
         "headlines": headlines(summary, k_needed, term=term, target=target,
                                direction=original.direction, reps=int(info.get("reps", 0)),
-                               observed=observed_at(term, info.get("x")), group=group),
+                               observed=observed_at(str(info.get("x_name") or term),
+                                                    info.get("x")), group=group),
         "guide": guide(results.get("effects"), term=term, response=response, group=group),
         "effect_sentences": effect_sentences(results["effects"], term=term, response=response,
                                              group=group, units=units)
