@@ -7,6 +7,8 @@ max R-hat < ``rhat_max``, min bulk ESS >= ``ess_min`` and it has no divergent tr
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -39,7 +41,9 @@ def convergence(table: pd.DataFrame, divergent: np.ndarray | None = None, *,
     dict
         ``rhat`` (max), ``ess_bulk`` (min), ``divergences`` (count), ``converged`` (bool).
     """
-    import arviz as az
+    with warnings.catch_warnings():  # arviz 0.23 announces its refactor on import
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        import arviz as az
 
     chain = table[".chain"].to_numpy()
     cols = [c for c in table.columns if c.startswith(PARAMETER_PREFIXES)]

@@ -200,7 +200,9 @@ def _build_into_cache(code: str) -> None:
             httpstan.models.build_services_extension_module(code)))
         httpstan.cache.dump_services_extension_module_compiler_output(output, name)
 
-    with isolated_build() as log:
+    with isolated_build() as log, warnings.catch_warnings():
+        # httpstan calls importlib.resources.path, deprecated since Python 3.11
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
         try:
             for attempt in range(_STANC_ATTEMPTS):
                 try:
