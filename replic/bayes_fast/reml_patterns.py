@@ -1,4 +1,4 @@
-"""The REML likelihood for data sets with many design patterns (missing data), by one matmul.
+"""The REML likelihood for data sets with many design patterns (missing data), by one contraction.
 
 :func:`replic.bayes_fast.reml.reml_conditional` works pattern by pattern with tiny-matrix
 kernels; with one pattern per group (replicates with missing observations) that is ``G``
@@ -58,7 +58,7 @@ def _sums_small(lam: np.ndarray, stats: GroupStats, K: np.ndarray
     if Q == 1:
         l2 = lam[..., 0, 0] ** 2
         b = 1.0 + l2[..., None] * A[None, :, :, 0, 0].swapaxes(0, 1)
-        sums = l2[..., None] * np.matmul(1.0 / b, Kq[:, :, 0, 0])
+        sums = l2[..., None] * np.einsum("nmg,ngr->nmr", 1.0 / b, Kq[:, :, 0, 0])
         return sums, np.log(b)
     l11, l21, l22 = lam[..., 0, 0], lam[..., 1, 0], lam[..., 1, 1]
     a11, a12, a22 = A[..., 0, 0], A[..., 0, 1], A[..., 1, 1]                  # (n, G)
@@ -69,7 +69,8 @@ def _sums_small(lam: np.ndarray, stats: GroupStats, K: np.ndarray
     det = b11 * b22 - b12 * b12
     E = np.stack([b22, -b12, b11], axis=2) / det[:, :, None]                   # (n, M, 3, G)
     Ks = np.stack([Kq[:, :, 0, 0], Kq[:, :, 0, 1] + Kq[:, :, 1, 0], Kq[:, :, 1, 1]], axis=2)
-    V = np.matmul(E.reshape(n, M * 3, G), Ks.reshape(n, G, 3 * R)).reshape(n, M, 3, 3, R)
+    V = np.einsum("nmg,ngr->nmr", E.reshape(n, M * 3, G),
+                  Ks.reshape(n, G, 3 * R)).reshape(n, M, 3, 3, R)
     c = [x[..., None] for x in (l11**2, l11 * l21, l11 * l22, l21**2, 2 * l21 * l22, l22**2)]
     sums = (c[0] * V[:, :, 0, 0] + c[1] * V[:, :, 0, 1] + c[2] * V[:, :, 1, 1]
             + c[3] * V[:, :, 0, 2] + c[4] * V[:, :, 1, 2] + c[5] * V[:, :, 2, 2])
@@ -78,7 +79,7 @@ def _sums_small(lam: np.ndarray, stats: GroupStats, K: np.ndarray
 
 def reml_conditional_patterns(stats: GroupStats, theta: Theta,
                               products: np.ndarray | None = None) -> Conditional:
-    """:func:`replic.bayes_fast.reml.reml_conditional`, summing over patterns by a matmul.
+    """:func:`replic.bayes_fast.reml.reml_conditional`, summing over patterns by one contraction.
 
     Parameters
     ----------
@@ -99,7 +100,7 @@ def reml_conditional_patterns(stats: GroupStats, theta: Theta,
         C = cholesky(np.eye(Q) + matmul(matmul(lamT, stats.ZtZ[:, None]), lam))  # (n,M,G,Q,Q)
         H = solve_lower(C, lamT)                                              # C^-1 Lambda'
         T = matmul(np.swapaxes(H, -1, -2), H)                                 # (n, M, G, Q, Q)
-        sums = np.matmul(T.reshape(*T.shape[:2], -1), K)                      # (n, M, R)
+        sums = np.einsum("nmk,nkr->nmr", T.reshape(*T.shape[:2], -1), K)     # (n, M, R)
         logdetC = 2.0 * np.log(np.diagonal(C, axis1=-2, axis2=-1)).sum(axis=-1)
     n, M, G = logdetC.shape
     P = stats.Xty.shape[-1]

@@ -3,7 +3,17 @@
 // The same parameterisation and default priors as brms 2.18 for
 //   y ~ 1 + x... + (1 + z... | g),  family = gaussian():
 // predictors centred for the intercept prior (b_Intercept recovered in generated quantities),
-// non-centred group-level effects r = (diag(sd) L z)', LKJ prior on the Cholesky factor L.
+// non-centred group-level effects, LKJ prior on the Cholesky factor L of the correlation.
+// One difference from brms's code, which leaves the posterior unchanged: when a varying
+// predictor's mean lies more than 2 sds from 0 (Orthodont's age 8-14), brms's
+// r = (diag(sd) L z)' is replaced by r = (W^-1 chol(W Sigma W') z)' with
+// Sigma = diag(sd) L L' diag(sd) and W the upper Cholesky factor of Z'Z / N.  Both give
+// r ~ N(0, Sigma) given (sd, L), so the posterior of (b, Intercept, sigma, sd, L, r) is brms's;
+// but z then indexes the varying terms orthonormalised over the data (an intercept at the
+// predictors' means, centred slopes) instead of terms at predictor value 0, which removes the
+// strong posterior coupling of the z's that extrapolating to 0 creates: on Orthodont + Sex,
+// 8-59 instead of 86-152 divergences (brms) over seeds 0-4, bulk ESS 370-900 instead of 270-305.
+// With predictors near 0 (sleepstudy's Days 0-9) brms's parameterisation is kept.
 // One program serves any number of fixed and varying terms: everything is data-driven, so it is
 // compiled once.
 data {
@@ -31,6 +41,17 @@ transformed data {
     means_X[k] = has_intercept ? mean(X[, k]) : 0;
     Xc[, k] = X[, k] - means_X[k];
   }
+  // whitening of the varying terms: W upper triangular, W'W = Z'Z / N (jittered if singular)
+  matrix[M, M] ZtZ = crossprod(Z) / N;
+  matrix[M, M] W = cholesky_decompose(add_diag(ZtZ, 1e-9 * mean(diagonal(ZtZ)) + 1e-12))';
+  matrix[M, M] W_inv = mdivide_right_tri_low(diag_matrix(rep_vector(1, M)), W')';
+  int whiten = 0;
+  for (m in 1:M) {
+    real s = sd(Z[, m]);
+    if (s > 0 && abs(mean(Z[, m])) > 2 * s) {
+      whiten = 1;
+    }
+  }
 }
 parameters {
   vector[K] b;
@@ -41,7 +62,13 @@ parameters {
   cholesky_factor_corr[M] L_1;
 }
 transformed parameters {
-  matrix[J, M] r_1 = transpose(diag_pre_multiply(sd_1, L_1) * z_1);
+  matrix[J, M] r_1;
+  if (whiten) {
+    matrix[M, M] S = W * diag_pre_multiply(sd_1, L_1);   // W Sigma W' = S S'
+    r_1 = transpose(W_inv * cholesky_decompose(tcrossprod(S)) * z_1);
+  } else {
+    r_1 = transpose(diag_pre_multiply(sd_1, L_1) * z_1);
+  }
 }
 model {
   if (!prior_only) {
