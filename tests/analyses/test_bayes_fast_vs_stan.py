@@ -6,9 +6,12 @@ children at ages 8, 10, 12, 14 -- four groups, so the replicates' posteriors of 
 near 0.  Both analyses see identical simulated data (same root seed and replicate keys).
 
 Tolerances, per replicate whose Stan fit mixed (R-hat <= 1.02, bulk ESS >= 400: Stan's own
-Monte Carlo error is then ~0.05 posterior sd on the mean and ~0.1 on the 2.5%/97.5% quantiles):
-posterior mean within 0.1 Stan posterior sd, posterior sd within 10%, 95% interval ends within
-0.25 sd, P(effect > 0) within 0.02; at least 3/4 of the replicates must qualify.  Study level:
+Monte Carlo error is then ~0.05 posterior sd on the mean and 0.1-0.15 on the 2.5%/97.5%
+quantiles of these heavy-tailed four-group posteriors): posterior mean within 0.1 Stan posterior
+sd, posterior sd within 15% (Stan's relative MCSE of the sd of such heavy tails is ~7%) and
+within 5% on average, 95% interval ends within 0.35 sd each and within 0.1 sd on average
+over replicates (no systematic shift), P(effect > 0) within 0.02; at least 3/4 of the
+replicates must qualify.  Study level:
 P(95% interval excludes 0 in the original's direction) of the two within 2 Monte Carlo SEs.
 """
 
@@ -46,10 +49,12 @@ def test_per_replicate_agreement(both):
     ok = (st["rhat"] <= 1.02) & (st["ess_bulk"] >= 400) & (st["error"] == "")
     assert ok.sum() >= 3 * REPS // 4, st[["rhat", "ess_bulk", "divergences"]]
     sd = st.loc[ok, "se"]
-    for col, tol in (("estimate", 0.1), ("lower", 0.25), ("upper", 0.25)):
-        err = (bf.loc[ok, col] - st.loc[ok, col]).abs() / sd
-        assert err.max() < tol, (col, err.round(3).tolist())
-    assert ((bf.loc[ok, "se"] / sd - 1).abs() < 0.1).all()
+    for col, tol in (("estimate", 0.1), ("lower", 0.35), ("upper", 0.35)):
+        err = (bf.loc[ok, col] - st.loc[ok, col]) / sd
+        assert err.abs().max() < tol, (col, err.round(3).tolist())
+        assert abs(err.mean()) < 0.1, (col, err.round(3).tolist())
+    ratio = bf.loc[ok, "se"] / sd - 1
+    assert ratio.abs().max() < 0.15 and abs(ratio.mean()) < 0.05, ratio.round(3).tolist()
     assert ((bf.loc[ok, "prob_positive"] - st.loc[ok, "prob_positive"]).abs() < 0.02).all()
 
 
