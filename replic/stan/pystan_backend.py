@@ -211,6 +211,11 @@ def _build_into_cache(code: str) -> None:
                     if attempt == _STANC_ATTEMPTS - 1:  # on a loaded machine
                         raise
         except Exception as exc:  # stanc, setuptools and the compiler raise many types
+            text = " ".join(str(exc).split())
+            if isinstance(exc, ValueError) and text.startswith(("Semantic error",
+                                                                 "Syntax error")):
+                raise ReplicFitError(f"PyStan could not build the Stan program: "
+                                     f"{text[:500]}") from None
             raise ReplicFitError(f"PyStan could not build replic's Stan program: "
                                  f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
                                  f"{_last_line(log)} (a C++ compiler is required for the first "
