@@ -233,8 +233,12 @@ def _dask(payload: Payload, tasks: list[Task], backend: Backend, sink: str | Non
     try:
         shared = client.scatter(payload, broadcast=True, hash=False)
         owner = os.getpid() if backend.scheduler == "local" else None  # workers we started
+        # loop=: without it as_completed tracks the futures on the *default* client's loop,
+        # which is another client's when the caller holds one as a context manager (a
+        # ``with Client(...)`` block sets the current client) -- then it can wait forever.
         pending = as_completed(client.map(_dask_task, tasks, payload=shared, sink=sink,
-                                          owner=owner, pure=False), with_results=True)
+                                          owner=owner, pure=False), with_results=True,
+                               loop=client.loop)
         for _future, result in pending:  # finished futures are dropped: workers free them
             yield result
     finally:

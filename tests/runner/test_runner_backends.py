@@ -89,6 +89,20 @@ def test_local_cluster_started_and_stopped(sleep_post, serial, tmp_path):
                                   check_dtype=False)
 
 
+@pytest.mark.timeout(180)
+def test_local_cluster_inside_another_clients_block(sleep_post):
+    """A caller's ``with Client(...)`` block makes that client dask's current one; the run's
+    futures must still be tracked on the run's own client (a closed current client, whose
+    event loop no longer runs, made this wait forever)."""
+    kw = {"term": "Days", "reps": 600, "seed": 11, "chunk_size": 256}
+    expected = replic.run_study(sleep_post, DESIGNS[:1], n_jobs=1, **kw)
+    with distributed.LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=":0") as other, \
+            distributed.Client(other.scheduler_address) as current:
+        current.close()
+        res = replic.run_study(sleep_post, DESIGNS[:1], scheduler="local", n_jobs=2, **kw)
+    _same(expected, res)
+
+
 @pytest.mark.parametrize(("kw", "match"), [
     ({"n_jobs": 0}, "n_jobs=0"),
     ({"n_jobs": "2"}, "n_jobs='2'"),
