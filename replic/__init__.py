@@ -9,6 +9,7 @@ from replic.criteria import CRITERIA
 from replic.design import Design
 from replic.effects import effect_draws, summarise_draws, trajectory_bands
 from replic.errors import ReplicFitError, ReplicInputError, ReplicWarning
+from replic.family import Family
 from replic.fitcheck import fit_bayes_fast
 from replic.lmm import fit_lmm
 from replic.plan import cheapest_design, find_k
@@ -22,6 +23,7 @@ from replic.summarise import k_needed
 __all__ = [
     "CRITERIA",
     "Design",
+    "Family",
     "Posterior",
     "ReplicFitError",
     "ReplicInputError",

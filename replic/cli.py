@@ -136,7 +136,7 @@ def _check_study(post, spec, analyses: tuple[str, ...], options: dict[str, dict]
     one has run."""
     import numpy as np
 
-    from replic.analyses import get_analysis
+    from replic.analyses import check_family, get_analysis
     from replic.newsubjects import design_frame
     from replic.simulate import replicate_params
     from replic.study import _feasible_chunk, resolve_designs
@@ -146,6 +146,9 @@ def _check_study(post, spec, analyses: tuple[str, ...], options: dict[str, dict]
         if not low <= value < 2**63:
             raise ReplicInputError(f"{name} {value}: expected an integer from {low} to 2^63 - 1")
     post.fixed_index(spec.term)
+    for name in analyses:
+        get_analysis(name)
+        check_family(name, post.family)
     designs = resolve_designs(post, list(spec.designs), spec.term)
     frames = [design_frame(post, d, spec.term) for d in designs]
     for d in designs:

@@ -5,7 +5,8 @@ command line, API arguments, column names from data files) is checked against th
 grammar researchers write, and anything else is refused with one :class:`ReplicInputError`
 naming the argument and the offending token::
 
-    formula  := name "~" sum
+    formula  := response "~" sum
+    response := name | "cbind(" name "," name ")" | name "|" "trials(" (name | integer) ")"
     sum      := ["-" "1" | item] (("+" item) | ("-" "1"))*
     item     := product | "(" bar_lhs ("|" | "||") group ")"    # bar terms at the top level only
     group    := name (":" name)*
@@ -35,7 +36,8 @@ MAX_LENGTH = 1000
 #: Numeric transforms allowed around a column name (formulaic/numpy functions of one column).
 TRANSFORMS = ("log", "log2", "log10", "log1p", "exp", "sqrt", "abs", "scale", "center")
 _FACTOR = ("C", "factor")
-_EXPECTED = ("expected lme4/brms formula syntax: response ~ terms joined by + : * and - 1, "
+_EXPECTED = ("expected lme4/brms formula syntax: response ~ terms joined by + : * and - 1 "
+             "(response: a column name, cbind(successes, failures) or successes | trials(n)), "
              "with column names, 0/1, C(x), factor(x), I(x^2), "
              f"{'/'.join(TRANSFORMS)}(x) and (terms | group)")
 _TOKEN = re.compile(r"""
@@ -43,7 +45,7 @@ _TOKEN = re.compile(r"""
   | (?P<name>[A-Za-z.][A-Za-z0-9._]*)
   | (?P<quoted>`[^`]*`)
   | (?P<number>[0-9]+(?:\.[0-9]+)?)
-  | (?P<op>\|\||\*\*|[~+\-*:|()^])
+  | (?P<op>\|\||\*\*|[~+\-*:|()^,])
 """, re.VERBOSE)
 _QUOTED_OK = re.compile(r"[A-Za-z0-9._ -]+")
 _PLAIN_NAME = re.compile(r"[A-Za-z.][A-Za-z0-9._]*")
@@ -141,13 +143,44 @@ class _Parser:
         raise self.error(tok, "a column name")
 
     def formula(self) -> str:
-        response = self.name()
+        response = self.response()
         self.expect("~", "'~' after the response")
         rhs = self.sum(top=True)
         tok = self.peek()
         if tok.kind != "end":
             raise self.error(tok, "'+', '-', ':' or '*' between terms")
         return f"{response} ~ {rhs}"
+
+    def response(self) -> str:
+        """A column name, lme4's ``cbind(successes, failures)`` or brms's ``successes |
+        trials(n)`` (``n`` a column name or a positive integer)."""
+        tok = self.peek()
+        if tok.kind == "name" and tok.text == "cbind" and self.toks[self.i + 1].text == "(":
+            self.take()
+            self.expect("(")
+            successes = self.name()
+            self.expect(",", "',' between the two columns of cbind(successes, failures)")
+            failures = self.name()
+            self.expect(")", "')' closing cbind(successes, failures)")
+            return f"cbind({successes}, {failures})"
+        name = self.name()
+        if self.peek().text != "|":
+            return name
+        self.take()
+        fn = self.take()
+        if fn.kind != "name" or fn.text != "trials" or self.peek().text != "(":
+            raise self.error(fn, "trials(n) after 'successes |' (brms's binomial response)")
+        self.expect("(")
+        arg = self.peek()
+        if arg.kind == "number":
+            self.take()
+            if not arg.text.isdigit() or int(arg.text) < 1 or len(arg.text) > 9:
+                raise self.error(arg, "a column name or a positive integer in trials(n)")
+            n = arg.text
+        else:
+            n = self.name()
+        self.expect(")", "')' closing trials(n)")
+        return f"{name} | trials({n})"
 
     def sum(self, *, top: bool) -> str:
         parts: list[str] = []

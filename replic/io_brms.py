@@ -2,8 +2,9 @@
 
 Columns follow brms: ``b_<term>``, ``sd_<group>__<term>``, ``cor_<group>__<t1>__<t2>``,
 ``sigma``, ``r_<group>[<level>,<term>]``, with ``lprior``, ``lp__``, ``.chain``, ``.iteration``
-and ``.draw`` as bookkeeping.  Supported: Gaussian family, one grouping factor, any number of
-(correlated) varying terms.
+and ``.draw`` as bookkeeping.  Supported: Gaussian (with ``sigma``), bernoulli, binomial and poisson
+(without ``sigma``; the family must be given, brms's draws do not say it) families, one grouping
+factor, any number of (correlated) varying terms.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from replic.errors import ReplicInputError
+from replic.family import FAMILIES, Family
 from replic.posterior import Posterior
 from replic.spec.names import parse_parameter, r_name
 
@@ -24,11 +26,12 @@ _BOOKKEEPING = {"lprior", "lp__", ".chain", ".iteration", ".draw", "Intercept"}
 _FAMILY_PARAMS = {"shape", "phi", "nu", "disc", "zi", "hu", "zoi", "coi", "kappa", "beta",
                   "alpha", "ndt", "bs", "bias", "quantile", "xi", "mu"}
 _NAME = re.compile(r"[A-Za-z.][A-Za-z0-9._:]*")
-_SUPPORTED = ("replic supports Gaussian models with one grouping factor: "
-              "y ~ fixed + (terms | group)")
+_SUPPORTED = ("replic supports gaussian, bernoulli, binomial and poisson models with one "
+              "grouping factor: y ~ fixed + (terms | group)")
 
 
-def posterior_from_brms(df: pd.DataFrame, *, source: str = "DataFrame") -> Posterior:
+def posterior_from_brms(df: pd.DataFrame, *, source: str = "DataFrame",
+                        family: str | Family | None = None) -> Posterior:
     """Build a :class:`Posterior` from a table of brms draws.
 
     Parameters
@@ -37,6 +40,10 @@ def posterior_from_brms(df: pd.DataFrame, *, source: str = "DataFrame") -> Poste
         One row per draw, brms column names.
     source : str
         Name used in error messages (the file path).
+    family : str or Family, optional
+        The model's family (``"bernoulli"``, ``"binomial"``, ``"poisson"``, optionally with the
+        link: ``"bernoulli(probit)"``).  Required for draws without ``sigma``; draws with
+        ``sigma`` are Gaussian.
 
     Returns
     -------
@@ -57,14 +64,25 @@ def posterior_from_brms(df: pd.DataFrame, *, source: str = "DataFrame") -> Poste
                                "(columns b_*, sd_*, sigma, r_*)")
     dpar = [c for c in b_cols if c.startswith(("b_sigma_", "b_mu"))] + \
         [c for c in cols if c.startswith("sigma_") or c.startswith("sd_sigma")]
-    family = sorted(c for c in cols if c in _FAMILY_PARAMS or c.startswith(tuple(
+    fparams = sorted(c for c in cols if c in _FAMILY_PARAMS or c.startswith(tuple(
         f"{p}_" for p in ("shape", "phi", "zi", "hu"))))
-    if family or dpar:
-        raise ReplicInputError(f"{source}: column(s) {', '.join(family + dpar)} belong to a "
-                               f"non-Gaussian or distributional model; {_SUPPORTED}")
-    if "sigma" not in cols:
-        raise ReplicInputError(f"{source}: no 'sigma' column, so the family is not Gaussian; "
-                               f"{_SUPPORTED}")
+    if fparams or dpar:
+        raise ReplicInputError(f"{source}: column(s) {', '.join(fparams + dpar)} belong to a "
+                               "family or distributional model replic does not "
+                               f"support; {_SUPPORTED}")
+    fam = None if family is None else Family.of(family, where=f"{source}: family")
+    others = ", ".join(f for f in FAMILIES if f != "gaussian")
+    if "sigma" not in cols and (fam is None or fam.gaussian):
+        why = "family='gaussian' was given but" if fam is not None else \
+            "the draws do not say which family the model has:"
+        raise ReplicInputError(f"{source}: {why} there is no 'sigma' column; give the "
+                               f"model's family (read_draws(..., family='bernoulli') or "
+                               f"family = \"bernoulli\" in the study file; one of {others})")
+    if "sigma" in cols and fam is not None and not fam.gaussian:
+        raise ReplicInputError(f"{source}: family={fam.name!r} was given but the draws have a "
+                               "'sigma' column, which only a Gaussian model has; leave out the "
+                               "family (Gaussian) or check the draws file")
+    fam = fam or Family()
 
     sd_cols = [c for c in cols if c.startswith("sd_")]
     for c in [*sd_cols, *(c for c in cols if c.startswith("cor_"))]:
@@ -111,7 +129,8 @@ def posterior_from_brms(df: pd.DataFrame, *, source: str = "DataFrame") -> Poste
                                        f"r_{group}[<level>,<term>] with term in {varying}")
             r_cols[(p.level, p.terms[0])] = c
 
-    used = b_cols + sd_cols + list(cor_cols.values()) + ["sigma"] + list(r_cols.values())
+    used = b_cols + sd_cols + list(cor_cols.values()) + ["sigma"] * fam.has_sigma + \
+        list(r_cols.values())
     values = _numeric(df, used, source)
     S = len(df)
     if S < 2:
@@ -119,13 +138,14 @@ def posterior_from_brms(df: pd.DataFrame, *, source: str = "DataFrame") -> Poste
 
     b = values[b_cols]
     sd = values[sd_cols]
-    sigma = values["sigma"]
+    sigma = values["sigma"] if fam.has_sigma else None
     Q = len(varying)
     cor = np.broadcast_to(np.eye(Q), (S, Q, Q)).copy()
     for (i, j), c in cor_cols.items():
         cor[:, i, j] = cor[:, j, i] = values[c]
     _check_scales(sd, sd_cols, source)
-    _check_scales(sigma[:, None], ["sigma"], source)
+    if sigma is not None:
+        _check_scales(sigma[:, None], ["sigma"], source)
     _check_pd(cor, source)
 
     levels: tuple[str, ...] = ()
@@ -148,7 +168,7 @@ def posterior_from_brms(df: pd.DataFrame, *, source: str = "DataFrame") -> Poste
         chain = ch.astype(int)
     ignored = [c for c in cols if c not in used and c not in _BOOKKEEPING]
     return Posterior(fixed=fixed, varying=varying, group=group, b=b, sd=sd, cor=cor, sigma=sigma,
-                     levels=levels, r=r, chain=chain, source=source,
+                     levels=levels, r=r, chain=chain, source=source, family=fam,
                      diagnostics={"ignored_columns": ignored} if ignored else {})
 
 

@@ -1,8 +1,9 @@
-"""The :class:`Posterior`: posterior draws of a Gaussian LMM with one grouping factor.
+"""The :class:`Posterior`: posterior draws of an LMM or GLMM with one grouping factor.
 
-The model is ``y = X beta + Z u_g + e``, ``u_g ~ MVN(0, Sigma)``, ``e ~ N(0, sigma^2)``, with
-``Sigma = diag(sd) cor diag(sd)``.  Arrays are stored draw-major so that every computation on
-them is vectorised over draws.
+The model is ``eta = X beta + Z u_g``, ``u_g ~ MVN(0, Sigma)``, with ``Sigma = diag(sd) cor
+diag(sd)``, and ``y ~ N(eta, sigma^2)`` (Gaussian) or ``y ~ family(h(eta))`` (bernoulli, binomial,
+poisson; :class:`replic.family.Family`, no ``sigma``).  Arrays are stored draw-major so that
+every computation on them is vectorised over draws.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from replic.errors import ReplicInputError
+from replic.family import GAUSSIAN, Family
 from replic.spec import ModelSpec
 
 __all__ = ["Posterior"]
@@ -21,7 +23,7 @@ __all__ = ["Posterior"]
 
 @dataclass(frozen=True, eq=False)
 class Posterior:
-    """Posterior draws ``s = 1..S`` of a Gaussian LMM with one grouping factor.
+    """Posterior draws ``s = 1..S`` of an LMM or GLMM with one grouping factor.
 
     Parameters
     ----------
@@ -37,8 +39,8 @@ class Posterior:
         Standard deviations of the varying terms.
     cor : ndarray, shape (S, Q, Q)
         Correlation matrices of the varying terms.
-    sigma : ndarray, shape (S,)
-        Residual standard deviation.
+    sigma : ndarray, shape (S,), or None
+        Residual standard deviation (Gaussian family); None for the other families.
     levels : tuple of str
         Fitted levels of the grouping factor (may be empty when ``r`` is absent).
     r : ndarray, shape (S, J, Q), optional
@@ -56,6 +58,8 @@ class Posterior:
     spec : ModelSpec, optional
         The model specification bound to ``data`` (fits run by replic); see
         :meth:`model_spec`.
+    family : Family
+        Response family and link (default Gaussian, identity).
     """
 
     fixed: tuple[str, ...]
@@ -64,7 +68,7 @@ class Posterior:
     b: np.ndarray
     sd: np.ndarray
     cor: np.ndarray
-    sigma: np.ndarray
+    sigma: np.ndarray | None
     levels: tuple[str, ...] = ()
     r: np.ndarray | None = None
     chain: np.ndarray | None = None
@@ -74,16 +78,28 @@ class Posterior:
     data: pd.DataFrame | None = None
     diagnostics: dict = field(default_factory=dict)
     spec: ModelSpec | None = None
+    family: Family = GAUSSIAN
 
     def __post_init__(self) -> None:
         S = self.b.shape[0]
         Q = len(self.varying)
+        if not isinstance(self.family, Family):
+            raise ReplicInputError(f"{self.source}: family={self.family!r}; expected a "
+                                   "replic.family.Family (Family.of('bernoulli'))")
+        if (self.sigma is None) == self.family.has_sigma:
+            raise ReplicInputError(
+                f"{self.source}: a {self.family.name} model "
+                f"{'needs draws of sigma' if self.family.has_sigma else 'has no sigma'}")
+        if self.spec is not None and self.spec.family != self.family:
+            raise ReplicInputError(f"{self.source}: the posterior's family {self.family} and "
+                                   f"its model specification's {self.spec.family} differ")
         shapes = {
             "b": (self.b.shape, (S, len(self.fixed))),
             "sd": (self.sd.shape, (S, Q)),
             "cor": (self.cor.shape, (S, Q, Q)),
-            "sigma": (self.sigma.shape, (S,)),
         }
+        if self.sigma is not None:
+            shapes["sigma"] = (self.sigma.shape, (S,))
         if self.r is not None:
             shapes["r"] = (self.r.shape, (S, len(self.levels), Q))
         for name, (got, want) in shapes.items():
@@ -103,9 +119,10 @@ class Posterior:
         if self.spec is not None:
             return self.spec
         if self.formula is not None and self.data is not None:
-            return ModelSpec.parse(self.formula).bind(self.data, source=self.source).spec
+            return ModelSpec.parse(self.formula, family=self.family).bind(
+                self.data, source=self.source).spec
         return ModelSpec.from_terms(self.fixed, self.varying, self.group,
-                                    response=self.response or "y")
+                                    response=self.response or "y", family=self.family)
 
     def __repr__(self) -> str:
         from replic.posterior_view import posterior_text
@@ -161,11 +178,12 @@ class Posterior:
         """A single parameter set summarising the draws (``mean`` or ``median``).
 
         ``Sigma`` is assembled from the summarised sds and correlations so that it stays
-        positive definite.
+        positive definite.  ``sigma`` is NaN for families without it.
         """
         f = {"mean": np.mean, "median": np.median}.get(how)
         if f is None:
             raise ReplicInputError(f"params={how!r}: expected 'posterior', 'mean', 'median' "
                                    "or a mapping of brms parameter names to values")
         return {"b": f(self.b, axis=0), "sd": f(self.sd, axis=0),
-                "cor": f(self.cor, axis=0), "sigma": np.asarray(f(self.sigma))}
+                "cor": f(self.cor, axis=0),
+                "sigma": np.asarray(np.nan if self.sigma is None else f(self.sigma))}

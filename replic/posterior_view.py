@@ -36,7 +36,8 @@ def brms_frame(post: Any, *, group_level: bool = True) -> pd.DataFrame:
     out |= {f"sd_{g}__{t}": post.sd[:, i] for i, t in enumerate(v)}
     out |= {f"cor_{g}__{v[i]}__{v[j]}": post.cor[:, i, j]
             for j in range(len(v)) for i in range(j)}
-    out["sigma"] = post.sigma
+    if post.sigma is not None:
+        out["sigma"] = post.sigma
     if group_level and post.r is not None:
         out |= {f"r_{g}[{lv},{t}]": post.r[:, j, q]
                 for q, t in enumerate(v) for j, lv in enumerate(post.levels)}
@@ -53,6 +54,8 @@ def posterior_text(post: Any) -> str:
              f"{post.source or 'unknown source'}",
              f"  fixed: {', '.join(post.fixed)}",
              f"  varying by {post.group} ({len(post.levels)} levels): {', '.join(post.varying)}"]
+    if not post.family.gaussian:
+        lines.append(f"  family: {post.family}")
     if post.formula:
         lines.append(f"  formula: {post.formula}")
     if post.data is not None:

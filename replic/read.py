@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from replic.errors import ReplicInputError
+from replic.family import Family
 from replic.formula_grammar import check_column_names
 from replic.io_brms import posterior_from_brms
 from replic.posterior import Posterior
@@ -88,7 +89,7 @@ def read_data(path: str | Path) -> pd.DataFrame:
 
 
 def read_draws(source: str | Path | pd.DataFrame | Any, *,
-               names: Mapping | None = None) -> Posterior:
+               names: Mapping | None = None, family: str | Family | None = None) -> Posterior:
     """Read posterior draws into a :class:`~replic.Posterior`.
 
     Parameters
@@ -103,6 +104,10 @@ def read_draws(source: str | Path | pd.DataFrame | Any, *,
     names : mapping, optional
         Term names (``fixed``, ``varying``, ``group``, ``levels``) of draws from replic's Stan
         program when they cannot be found beside the draws (``replic-model.json``).
+    family : str or Family, optional
+        The model's family: ``"bernoulli"``, ``"binomial"``, ``"poisson"`` (optionally
+        ``"bernoulli(probit)"``).  brms draws do not record it: draws without ``sigma`` need it,
+        draws with ``sigma`` are Gaussian (giving another family for them is an error).
 
     Returns
     -------
@@ -110,10 +115,17 @@ def read_draws(source: str | Path | pd.DataFrame | Any, *,
     """
     from replic import io_arviz
 
+    fam = None if family is None else Family.of(family, where="read_draws: family")
     if isinstance(source, Posterior):
+        if fam is not None and fam != source.family:
+            raise ReplicInputError(f"read_draws: family={str(fam)!r} but the posterior's "
+                                   f"family is {source.family}")
         return source
     if isinstance(source, pd.DataFrame):
-        return posterior_from_brms(source, source="DataFrame")
+        return posterior_from_brms(source, source="DataFrame", family=fam)
+    if fam is not None and not fam.gaussian and not isinstance(source, str | Path):
+        raise ReplicInputError(f"read_draws: family={str(fam)!r} is read from brms draws "
+                               "(a CSV or DataFrame) only so far")
     if io_arviz.is_cmdstanpy(source):
         return io_arviz.posterior_from_cmdstanpy(source, names=names)
     if io_arviz.is_arviz(source):
@@ -125,15 +137,23 @@ def read_draws(source: str | Path | pd.DataFrame | Any, *,
     if not path.is_file():
         raise ReplicInputError(f"{path}: no such draws file")
     if io_arviz.is_netcdf(path):
-        return io_arviz.posterior_from_netcdf(path, names=names)
+        post = io_arviz.posterior_from_netcdf(path, names=names)
+        if fam is not None and fam != post.family:
+            raise ReplicInputError(f"{path}: family={str(fam)!r} but the draws are of a "
+                                   f"{post.family} model")
+        return post
     if _header(path, "draws") == ["#"]:
         if path.suffix == ".gz":
             raise ReplicInputError(f"{path}: a CmdStan CSV (it starts with '#') must be "
                                    "uncompressed; gunzip it first")
         from replic.io_cmdstan import posterior_from_cmdstan
 
-        return posterior_from_cmdstan([path], names=names)
-    return posterior_from_brms(_read_csv(path, "draws"), source=str(path))
+        post = posterior_from_cmdstan([path], names=names)
+        if fam is not None and fam != post.family:
+            raise ReplicInputError(f"{path}: family={str(fam)!r} but the draws are of a "
+                                   f"{post.family} model")
+        return post
+    return posterior_from_brms(_read_csv(path, "draws"), source=str(path), family=fam)
 
 
 def _bundled(value: str) -> Path:

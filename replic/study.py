@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from replic.analyses import get_analysis
+from replic.analyses import check_family, get_analysis
 from replic.criteria import CRITERIA, Original
 from replic.custom_criteria import apply_criteria, check_criteria, summary_from_file
 from replic.design import Design
@@ -331,6 +331,8 @@ def run_study(posterior: Posterior | str | Path | pd.DataFrame, designs: Design 
     backend = resolve_backend(n_jobs=n_jobs, scheduler=scheduler)
     post = read_draws(posterior)
     post.fixed_index(term)
+    get_analysis(analysis)
+    check_family(analysis, post.family)
     ds = resolve_designs(post, designs, term)
     frames = [design_frame(post, d, term) for d in ds]
     an = get_analysis(analysis)

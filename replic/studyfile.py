@@ -6,6 +6,7 @@ Example (``studies/sleepstudy.toml``)::
     draws = "replic:sleepstudy_brms_draws.csv.gz"   # path relative to this file, or replic:NAME
     data = "replic:sleepstudy.csv"                  # optional: the original data
     term = "Days"
+    family = "gaussian"         # or "bernoulli", "binomial", "poisson" (brms draws without sigma)
     analysis = "summary"        # or a list: ["summary", "reml", "bayes-fast"]
     reps = 2000
     seed = 2026
@@ -41,6 +42,7 @@ from pathlib import Path
 
 from replic.design import Design
 from replic.errors import ReplicInputError
+from replic.family import Family
 from replic.formula_grammar import check_formula, check_name
 from replic.outdir import check_study_name
 from replic.posterior import Posterior
@@ -50,7 +52,8 @@ __all__ = ["BUILTIN_STUDY", "StudySpec", "load_study", "resolve_path"]
 
 BUILTIN_STUDY = "replic:sleepstudy.toml"
 _KEYS = {"name", "draws", "data", "formula", "fit", "term", "analysis", "reps", "seed",
-         "target", "design", "options", "description", "exclude_unconverged", "units"}
+         "target", "design", "options", "description", "exclude_unconverged", "units",
+         "family", "link"}
 _FITS = ("stan", "bayes-fast")
 _DESIGN_KEYS = ("k", "x", "within", "between", "covariates", "missing", "dropout", "params",
                 "name")
@@ -83,6 +86,7 @@ class StudySpec:
     units: str = ""
     source: str = ""
     digest: str = ""
+    family: Family | None = None
 
     def posterior(self) -> Posterior:
         """The study's posterior: its draws (with the original data attached when the study
@@ -95,8 +99,14 @@ class StudySpec:
                 raise ReplicInputError(f"{self.data}: no column for the study's term "
                                        f"{self.term!r}")
         if self.draws is not None:
-            post = read_draws(self.draws)
+            post = read_draws(self.draws, family=self.family)
             return post if df is None else dataclasses.replace(post, data=df)
+        binomial = self.formula is not None and ("cbind(" in self.formula or
+                                                 "trials(" in self.formula)
+        if (self.family is not None and not self.family.gaussian) or binomial:
+            raise ReplicInputError(f"{self.source}: fitting a {self.family or 'binomial'} "
+                                   f"model from data (fit = {self.fit!r}) is not supported "
+                                   "yet; fit it with brms and give its draws")
         if self.fit == "bayes-fast":
             from replic.bayes_fast import fit_bayes_fast
 
@@ -252,7 +262,20 @@ def load_study(path: str | Path) -> StudySpec:
         data=resolve_path(doc["data"], base, key=f"{path}: data") if "data" in doc else None,
         options=dict(options), exclude_unconverged=exclude,
         units=_units(doc.get("units", ""), path), source=str(path),
-        digest=hashlib.sha256(raw).hexdigest())
+        digest=hashlib.sha256(raw).hexdigest(), family=_family(doc, path))
+
+
+def _family(doc: dict, path: Path) -> Family | None:
+    """``family = "bernoulli"`` (optionally ``link = "probit"``); None when not given."""
+    if "family" not in doc:
+        if "link" in doc:
+            raise ReplicInputError(f"{path}: link = {doc['link']!r} needs family = ...")
+        return None
+    link = doc.get("link")
+    if link is not None and not isinstance(link, str):
+        raise ReplicInputError(f"{path}: link = {link!r}; expected a link name such as "
+                               "\"logit\"")
+    return Family.of(doc["family"], link=link, where=f"{path}: family")
 
 
 def _designs(doc: dict, path: Path) -> tuple[Design, ...]:

@@ -33,6 +33,9 @@ INJECTION = f"Reaction ~ Days + {PAYLOAD} + (Days | Subject)"
     ("y ~ `my var` + (1 | `the group`)", "y ~ `my var` + (1 | `the group`)"),
     ("y ~ x + (1 | g) + (1 | h)", "y ~ x + (1 | g) + (1 | h)"),
     ("y ~\tx", "y ~ x"),
+    ("cbind(s,f) ~ x + (1|g)", "cbind(s, f) ~ x + (1 | g)"),
+    ("s|trials(n) ~ x + (x|g)", "s | trials(n) ~ x + (x | g)"),
+    ("s | trials(20) ~ 1 + (1 | g)", "s | trials(20) ~ 1 + (1 | g)"),
 ])
 def test_accepted(text, normal):
     assert check_formula(text, where="formula") == normal
@@ -48,7 +51,8 @@ def test_accepted(text, normal):
     ("y ~ os.system(x)", "function 'os.system'"),
     ("y ~ os.system('x')", "\"'\" at character 15"),
     ("y ~ eval(x)", "function 'eval'"),
-    ("y ~ poly(x, 2)", "','"),
+    ("y ~ poly(x, 2)", "'poly'"), ("y ~ x + z, w", "','"), ("cbind(s, f, g) ~ x", "','"),
+    ("s | trials(n + 1) ~ x", "'+'"), ("s | weights(n) ~ x", "'weights'"),
     ("y ~ log(x, 2)", "','"),
     ("y ~ x + 'x'", "\"'\""),
     ('y ~ x + "x"', "'\"'"),

@@ -18,7 +18,8 @@ ROOT = Path(__file__).parents[1] / "replic"
 #: Bottom to top.  A unit is a top-level module (``replic.simulate``) or subpackage
 #: (``replic.lmm``).  A new module is placed here, in the layer of what it is.
 LAYERS: tuple[tuple[str, frozenset[str]], ...] = tuple((name, frozenset(units)) for name, units in (
-    ("base", {"errors", "versions", "streams", "formula_grammar", "outdir", "parquet_io"}),
+    ("base", {"errors", "versions", "streams", "formula_grammar", "outdir", "parquet_io",
+              "family"}),
     ("model", {"spec", "priors", "design", "posterior", "posterior_view", "io_brms",
                "io_cmdstan", "io_arviz", "read", "terms"}),
     ("kernels", {"kernel", "lmm", "bayes_fast", "stan"}),
@@ -33,8 +34,8 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = tuple((name, frozenset(units)) 
 ))
 #: The numerical core: numpy/scipy/pandas computations that never reach for files, schedulers,
 #: reports or the command line.
-CORE = {"spec", "priors", "posterior", "kernel", "lmm", "bayes_fast", "effects", "simulate",
-        "criteria", "summarise"}
+CORE = {"family", "spec", "priors", "posterior", "kernel", "lmm", "bayes_fast", "effects",
+        "simulate", "criteria", "summarise"}
 NEVER = {"read", "io_brms", "io_cmdstan", "results_io", "runner", "report", "study", "cli",
          "combine", "studyfile", "plan"}
 

@@ -99,7 +99,8 @@ def test_two_grouping_factors(sleep_df):
 
 def test_non_gaussian_family(sleep_df):
     df = sleep_df.head(10).drop(columns="sigma").assign(shape=2.0)
-    with pytest.raises(ReplicInputError, match=r"column\(s\) shape belong to a non-Gaussian"):
+    with pytest.raises(ReplicInputError,
+                       match=r"column\(s\) shape belong to a family or distributional"):
         replic.read_draws(df)
     with pytest.raises(ReplicInputError, match=r"no 'sigma' column"):
         replic.read_draws(sleep_df.head(10).drop(columns="sigma"))

@@ -25,13 +25,23 @@ import numpy as np
 
 from replic.errors import ReplicInputError
 
-__all__ = ["ANALYSES", "Analysis", "failed_columns", "get_analysis"]
+__all__ = ["ANALYSES", "FAMILIES", "Analysis", "check_family", "failed_columns",
+           "get_analysis"]
 
 ANALYSES = {
     "summary": "replic.analyses.summary",
     "reml": "replic.analyses.reml",
     "stan": "replic.analyses.stan",
     "bayes-fast": "replic.analyses.bayes_fast",
+}
+
+#: The model families each analysis handles (:class:`replic.family.Family` names); an analysis
+#: refuses the others through :func:`check_family` in its ``prepare``.
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "summary": ("gaussian",),
+    "reml": ("gaussian",),
+    "stan": ("gaussian",),
+    "bayes-fast": ("gaussian",),
 }
 
 
@@ -53,6 +63,26 @@ def get_analysis(name: str) -> Analysis:
     except ModuleNotFoundError as exc:
         raise ReplicInputError(f"analysis={name!r} is not available: {exc}") from None
     return module.ANALYSIS
+
+
+def check_family(name: str, family: Any) -> None:
+    """Refuse a model family analysis ``name`` does not handle, naming the analyses that do.
+
+    Raises
+    ------
+    ReplicInputError
+        ``analysis 'summary' handles gaussian models only; the model is bernoulli(logit): use
+        analysis glmm or stan``.
+    """
+    fam = getattr(family, "name", family)
+    if fam in FAMILIES.get(name, ("gaussian",)):
+        return
+    able = [a for a, fams in FAMILIES.items() if fam in fams]
+    use = f"use analysis {' or '.join(able)}" if able else \
+        "no analysis of replicates handles it yet"
+    raise ReplicInputError(f"analysis {name!r} handles "
+                           f"{', '.join(FAMILIES.get(name, ('gaussian',)))} models only; the "
+                           f"model is {family}: {use}")
 
 
 def failed_columns(n: int, message: str) -> dict[str, np.ndarray]:

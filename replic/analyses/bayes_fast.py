@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from replic.analyses import failed_columns, get_analysis
+from replic.analyses import check_family, failed_columns, get_analysis
 from replic.bayes_fast.batch import analyse_replicates
 from replic.errors import ReplicInputError
 from replic.priors import Priors, default_priors
@@ -66,6 +66,7 @@ class BayesFast:
 
     def prepare(self, posterior: Any, frame: Any, options: dict) -> BayesFastContext:
         """Validate the options, fix the priors; compile Stan only for ``refit_flagged``."""
+        check_family("bayes-fast", getattr(posterior, "family", "gaussian"))
         unknown = set(options) - set(_OPTIONS)
         if unknown:
             raise ReplicInputError(f"bayes-fast: unknown option(s) {', '.join(sorted(unknown))}; "

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from scipy import stats as sps
 
+from replic.analyses import check_family
 from replic.errors import ReplicInputError
 from replic.lmm.replicates import fit_replicates
 
@@ -64,6 +65,7 @@ class RemlAnalysis:
 
     def prepare(self, posterior: Any, frame: Any, options: dict) -> RemlContext:
         """Check the options (``level``, default 0.95) and return the context."""
+        check_family("reml", getattr(posterior, "family", "gaussian"))
         opts = dict(options or {})
         level = opts.pop("level", 0.95)
         if not (isinstance(level, int | float) and 0 < float(level) < 1):

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from replic.analyses import failed_columns
+from replic.analyses import check_family, failed_columns
 from replic.errors import ReplicFitError, ReplicInputError
 from replic.priors import Priors, default_priors
 from replic.simulate import Replicates
@@ -96,6 +96,7 @@ class StanAnalysis:
     chunk: int = 1
 
     def prepare(self, posterior, frame, options: dict) -> StanContext:
+        check_family("stan", getattr(posterior, "family", "gaussian"))
         unknown = sorted(set(options) - set(_DEFAULTS))
         if unknown:
             raise ReplicInputError(f"stan analysis: unknown option(s) {', '.join(unknown)}; "

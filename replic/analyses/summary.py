@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
+from replic.analyses import check_family
 from replic.criteria import t_isf
 from replic.errors import ReplicInputError
 from replic.simulate import Replicates
@@ -153,6 +154,7 @@ class SummaryAnalysis:
     representation: str = "moments"
 
     def prepare(self, posterior, frame, options: dict) -> None:
+        check_family("summary", getattr(posterior, "family", "gaussian"))
         if options:
             raise ReplicInputError(f"the summary analysis takes no options, got "
                                    f"{', '.join(sorted(map(str, options)))}")

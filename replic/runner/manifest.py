@@ -52,8 +52,10 @@ def now() -> str:
 def posterior_digest(posterior: Posterior) -> str:
     """SHA-256 of the posterior's draws, names and (when attached) original data."""
     h = hashlib.sha256()
+    family = getattr(posterior, "family", None)
     h.update(json.dumps([posterior.fixed, posterior.varying, posterior.group,
-                         list(posterior.levels)]).encode())
+                         list(posterior.levels)] + (
+        [] if family is None or family.gaussian else [str(family)])).encode())
     for a in (posterior.b, posterior.sd, posterior.cor, posterior.sigma, posterior.r):
         if a is not None:
             a = np.ascontiguousarray(a, dtype=float)

@@ -1,8 +1,11 @@
-"""lme4 formula syntax for Gaussian LMMs with one grouping factor: the parse behind every spec.
+"""lme4 formula syntax for LMMs and GLMMs with one grouping factor: the parse behind every spec.
 
 ``y ~ 1 + x + (1 + x | g)``, ``y ~ x + (1 | g)``, ``y ~ x + (0 + x | g)``: the response, a fixed
 part handed to formulaic, and one random-effects term ``(lhs | group)`` whose left-hand side is a
 formulaic formula too (an intercept is implied unless ``0 +`` or ``- 1`` removes it, as in lme4).
+A binomial response is lme4's ``cbind(successes, failures)`` or brms's ``successes | trials(n)``
+(``n`` a column or a positive integer): :attr:`LmmFormula.response` is then the successes column
+and :attr:`LmmFormula.trials` / :attr:`LmmFormula.failures` say where the trials come from.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ __all__ = ["LmmFormula", "parse_formula"]
 
 _BAR = re.compile(r"\(([^()|]*)(\|\|?)([^()|]*)\)")
 _NAME = re.compile(r"^[A-Za-z_.][A-Za-z0-9_.]*$")
+_CBIND = re.compile(r"^cbind\(\s*([A-Za-z_.][A-Za-z0-9_.]*)\s*,\s*([A-Za-z_.][A-Za-z0-9_.]*)\s*\)$")
+_TRIALS = re.compile(r"^([A-Za-z_.][A-Za-z0-9_.]*)\s*\|\s*trials\(\s*([A-Za-z_.][A-Za-z0-9_.]*|"
+                     r"[0-9]+)\s*\)$")
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,12 @@ class LmmFormula:
         Left-hand side of the random-effects term (``"1 + x"``, ``"0 + x"``).
     group : str
         Name of the grouping column.
+    trials : str or int, optional
+        Binomial responses: the column (or the fixed number) of trials of ``successes |
+        trials(n)``.
+    failures : str, optional
+        Binomial responses: the failures column of ``cbind(successes, failures)`` (trials are
+        successes + failures).
     """
 
     text: str
@@ -42,6 +54,13 @@ class LmmFormula:
     fixed: str
     random: str
     group: str
+    trials: str | int | None = None
+    failures: str | None = None
+
+    @property
+    def binomial(self) -> bool:
+        """True when the response is written as a binomial one (``cbind`` or ``trials``)."""
+        return self.trials is not None or self.failures is not None
 
 
 def _check_grammar(formula: str) -> str:
@@ -73,8 +92,15 @@ def parse_formula(formula: str) -> LmmFormula:
                                "'y ~ 1 + x + (1 + x | g)'")
     formula = _check_grammar(formula)
     lhs, rhs = (s.strip() for s in formula.split("~"))
+    trials: str | int | None = None
+    failures = None
+    if m := _CBIND.match(lhs):
+        lhs, failures = m.group(1), m.group(2)
+    elif m := _TRIALS.match(lhs):
+        lhs, trials = m.group(1), (int(m.group(2)) if m.group(2).isdigit() else m.group(2))
     if not _NAME.match(lhs):
-        raise ReplicInputError(f"formula={formula!r}: the response {lhs!r} must be a column name")
+        raise ReplicInputError(f"formula={formula!r}: the response {lhs!r} must be a column "
+                               "name, cbind(successes, failures) or successes | trials(n)")
     bars = _BAR.findall(rhs)
     if len(bars) != 1:
         raise ReplicInputError(f"formula={formula!r}: expected exactly one random-effects term "
@@ -94,4 +120,5 @@ def parse_formula(formula: str) -> LmmFormula:
     fixed = re.sub(r"\s*\+\s*$", "", fixed)
     if not fixed:
         fixed = "1"
-    return LmmFormula(text=formula, response=lhs, fixed=fixed, random=random, group=group)
+    return LmmFormula(text=formula, response=lhs, fixed=fixed, random=random, group=group,
+                      trials=trials, failures=failures)

@@ -18,29 +18,30 @@ import numpy as np
 import pandas as pd
 
 from replic.errors import ReplicInputError
+from replic.family import GAUSSIAN, Family
 from replic.spec.formula import LmmFormula, parse_formula
 from replic.spec.levels import is_categorical, level_label, r_levels
 from replic.spec.names import brms_term, lme4_term
 
 __all__ = ["DesignMatrices", "ModelData", "ModelSpec"]
 
-FAMILIES = (("gaussian", "identity"),)
-
-
 @dataclass(frozen=True)
 class DesignMatrices:
     """Design matrices of some rows: ``X`` (N, P) and ``Z`` (N, Q), columns named as the spec's
-    ``fixed`` and ``varying``."""
+    ``fixed`` and ``varying``; ``trials`` (N,) for a binomial model whose trials the rows give
+    (the formula's ``trials(n)`` column or number, or ``cbind``'s successes + failures), else
+    None."""
 
     X: np.ndarray = field(compare=False)
     Z: np.ndarray = field(compare=False)
     fixed: tuple[str, ...]
     varying: tuple[str, ...]
+    trials: np.ndarray | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A Gaussian LMM with one grouping factor and all its encoding decisions (frozen, hashable).
+    """An LMM or GLMM with one grouping factor and all its encoding decisions (frozen, hashable).
 
     Attributes
     ----------
@@ -50,8 +51,12 @@ class ModelSpec:
         Response and grouping-factor columns.
     fixed_formula, random_formula : str
         Right-hand sides of the fixed part and of the varying part (formulaic syntax).
-    family, link : str
-        ``"gaussian"``, ``"identity"`` (the only ones implemented).
+    family : Family
+        Response family and link (:class:`replic.family.Family`); :attr:`link` is its link.
+    trials : str or int, optional
+        Binomial: the trials column (or fixed number) of ``successes | trials(n)``.
+    failures : str, optional
+        Binomial: the failures column of ``cbind(successes, failures)``.
     factors : tuple of (str, tuple)
         Each categorical variable of the terms with its levels in R's order (bound specs).
     group_levels : tuple of str
@@ -68,8 +73,9 @@ class ModelSpec:
     group: str
     fixed_formula: str
     random_formula: str
-    family: str = "gaussian"
-    link: str = "identity"
+    family: Family = GAUSSIAN
+    trials: str | int | None = None
+    failures: str | None = None
     factors: tuple[tuple[str, tuple], ...] = ()
     group_levels: tuple[str, ...] = ()
     fixed: tuple[str, ...] = ()
@@ -78,19 +84,28 @@ class ModelSpec:
     _encoders: tuple = field(default=(), compare=False, repr=False)
 
     @classmethod
-    def parse(cls, formula: str | LmmFormula, *, family: str = "gaussian",
-              link: str = "identity") -> ModelSpec:
-        """An unbound spec of ``formula`` (lme4 syntax, one ``(terms | group)`` term)."""
-        if (family, link) not in FAMILIES:
-            raise ReplicInputError(f"family={family!r}, link={link!r}: replic implements "
-                                   f"{', '.join(f'{f}({k})' for f, k in FAMILIES)} only")
+    def parse(cls, formula: str | LmmFormula, *, family: str | Family | None = None,
+              link: str | None = None) -> ModelSpec:
+        """An unbound spec of ``formula`` (lme4 syntax, one ``(terms | group)`` term).
+
+        ``family`` (:meth:`replic.family.Family.of`: ``"bernoulli"``, ``"binomial"``,
+        ``"poisson"``, default Gaussian, or binomial for a ``cbind``/``trials`` response) and
+        ``link`` (default: the family's first).  Which engines fit which family is the
+        analyses' business (they refuse clearly); the spec only records it.
+        """
         f = formula if isinstance(formula, LmmFormula) else parse_formula(formula)
+        if family is None and f.binomial:
+            family = "binomial"
+        fam = Family.of(family, link=link)
+        if f.binomial and fam.name != "binomial":
+            raise ReplicInputError(f"formula={f.text!r}: a cbind(...) or trials(...) response "
+                                   f"is binomial, but family={fam.name!r}")
         return cls(formula=f.text, response=f.response, group=f.group, fixed_formula=f.fixed,
-                   random_formula=f.random, family=family, link=link)
+                   random_formula=f.random, family=fam, trials=f.trials, failures=f.failures)
 
     @classmethod
     def from_terms(cls, fixed: tuple[str, ...], varying: tuple[str, ...], group: str, *,
-                   response: str = "y") -> ModelSpec:
+                   response: str = "y", family: Family = GAUSSIAN) -> ModelSpec:
         """A bound spec of a model known only by its brms term names (draws without data).
 
         Every term but ``Intercept`` must be a numeric column or an interaction of numeric
@@ -119,6 +134,7 @@ class ModelSpec:
                              **{c: rng.standard_normal(n) for c in columns}})
         spec = cls.parse(f"{response} ~ {rhs(fixed)} + ({rhs(varying)} | {group})").bind(
             data).spec
+        spec = replace(spec, family=family)
         if set(spec.fixed) != set(fixed) or set(spec.varying) != set(varying):
             raise ReplicInputError(f"terms {fixed} / {varying}: formulaic names them "
                                    f"{spec.fixed} / {spec.varying}")
@@ -130,10 +146,24 @@ class ModelSpec:
         return bool(self._encoders)
 
     @property
+    def link(self) -> str:
+        """The link function's name (``family.link``)."""
+        return self.family.link
+
+    @property
+    def trials_columns(self) -> tuple[str, ...]:
+        """Data columns the binomial trials come from (``trials(n)``'s column, or cbind's
+        successes and failures); empty otherwise."""
+        if isinstance(self.trials, str):
+            return (self.trials,)
+        return (self.response, self.failures) if self.failures else ()
+
+    @property
     def parsed(self) -> LmmFormula:
         """The parsed formula."""
         return LmmFormula(text=self.formula, response=self.response, fixed=self.fixed_formula,
-                          random=self.random_formula, group=self.group)
+                          random=self.random_formula, group=self.group, trials=self.trials,
+                          failures=self.failures)
 
     def variables(self, columns: pd.Index | None = None) -> tuple[tuple[str, ...], ...]:
         """Variables of the fixed and of the varying terms (names formulaic needs).
@@ -185,7 +215,17 @@ class ModelSpec:
                 if var not in data.columns:
                     raise ReplicInputError(f"formula={self.formula!r}: column {var!r} ({what}) "
                                            f"is not in the {source}; columns are {cols}")
-        used = list(dict.fromkeys([self.response, self.group, *fixed_vars, *random_vars]))
+        for col in (c for c in (self.failures, self.trials) if isinstance(c, str)):
+            if col not in data.columns:
+                raise ReplicInputError(f"formula={self.formula!r}: column {col!r} (binomial "
+                                       f"trials) is not in the {source}; columns are {cols}")
+        if self.family.needs_trials and self.trials is None and self.failures is None:
+            raise ReplicInputError(f"formula={self.formula!r}: a binomial model needs its "
+                                   "trials; write successes | trials(n) (brms) or "
+                                   "cbind(successes, failures) (lme4)")
+        extra = [c for c in (self.failures, self.trials) if isinstance(c, str)]
+        used = list(dict.fromkeys([self.response, self.group, *extra, *fixed_vars,
+                                   *random_vars]))
         complete = data[used].notna().all(axis=1).to_numpy()
         df = data.loc[complete].reset_index(drop=True)
         resp = df[self.response]
@@ -197,6 +237,9 @@ class ModelSpec:
         y = resp.to_numpy(dtype=float)
         if not np.all(np.isfinite(y)):
             raise ReplicInputError(f"column {self.response!r} (response) has non-finite values")
+        trials = self._trials(df, source)
+        self.family.check_response(y, trials=trials,
+                                   where=f"{source}: column {self.response!r} (response)")
         variables = [v for v in dict.fromkeys([*fixed_vars, *random_vars])]
         factors = tuple((v, r_levels(df[v])) for v in variables if is_categorical(df[v]))
         glevels = r_levels(df[self.group])
@@ -225,7 +268,24 @@ class ModelSpec:
                                    f"({', '.join(fixed)}) is rank deficient")
         codes = pd.Categorical(df[self.group], categories=list(glevels)).codes.astype(int)
         return ModelData(spec=spec, y=y, X=X, Z=Z, codes=codes, data=df,
-                         rows=np.flatnonzero(complete), n_dropped=int((~complete).sum()))
+                         rows=np.flatnonzero(complete), n_dropped=int((~complete).sum()),
+                         trials=trials)
+
+    def _trials(self, df: pd.DataFrame, where: str) -> np.ndarray | None:
+        """Binomial trials of the rows of ``df`` (None when not binomial or not given)."""
+        if isinstance(self.trials, int):
+            return np.full(len(df), float(self.trials))
+        cols = self.trials_columns
+        if not cols or not all(c in df.columns for c in cols):
+            return None
+        parts = []
+        for c in cols:
+            v = pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float)
+            if not np.all(np.isfinite(v) & (v >= 0) & (v == np.round(v))):
+                raise ReplicInputError(f"{where}: column {c!r} (binomial trials) must hold "
+                                       "non-negative integers")
+            parts.append(v)
+        return parts[0] if len(parts) == 1 else parts[0] + parts[1]
 
     def design(self, rows: pd.DataFrame, *, where: str = "design") -> DesignMatrices:
         """``X`` and ``Z`` of ``rows`` (e.g. one new subject's observations) with this spec's
@@ -267,7 +327,10 @@ class ModelSpec:
             except Exception as exc:  # formulaic's errors on unusable values
                 raise ReplicInputError(f"{where}: cannot build the {what} design of "
                                        f"{self.formula!r}: {exc}") from None
-        return DesignMatrices(X=mats[0], Z=mats[1], fixed=self.fixed, varying=self.varying)
+        trials = self._trials(rows.reset_index(drop=True), where) if (
+            self.family.needs_trials) else None
+        return DesignMatrices(X=mats[0], Z=mats[1], fixed=self.fixed, varying=self.varying,
+                              trials=trials)
 
     def _prepare(self, df: pd.DataFrame, variables: list[str], *,
                  where: str = "data") -> pd.DataFrame:
@@ -307,6 +370,8 @@ class ModelData:
         Their positions in the data given.
     n_dropped : int
         Rows dropped for missing values.
+    trials : ndarray, shape (N,), optional
+        Binomial models: each row's number of trials (``y`` counts the successes).
     """
 
     spec: ModelSpec
@@ -317,6 +382,7 @@ class ModelData:
     data: pd.DataFrame
     rows: np.ndarray
     n_dropped: int
+    trials: np.ndarray | None = None
 
     @property
     def fixed(self) -> tuple[str, ...]:

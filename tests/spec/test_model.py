@@ -81,8 +81,10 @@ def test_spec_is_frozen_and_hashable(factors):
     b = model_data(factors, "y ~ x + Type + (1 | g)").spec
     assert a == b and hash(a) == hash(b) and a.bound
     assert ModelSpec.parse("y ~ x + (1 | g)") != a
-    with pytest.raises(ReplicInputError, match="family='binomial'"):
-        ModelSpec.parse("y ~ x + (1 | g)", family="binomial")
+    assert ModelSpec.parse("y ~ x + (1 | g)", family="bernoulli") != ModelSpec.parse(
+        "y ~ x + (1 | g)")
+    with pytest.raises(ReplicInputError, match="family = 'binomia'"):
+        ModelSpec.parse("y ~ x + (1 | g)", family="binomia")
 
 
 def test_from_terms_for_draws_without_data():
