@@ -38,7 +38,7 @@ def _noise(keys: Sequence, M: int, d: int, P: int) -> dict[str, np.ndarray]:
 def analyse_replicates(y: np.ndarray, X: np.ndarray, Z: np.ndarray, *, term: int,
                        keys: Sequence, observed: np.ndarray | None = None,
                        priors: Priors | None = None, draws: int = 1000,
-                       intercept: int | None = 0, max_chunk_elements: int = 400_000,
+                       intercept: int | None = 0, max_chunk_elements: int = 100_000,
                        ) -> dict[str, np.ndarray]:
     """Posterior summaries of fixed effect ``term`` for each replicate data set.
 
@@ -80,8 +80,7 @@ def analyse_replicates(y: np.ndarray, X: np.ndarray, Z: np.ndarray, *, term: int
         bp = batch_priors(priors, np.zeros((n, 1)))
     if intercept is None:
         bp = type(bp)(intercept=None, sd=bp.sd, sigma=bp.sigma, lkj=bp.lkj)
-    G = 1 if observed is None else k
-    chunk = max(1, int(max_chunk_elements // (draws * G)))
+    chunk = max(1, int(max_chunk_elements // draws))
     out: dict[str, list[np.ndarray]] = {}
     for lo in range(0, n, chunk):
         sl = slice(lo, min(n, lo + chunk))

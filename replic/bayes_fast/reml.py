@@ -1,21 +1,20 @@
 """The REML likelihood of theta and the exact conditional posterior of beta, batched.
 
-With ``Lambda = diag(sd) L / sigma`` (so ``Sigma = sigma^2 Lambda Lambda'``) and, per group,
-``C_j = chol(I + Lambda' Z_j'Z_j Lambda)``, the Woodbury identities give
-
-- ``log |V_j| = T_j log sigma^2 + 2 sum log diag C_j``;
-- ``sigma^2 X'V^-1 X = sum_j X_j'X_j - W_j'W_j`` with ``W_j = C_j^-1 Lambda' Z_j'X_j``;
-- ``sigma^2 X'V^-1 y`` and ``sigma^2 y'V^-1 y`` alike,
-
-all stable when ``Sigma`` is singular.  With a flat prior on ``beta``,
-``p(y | theta) = integral N(y; X beta, V) d beta`` is the REML likelihood
+With ``Lambda = diag(sd) L / sigma`` (so ``Sigma = sigma^2 Lambda Lambda'``), the sums over
+groups of :func:`replic.kernel.woodbury.group_sums` (the algebra lme4's deviance uses, shared with
+:mod:`replic.lmm`) give ``log |V| = N log sigma^2 + log|L|^2`` and
+``sigma^2 [X y]'V^-1 [X y] = [X y]'[X y] - S``, whose blocks are ``F = sigma^2 X'V^-1 X``,
+``sigma^2 X'V^-1 y`` and ``sigma^2 y'V^-1 y``; all stable when ``Sigma`` is singular.  With a flat
+prior on ``beta``, ``p(y | theta) = integral N(y; X beta, V) d beta`` is the REML likelihood
 ``-1/2 [log|V| + log|X'V^-1 X| + (y - X beta_hat)' V^-1 (y - X beta_hat)]`` (+ const), and
-``beta | theta, y ~ N(beta_hat, (X'V^-1 X)^-1)`` exactly.
+``beta | theta, y ~ N(beta_hat, (X'V^-1 X)^-1)`` exactly.  Complete replicates share one design
+pattern, so a likelihood costs the same for any number of groups; with missing data every group is
+its own pattern and the cost is one matrix product over groups per batch of theta values.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -25,12 +24,12 @@ from replic.kernel.smallmat import (
     chol_logdet,
     chol_solve,
     cholesky,
-    matmul,
     solve_lower,
     solve_upper,
 )
+from replic.kernel.woodbury import group_sums, pattern_outer
 
-__all__ = ["Conditional", "draw_random_effects", "reml_conditional"]
+__all__ = ["Conditional", "Products", "draw_random_effects", "reml_conditional"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,17 +64,62 @@ class Conditional:
         return self.sigma[..., None, None] ** 2 * chol_solve(self.chol_f, eye)
 
 
+@dataclass(frozen=True, eq=False)
+class Products:
+    """The data's part of the REML likelihood, computed once per batch of data sets.
+
+    Attributes
+    ----------
+    ZtZ : ndarray, shape (n|1, G, Q, Q)
+    outer : ndarray, shape (n, t G, (P + 1)^2)
+        :func:`replic.kernel.woodbury.pattern_outer`.
+    count : ndarray, shape (n|1, G), or None when every pattern is one group
+    XytXy : ndarray, shape (n, P + 1, P + 1)
+        ``[X y]'[X y]``.
+    nobs : ndarray, shape (n,)
+    """
+
+    ZtZ: np.ndarray
+    outer: np.ndarray
+    count: np.ndarray | None
+    XytXy: np.ndarray
+    nobs: np.ndarray
+
+    @classmethod
+    def from_stats(cls, stats: GroupStats) -> Products:
+        """The products of ``stats``."""
+        n, P = stats.Xty.shape
+        count = np.broadcast_to(stats.count, (n, stats.count.shape[-1]))
+        XytXy = np.empty((n, P + 1, P + 1))
+        XytXy[:, :P, :P] = np.einsum("ng,ngab->nab", count,
+                                     np.broadcast_to(stats.XtX, (n, *stats.XtX.shape[1:])))
+        XytXy[:, :P, P] = XytXy[:, P, :P] = stats.Xty
+        XytXy[:, P, P] = stats.yty
+        return cls(ZtZ=stats.ZtZ, outer=pattern_outer(stats.count, stats.ZtX, stats.zy,
+                                                      stats.Szz),
+                   count=None if np.all(stats.count == 1) else stats.count, XytXy=XytXy,
+                   nobs=stats.nobs)
+
+    def take(self, idx: np.ndarray | slice) -> Products:
+        """The products of data sets ``idx``."""
+        n = self.nobs.shape[0]
+
+        def pick(a: np.ndarray | None) -> np.ndarray | None:
+            return a if a is None or (a.shape[0] == 1 and n != 1) else a[idx]
+        return Products(**{f.name: pick(getattr(self, f.name)) for f in fields(self)})
+
+
 def _lambda(theta: Theta) -> np.ndarray:
     return theta.sd[..., :, None] * theta.L / theta.sigma[..., None, None]
 
 
-def reml_conditional(stats: GroupStats, theta: Theta) -> Conditional:
+def reml_conditional(stats: GroupStats | Products, theta: Theta) -> Conditional:
     """REML log likelihood and conditional ``beta`` moments.
 
     Parameters
     ----------
-    stats : GroupStats
-        ``n`` data sets.
+    stats : GroupStats or Products
+        ``n`` data sets (:class:`Products` when the same data sets are evaluated many times).
     theta : Theta
         Batch of shape (n, M): ``M`` values of theta for each data set.
 
@@ -83,35 +127,17 @@ def reml_conditional(stats: GroupStats, theta: Theta) -> Conditional:
     -------
     Conditional
     """
-    lam = _lambda(theta)[:, :, None]                       # (n, M, 1, Q, Q)
-    lamT = np.swapaxes(lam, -1, -2)
-    Q = lam.shape[-1]
-    ZtZ, ZtX, XtX = stats.ZtZ[:, None], stats.ZtX[:, None], stats.XtX[:, None]
-    C = cholesky(np.eye(Q) + matmul(matmul(lamT, ZtZ), lam))  # (n, M, G, Q, Q)
-    Gm = solve_lower(C, lamT)                               # C^-1 Lambda'
-    W = matmul(Gm, ZtX)                                     # (n, M, G, Q, P)
-    Gz = matmul(Gm, stats.zy[:, None, :, :, None])[..., 0]  # (n, M, G, Q)
-    count = stats.count[:, None]                            # (n|1, 1, G)
-    s2 = theta.sigma ** 2
-    WtW = matmul(np.swapaxes(W, -1, -2), W)
-    if np.all(stats.count == 1):                             # Szz = zy zy': tr(G Szz G') = |G zy|^2
-        GSG = np.sum(Gz * Gz, axis=-1)
-    else:
-        GSG = np.sum(matmul(Gm, stats.Szz[:, None]) * Gm, axis=(-2, -1))
-    if count.shape[-1] == 1:                                 # one pattern: no sums over groups
-        logdetV = stats.nobs[:, None] * np.log(s2) + count[..., 0] * chol_logdet(C[:, :, 0])
-        F = count[..., 0, None, None] * (XtX[:, :, 0] - WtW[:, :, 0])
-        GSG = GSG[:, :, 0]
-    else:
-        logdetV = stats.nobs[:, None] * np.log(s2) + np.sum(count * chol_logdet(C), axis=-1)
-        F = np.sum(count[..., None, None] * (XtX - WtW), axis=2)
-        GSG = np.sum(GSG, axis=-1)
-    Fy = stats.Xty[:, None] - np.sum(W * Gz[..., None], axis=(2, 3))
-    yVy = stats.yty[:, None] - GSG
-    CF = cholesky(F)
+    prod = stats if isinstance(stats, Products) else Products.from_stats(stats)
+    ld_l2, S = group_sums(_lambda(theta), prod.ZtZ, prod.outer, count=prod.count)
+    n, M = ld_l2.shape
+    P = prod.XytXy.shape[-1] - 1
+    C = prod.XytXy[:, None] - S.reshape(n, M, P + 1, P + 1)
+    CF = cholesky(C[..., :P, :P])                            # F = sigma^2 X'V^-1 X
+    Fy = C[..., :P, P]
     beta_hat = chol_solve(CF, Fy[..., None])[..., 0]
-    P = F.shape[-1]
-    quad = (yVy - np.einsum("nmp,nmp->nm", Fy, beta_hat)) / s2
+    s2 = theta.sigma ** 2
+    quad = (C[..., P, P] - np.einsum("nmp,nmp->nm", Fy, beta_hat)) / s2
+    logdetV = prod.nobs[:, None] * np.log(s2) + ld_l2
     logdetXVX = chol_logdet(CF) - P * np.log(s2)
     loglik = -0.5 * (logdetV + logdetXVX + quad)
     return Conditional(loglik=loglik, beta_hat=beta_hat, chol_f=CF, sigma=theta.sigma)

@@ -14,8 +14,8 @@ squares is ``r2 = C_yy - C_yX beta``, and (Bates et al. 2015, eqs. 34 and 41)
     ML:   log|L|^2 + N (1 + log(2 pi r2 / N))
 
 with ``log|L|^2 = sum_j log|M_j|``.  The sum over groups is one matrix product of the entries of
-``N_j`` with the cached products of the rows of ``B_j`` (:func:`~replic.lmm.stats.outer_blocks`),
-and the ``q x q`` algebra runs elementwise on whole arrays, matrix axes first.  Pure numpy, no I/O.
+``N_j`` with the cached products of the rows of ``B_j`` (:func:`~replic.lmm.stats.outer_blocks`):
+:func:`replic.kernel.woodbury.group_sums`, shared with bayes-fast.  Pure numpy, no I/O.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from replic.kernel.smallmat import det_inv, det_inv_lead, dot, lower_from_theta, tri_index
+from replic.kernel.smallmat import det_inv, lower_from_theta
+from replic.kernel.woodbury import group_sums
 from replic.lmm.stats import GroupStats, outer_blocks
 
 __all__ = ["LOG2PI", "Components", "components", "deviance", "deviance_vp"]
@@ -72,42 +73,15 @@ def components(stats: GroupStats, theta: np.ndarray) -> Components:
     Components
     """
     q, p = stats.q, stats.p
-    rows, cols = tri_index(q)
-    # matrix axes first: lam[i, k] has shape (n, E, 1), A[i, j] shape (n, 1, J)
-    lam = np.moveaxis(lower_from_theta(theta, q), (-2, -1), (0, 1))[..., None]
-    A = np.moveaxis(stats.ZtZ, (-2, -1), (0, 1))[:, :, :, None, :]
-    M = _sandwich(lam, A, q, transpose=True)            # Lambda' A_j Lambda, (q, q, n, E, J)
-    for k in range(q):
-        M[k, k] += 1.0
-    detM, Minv = det_inv_lead(M)
-    N = _sandwich(lam, Minv, q, transpose=False)        # Lambda M_j^-1 Lambda'
-    Ncat = np.concatenate([N[r, c] for r, c in zip(rows, cols, strict=True)], axis=-1)
     D = stats.outer if stats.outer is not None else outer_blocks(stats.ZtXy)
-    S = (Ncat @ D).reshape(*theta.shape[:2], p + 1, p + 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ld_l2 = np.log(detM).sum(axis=-1)
-    C = stats.XytXy[:, None] - S
+    ld_l2, S = group_sums(lower_from_theta(theta, q), stats.ZtZ, D)
+    C = stats.XytXy[:, None] - S.reshape(*theta.shape[:2], p + 1, p + 1)
     detC, CXX_inv = det_inv(C[..., :p, :p])
     beta = (CXX_inv * C[..., None, :p, p]).sum(-1)
     r2 = C[..., p, p] - (C[..., :p, p] * beta).sum(-1)
     with np.errstate(divide="ignore", invalid="ignore"):
         ld_rx2 = np.log(detC)
     return Components(ld_l2=ld_l2, ld_rx2=ld_rx2, r2=r2, beta=beta, CXX_inv=CXX_inv)
-
-
-def _sandwich(lam: np.ndarray, A: np.ndarray, q: int, *, transpose: bool) -> np.ndarray:
-    """``Lambda' A Lambda`` (``transpose``) or ``Lambda A Lambda'`` for symmetric ``A``, matrix
-    axes first, using that ``Lambda`` is lower triangular."""
-    L = np.swapaxes(lam, 0, 1) if transpose else lam       # left factor F, result F A F'
-    out = np.empty((q, q, *np.broadcast_shapes(lam.shape[2:], A.shape[2:])))
-    nz = [[j for j in range(q) if (j >= i if transpose else j <= i)] for i in range(q)]
-    FA = [[dot([L[k, i] for i in nz[k]], [A[i, ell] for i in nz[k]]) for ell in range(q)]
-          for k in range(q)]
-    for k in range(q):
-        for ell in range(k, q):
-            out[k, ell] = dot([FA[k][i] for i in nz[ell]], [L[ell, i] for i in nz[ell]])
-            out[ell, k] = out[k, ell]
-    return out
 
 
 def deviance(stats: GroupStats, theta: np.ndarray, *, reml: bool = True,
