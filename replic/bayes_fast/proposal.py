@@ -85,12 +85,13 @@ class SplitT:
     def logpdf(self, x: np.ndarray) -> np.ndarray:
         """Log density at ``x`` (n, M, d)."""
         d, df = self.mu.shape[-1], self.df
-        scaled = (x - self.mu[:, None]) @ np.swapaxes(np.linalg.inv(self.base), -1, -2)
-        s = np.where(scaled > 0, self.plus[:, None], self.minus[:, None])
-        t = scaled / s
-        logdet = np.linalg.slogdet(self.base)[1][:, None] + np.log(s).sum(axis=-1)
+        t = (x - self.mu[:, None]) @ np.swapaxes(np.linalg.inv(self.base), -1, -2)
+        pos = t > 0
+        t *= np.where(pos, 1.0 / self.plus[:, None], 1.0 / self.minus[:, None])
+        logdet = np.linalg.slogdet(self.base)[1][:, None] + np.where(
+            pos, np.log(self.plus)[:, None], np.log(self.minus)[:, None]).sum(axis=-1)
         return (gammaln((df + d) / 2) - gammaln(df / 2) - d / 2 * np.log(df * np.pi) - logdet
-                - (df + d) / 2 * np.log1p(np.sum(t * t, axis=-1) / df))
+                - (df + d) / 2 * np.log1p(np.einsum("nmd,nmd->nm", t, t) / df))
 
 
 @dataclass(frozen=True, eq=False)
@@ -156,11 +157,13 @@ class Defensive:
     def logpdf(self, x: np.ndarray) -> np.ndarray:
         """Log density at ``x`` (n, M, d)."""
         d, df = self.free.size, self.df
-        dev = x[..., self.free] - self.mu[:, None]
-        s = np.where(dev > 0, self.plus[:, None], self.minus[:, None])
-        t = dev / s
+        t = x[..., self.free] - self.mu[:, None]
+        pos = t > 0
+        t *= np.where(pos, 1.0 / self.plus[:, None], 1.0 / self.minus[:, None])
+        log_s = np.where(pos, np.log(self.plus)[:, None], np.log(self.minus)[:, None])
         lp = (gammaln((df + d) / 2) - gammaln(df / 2) - d / 2 * np.log(df * np.pi)
-              - np.log(s).sum(axis=-1) - (df + d) / 2 * np.log1p(np.sum(t * t, axis=-1) / df))
+              - log_s.sum(axis=-1)
+              - (df + d) / 2 * np.log1p(np.einsum("nmd,nmd->nm", t, t) / df))
         if self.cpc.size:
             a = np.abs(x[..., self.cpc])
             log1mz2 = 2.0 * (np.log(2.0) - a - np.log1p(np.exp(-2.0 * a)))

@@ -49,6 +49,8 @@ def group_sums(lam: np.ndarray, ZtZ: np.ndarray, outer: np.ndarray, *,
     outer : ndarray, shape (n|1, t J, R)
         Products of the rows of ``B_j`` (``t = q (q + 1) / 2`` blocks of ``J`` rows, lme4's
         ``theta`` order, off-diagonal blocks symmetrised), summed over the groups of a pattern.
+        When ``R`` is a square, the rows are symmetric matrices and only their upper triangles
+        are read.
     count : ndarray, shape (n|1, J), optional
         Groups of each pattern (all 1 when None).
 
@@ -57,23 +59,33 @@ def group_sums(lam: np.ndarray, ZtZ: np.ndarray, outer: np.ndarray, *,
     ld_l2 : ndarray, shape (n, E)
         ``sum_j c_j log|M_j|``.
     S : ndarray, shape (n, E, R)
+        A view with ``E`` the fastest axis (entries ``S[..., r]`` are contiguous).
     """
     q = lam.shape[-1]
     n = max(lam.shape[0], ZtZ.shape[0], outer.shape[0])
     ZtZ = np.broadcast_to(ZtZ, (n, *ZtZ.shape[1:]))
     outer = np.broadcast_to(outer, (n, *outer.shape[1:]))
     lam = np.broadcast_to(lam, (n, *lam.shape[1:]))
+    R = outer.shape[-1]
+    p1 = round(R ** 0.5)
+    if p1 * p1 == R:                          # symmetric p1 x p1 blocks: the upper triangle only
+        rows, cols = np.triu_indices(p1)
+        full = np.empty((p1, p1), dtype=int)
+        full[rows, cols] = full[cols, rows] = np.arange(rows.size)
+        outer = outer[..., rows * p1 + cols]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):   # far out: inf, nan
-        det, S = (_sums_general if q > 2 else _sums_small)(lam, ZtZ, outer)
+        det, S = (_sums_general if q > 2 else _sums_small)(lam, ZtZ, outer)   # E last
         if count is None:
-            ld = np.log(np.prod(det, axis=-1))
+            ld = np.log(np.prod(det, axis=1))
             bad = ~np.isfinite(ld)
             if bad.any():                                   # overflow of the product
-                ld[bad] = np.log(det[bad]).sum(axis=-1)
+                ld[bad] = np.log(np.swapaxes(det, 1, 2)[bad]).sum(axis=-1)
         else:
-            ld = np.einsum("nmj,nj->nm", np.log(det),
-                           np.broadcast_to(count, (n, det.shape[-1])))
-    return ld, S
+            ld = np.einsum("njm,nj->nm", np.log(det),
+                           np.broadcast_to(count, (n, det.shape[1])))
+    if p1 * p1 == R:
+        S = S[:, full.ravel()]
+    return ld, np.swapaxes(S, 1, 2)
 
 
 def pattern_outer(count: np.ndarray, ZtX: np.ndarray, zy: np.ndarray, Szz: np.ndarray
@@ -129,10 +141,8 @@ def _blocked_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _sums_small(lam: np.ndarray, A: np.ndarray, outer: np.ndarray
                 ) -> tuple[np.ndarray, np.ndarray]:
-    """``|M_j|`` (n, E, J) and ``S`` (n, E, R) in closed form for ``q <= 2``.
-
-    Trial points run along the last axis of every intermediate (long contiguous loops); the
-    results are views of that layout."""
+    """``|M_j|`` (n, J, E) and ``S`` (n, R, E) in closed form for ``q <= 2``: trial points run
+    along the last axis of every intermediate (long contiguous loops)."""
     n, E, q, _ = lam.shape
     J = A.shape[1]
     R = outer.shape[-1]
@@ -140,8 +150,7 @@ def _sums_small(lam: np.ndarray, A: np.ndarray, outer: np.ndarray
         s00 = lam[..., 0, 0] ** 2                              # (n, E)
         det = 1.0 + A[:, :, 0, 0, None] * s00[:, None, :]      # (n, J, E)
         r = 1.0 / det
-        S = s00[:, None, :] * _blocked_matmul(np.swapaxes(outer, 1, 2), r)
-        return np.swapaxes(det, 1, 2), np.swapaxes(S, 1, 2)
+        return det, s00[:, None, :] * _blocked_matmul(np.swapaxes(outer, 1, 2), r)
     l11, l21, l22 = lam[..., 0, 0], lam[..., 1, 0], lam[..., 1, 1]
     coef = np.empty((n, 5, E))
     coef[:, 0] = 1.0
@@ -162,12 +171,13 @@ def _sums_small(lam: np.ndarray, A: np.ndarray, outer: np.ndarray
     S += s10[:, None] * V[:, R:2 * R]
     S += s11[:, None] * V[:, 2 * R:3 * R]
     S += delta[:, None] * V[:, 3 * R:]
-    return np.swapaxes(det, 1, 2), np.swapaxes(S, 1, 2)
+    return det, S
 
 
 def _sums_general(lam: np.ndarray, A: np.ndarray, outer: np.ndarray
                   ) -> tuple[np.ndarray, np.ndarray]:
-    """``|M_j|`` and ``S`` for any ``q``: closed-form inverses on arrays, matrix axes first."""
+    """``|M_j|`` (n, J, E) and ``S`` (n, R, E) for any ``q``: closed-form inverses on arrays,
+    matrix axes first."""
     q = lam.shape[-1]
     rows, cols = tri_index(q)
     L = np.moveaxis(lam, (-2, -1), (0, 1))[..., None]            # (q, q, n, E, 1)
@@ -178,8 +188,8 @@ def _sums_general(lam: np.ndarray, A: np.ndarray, outer: np.ndarray
     det, Minv = det_inv_lead(M)
     N = _sandwich(L, Minv, q, transpose=False)                   # Lambda M_j^-1 Lambda'
     Ncat = np.concatenate([N[r, c] for r, c in zip(rows, cols, strict=True)], axis=-1)
-    return det, np.swapaxes(_blocked_matmul(np.swapaxes(outer, 1, 2),
-                                            np.swapaxes(Ncat, 1, 2)), 1, 2)
+    return np.swapaxes(det, 1, 2), _blocked_matmul(np.swapaxes(outer, 1, 2),
+                                                   np.swapaxes(Ncat, 1, 2))
 
 
 def _sandwich(lam: np.ndarray, A: np.ndarray, q: int, *, transpose: bool) -> np.ndarray:
