@@ -34,12 +34,15 @@ class Mode:
 
 
 def derivatives(f: Callable[[np.ndarray], np.ndarray], eta: np.ndarray, *,
-                h: float = 1e-3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Value, gradient and Hessian of ``f`` at ``eta`` (n, d) by central differences (the
-    stencil of :mod:`replic.kernel.fdiff`, shared with the REML optimiser)."""
+                h: float = 1e-3, mixed: str = "forward",
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Value, gradient and Hessian of ``f`` at ``eta`` (n, d) by finite differences (the
+    stencil of :mod:`replic.kernel.fdiff`, shared with the REML optimiser): central for the
+    gradient and the diagonal, ``mixed`` for the mixed second derivatives (forward: first
+    order, ``1 + 2d + d(d-1)/2`` points instead of ``1 + 2d + 2d(d-1)``)."""
     hh = np.full(eta.shape, float(h))
-    v = f(stencil(eta, hh))                                # (n, 1 + 2d + 2d(d-1))
-    grad, H = assemble(v, hh)
+    v = f(stencil(eta, hh, mixed=mixed))
+    grad, H = assemble(v, hh, mixed=mixed)
     return v[:, 0], grad, H
 
 
