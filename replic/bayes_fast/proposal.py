@@ -85,13 +85,15 @@ class SplitT:
     def logpdf(self, x: np.ndarray) -> np.ndarray:
         """Log density at ``x`` (n, M, d)."""
         d, df = self.mu.shape[-1], self.df
-        t = (x - self.mu[:, None]) @ np.swapaxes(np.linalg.inv(self.base), -1, -2)
+        # axes first, draws last: long contiguous loops
+        t = np.linalg.inv(self.base) @ np.swapaxes(x - self.mu[:, None], 1, 2)   # (n, d, M)
         pos = t > 0
-        t *= np.where(pos, 1.0 / self.plus[:, None], 1.0 / self.minus[:, None])
+        t *= np.where(pos, 1.0 / self.plus[..., None], 1.0 / self.minus[..., None])
         logdet = np.linalg.slogdet(self.base)[1][:, None] + np.where(
-            pos, np.log(self.plus)[:, None], np.log(self.minus)[:, None]).sum(axis=-1)
+            pos, np.log(self.plus)[..., None], np.log(self.minus)[..., None]).sum(axis=1)
+        t *= t
         return (gammaln((df + d) / 2) - gammaln(df / 2) - d / 2 * np.log(df * np.pi) - logdet
-                - (df + d) / 2 * np.log1p(np.einsum("nmd,nmd->nm", t, t) / df))
+                - (df + d) / 2 * np.log1p(t.sum(axis=1) / df))
 
 
 @dataclass(frozen=True, eq=False)
