@@ -21,6 +21,7 @@ import hashlib
 import logging
 import os
 import re
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,6 +36,9 @@ __all__ = ["CmdStanModel", "cmdstan_available", "compile_cmdstan"]
 log = logging.getLogger(__name__)
 
 SIG_FIGS = 18
+#: The one line printed on stderr before CmdStan's first (slow) build of the program.
+COMPILING_MESSAGE = ("replic: compiling the Stan model once with CmdStan (about a minute; "
+                     "cached afterwards)")
 _HELP = ("install it with `python -m cmdstanpy.install_cmdstan`, or set CMDSTAN to an existing "
          "installation (README: 'Stan backends')")
 
@@ -177,6 +181,7 @@ def compile_cmdstan(code: str, *, name: str) -> CmdStanModel:
     exe = cache / f"{stem}{suffix}"
     if exe.is_file():
         return CmdStanModel(exe=str(exe))
+    print(COMPILING_MESSAGE, file=sys.stderr, flush=True)
     with tempfile.TemporaryDirectory(prefix=f".{stem}-", dir=cache) as tmp:
         stan_file = Path(tmp) / f"{stem}.stan"
         stan_file.write_text(code)
