@@ -8,12 +8,12 @@ conditional) around the posterior mode, for many data sets at once, with brms's 
 reports Pareto k-hat diagnostics of the weights.
 
 Layers (numpy/scipy only below :mod:`.fit`, whose matrices come from :mod:`replic.spec`):
-:mod:`replic.kernel.smallmat` (tiny batched matrices, shared with ``lmm``), :mod:`.stats`
-(sufficient statistics), :mod:`.reml` (likelihood and conditionals), :mod:`.transform`
-(unconstrained parameters and prior), :mod:`.batch_priors` (brms defaults, vectorised),
-:mod:`.mode` (batched Newton), :mod:`.proposal` (split-t), :mod:`.psis`, :mod:`.sampler`
-(importance sampling), :mod:`.summaries`, :mod:`.batch` (replicates), :mod:`.fit` (one data set ->
-Posterior or brms-named summaries).
+:mod:`replic.kernel.smallmat` (tiny batched matrices) and :mod:`replic.kernel.stats` (sufficient
+statistics), both shared with ``lmm``, :mod:`.reml` (likelihood and conditionals),
+:mod:`.transform` (unconstrained parameters and prior), :mod:`.batch_priors` (brms defaults,
+vectorised), :mod:`.mode` (batched Newton), :mod:`.proposal` (split-t), :mod:`.psis`,
+:mod:`.sampler` (importance sampling), :mod:`.summaries`, :mod:`.batch` (replicates),
+:mod:`.fit` (one data set -> Posterior or brms-named summaries).
 """
 
 from replic.bayes_fast.batch import analyse_replicates

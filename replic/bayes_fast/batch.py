@@ -13,9 +13,9 @@ import numpy as np
 
 from replic.bayes_fast.batch_priors import batch_priors
 from replic.bayes_fast.sampler import importance_sample
-from replic.bayes_fast.stats import stats_from_replicates
 from replic.bayes_fast.summaries import mixture_summary
 from replic.bayes_fast.transform import n_theta
+from replic.kernel.stats import stats_from_replicates
 from replic.priors import Priors
 
 __all__ = ["KHAT_THRESHOLD", "analyse_replicates"]

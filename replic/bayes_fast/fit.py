@@ -8,11 +8,11 @@ import pandas as pd
 from replic.bayes_fast.batch_priors import batch_priors
 from replic.bayes_fast.reml import draw_random_effects
 from replic.bayes_fast.sampler import ImportanceDraws, importance_sample
-from replic.bayes_fast.stats import GroupStats, stats_from_long
 from replic.bayes_fast.summaries import mixture_summary, weighted_summary
 from replic.bayes_fast.transform import Theta, n_theta
 from replic.errors import ReplicInputError
 from replic.formula_grammar import check_formula
+from replic.kernel.stats import GroupStats, stats_from_long
 from replic.posterior import Posterior
 from replic.priors import Priors, default_priors
 from replic.spec import ModelData, model_data

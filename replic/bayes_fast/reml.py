@@ -18,7 +18,6 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from replic.bayes_fast.stats import GroupStats
 from replic.bayes_fast.transform import Theta
 from replic.kernel.smallmat import (
     chol_logdet,
@@ -27,6 +26,7 @@ from replic.kernel.smallmat import (
     solve_lower,
     solve_upper,
 )
+from replic.kernel.stats import GroupStats
 from replic.kernel.woodbury import group_sums, pattern_outer
 
 __all__ = ["Conditional", "Products", "draw_random_effects", "reml_conditional"]
@@ -153,7 +153,7 @@ def draw_random_effects(stats: GroupStats, theta: Theta, beta: np.ndarray,
     Parameters
     ----------
     stats : GroupStats
-        Statistics from :func:`~replic.bayes_fast.stats.stats_from_long` (``count`` all 1).
+        Statistics from :func:`~replic.kernel.stats.stats_from_long` (``count`` all 1).
     theta : Theta
         Batch of shape (n, S).
     beta : ndarray, shape (n, S, P)

@@ -26,7 +26,6 @@ from replic.bayes_fast.mode import Mode, find_mode
 from replic.bayes_fast.proposal import Defensive, SplitT
 from replic.bayes_fast.psis import psis, weights_ess
 from replic.bayes_fast.reml import Conditional, Products, reml_conditional
-from replic.bayes_fast.stats import GroupStats
 from replic.bayes_fast.transform import (
     Theta,
     cpc_pairs,
@@ -35,6 +34,7 @@ from replic.bayes_fast.transform import (
     log_student_t,
     n_theta,
 )
+from replic.kernel.stats import GroupStats
 
 __all__ = ["ImportanceDraws", "importance_sample", "start_values"]
 

@@ -4,9 +4,10 @@
   (Satterthwaite df as lmerTest, or Kenward-Roger as lmerTest/pbkrtest);
 - :func:`fit_replicates`: many replicate data sets sharing a per-subject design, at thousands of
   refits per second (closed form for balanced complete data, vectorised profiled REML otherwise);
-- :func:`fit_batch`: the vectorised profiled-REML engine on per-group sufficient statistics.
+- :func:`fit_batch`: the vectorised profiled-REML engine on per-group sufficient statistics
+  (:mod:`replic.kernel.stats`).
 
-The computational modules (``stats``, ``deviance``, ``derivatives``, ``optimize``,
+The computational modules (``deviance``, ``derivatives``, ``optimize``,
 ``satterthwaite``, ``balanced``, ``batch``, and :mod:`replic.kernel`) depend only on numpy;
 formulas and matrices come from :mod:`replic.spec`.
 """
@@ -14,8 +15,7 @@ formulas and matrices come from :mod:`replic.spec`.
 from replic.lmm.batch import BatchFit, fit_batch
 from replic.lmm.fit import LmmFit, fit_lmm
 from replic.lmm.replicates import fit_replicates
-from replic.lmm.stats import GroupStats, stats_from_long, stats_from_replicates
 from replic.spec import LmmFormula, parse_formula
 
-__all__ = ["BatchFit", "GroupStats", "LmmFit", "LmmFormula", "fit_batch", "fit_lmm",
-           "fit_replicates", "parse_formula", "stats_from_long", "stats_from_replicates"]
+__all__ = ["BatchFit", "LmmFit", "LmmFormula", "fit_batch", "fit_lmm", "fit_replicates",
+           "parse_formula"]

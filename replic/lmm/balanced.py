@@ -26,9 +26,9 @@ from __future__ import annotations
 import numpy as np
 
 from replic.kernel.smallmat import psd_cholesky, theta_from_lower, tri_index
+from replic.kernel.stats import stats_from_replicates
 from replic.lmm.batch import SINGULAR_TOL, BatchFit, empty_fit, finish
 from replic.lmm.deviance import LOG2PI
-from replic.lmm.stats import stats_from_replicates
 
 __all__ = ["closed_form_applies", "fit_balanced"]
 
@@ -101,7 +101,8 @@ def fit_balanced(y: np.ndarray, X: np.ndarray, Z: np.ndarray, *, df: bool = True
     edge = np.flatnonzero(~interior)
     if df and edge.size:
         part = empty_fit(edge.size, X.shape[1], rows.size, out.error[edge])
-        finish(part, np.arange(edge.size), stats_from_replicates(y[edge], X, Z).with_outer(),
+        stats = stats_from_replicates(y[edge], X, Z, per_group=True).with_outer()
+        finish(part, np.arange(edge.size), stats,
                theta[edge], converged=np.ones(edge.size, dtype=bool), reml=True, exact=True)
         out.df[edge] = part.df
     return out

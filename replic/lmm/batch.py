@@ -1,7 +1,7 @@
 """Profiled REML/ML fits of many one-factor LMM data sets at once (pure numpy).
 
 :func:`fit_batch` minimises the profiled deviance over lme4's ``theta`` for every data set in a
-:class:`~replic.lmm.stats.GroupStats` (vectorised Newton, :mod:`replic.lmm.optimize`), then
+:class:`~replic.kernel.stats.GroupStats` (vectorised Newton, :mod:`replic.lmm.optimize`), then
 computes the fixed effects, their covariance and Satterthwaite df, ``sigma``, the criterion and
 the ``singular``/``converged`` flags.  Data sets that cannot be fitted carry an error message and
 NaN results; they are never dropped.
@@ -20,12 +20,12 @@ from replic.kernel.smallmat import (
     theta_from_lower,
     tri_index,
 )
+from replic.kernel.stats import GroupStats
 from replic.lmm.derivatives import derivatives, polish
 from replic.lmm.deviance import components, deviance
 from replic.lmm.optimize import canonical_theta, minimize
 from replic.lmm.satterthwaite import satterthwaite_df
 from replic.lmm.start import moment_start
-from replic.lmm.stats import GroupStats
 
 __all__ = ["SINGULAR_TOL", "BatchFit", "check_stats", "empty_fit", "finish", "fit_batch"]
 
@@ -98,6 +98,8 @@ def fit_batch(stats: GroupStats, *, reml: bool = True, theta0: np.ndarray | None
     Parameters
     ----------
     stats : GroupStats
+        Per-group statistics (``per_group=True`` in
+        :func:`~replic.kernel.stats.stats_from_replicates`).
     reml : bool
         REML (default) or maximum likelihood.
     theta0 : ndarray, shape (n, m), optional
@@ -109,6 +111,9 @@ def fit_batch(stats: GroupStats, *, reml: bool = True, theta0: np.ndarray | None
     -------
     BatchFit
     """
+    if not stats.per_group:
+        raise ValueError("fit_batch needs per-group statistics (stats_from_replicates(..., "
+                         "per_group=True))")
     n, q, p = stats.n, stats.q, stats.p
     m = q * (q + 1) // 2
     error = check_stats(stats)
@@ -138,8 +143,7 @@ def _retry_reversed(stats: GroupStats, theta: np.ndarray, converged: np.ndarray,
     q = stats.q
     rev = np.arange(q)[::-1]
     sub = stats.take(idx)
-    flipped = GroupStats(ZtZ=sub.ZtZ[..., rev, :][..., rev], ZtXy=sub.ZtXy[..., rev, :],
-                         XytXy=sub.XytXy, n_obs=sub.n_obs, n_groups=sub.n_groups)
+    flipped = sub.reorder_terms(rev).with_outer()
     opt = minimize(lambda i, th: deviance(flipped.take(i), th, reml=reml),
                    moment_start(flipped))
     lam = lower_from_theta(opt.theta, q)

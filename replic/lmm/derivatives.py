@@ -31,8 +31,9 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from replic.kernel.newton import newton_step
 from replic.kernel.smallmat import det_inv, lower_from_theta, matmul, tri_index
-from replic.lmm.stats import GroupStats
+from replic.kernel.stats import GroupStats
 
 __all__ = ["Derivatives", "derivatives", "polish", "profiled_derivatives"]
 
@@ -202,10 +203,7 @@ def polish(stats: GroupStats, theta: np.ndarray, *, reml: bool = True, max_iter:
     for _ in range(max_iter):
         if active.size == 0:
             break
-        lam, V = np.linalg.eigh(H[active])
-        keep = lam > 1e-10 * np.abs(lam).max(axis=1, keepdims=True)
-        inv = np.where(keep, 1.0 / np.where(keep, lam, 1.0), 0.0)
-        step = -np.einsum("nij,nj,nkj,nk->ni", V, inv, V, g[active])
+        step = newton_step(g[active], H[active])
         big = np.abs(step).max(axis=1) > step_tol * np.maximum(1.0, np.abs(x[active]).max(
             axis=1))
         active, step = active[big], step[big]

@@ -2,7 +2,7 @@
 
 The model is ``y = X beta + Z b + e`` with ``b_j = sigma Lambda u_j``, ``u_j ~ N(0, I)``, and
 ``Lambda`` lower triangular with lme4's ``theta`` as its entries.  Everything a fit needs is in the
-per-group cross-products (:class:`~replic.lmm.stats.GroupStats`).  For each group let
+per-group cross-products (:class:`~replic.kernel.stats.GroupStats`).  For each group let
 ``M_j = Lambda' Z_j'Z_j Lambda + I``, ``N_j = Lambda M_j^-1 Lambda'`` and ``B_j = Z_j'[X y]``; then
 
     C = [X y]'[X y] - sum_j B_j' N_j B_j,
@@ -14,7 +14,7 @@ squares is ``r2 = C_yy - C_yX beta``, and (Bates et al. 2015, eqs. 34 and 41)
     ML:   log|L|^2 + N (1 + log(2 pi r2 / N))
 
 with ``log|L|^2 = sum_j log|M_j|``.  The sum over groups is one matrix product of the entries of
-``N_j`` with the cached products of the rows of ``B_j`` (:func:`~replic.lmm.stats.outer_blocks`):
+``N_j`` with the cached products of the rows of ``B_j`` (:func:`~replic.kernel.stats.outer_blocks`):
 :func:`replic.kernel.woodbury.group_sums`, shared with bayes-fast.  Pure numpy, no I/O.
 """
 
@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from replic.kernel.smallmat import det_inv, lower_from_theta
+from replic.kernel.stats import GroupStats, outer_blocks
 from replic.kernel.woodbury import group_sums
-from replic.lmm.stats import GroupStats, outer_blocks
 
 __all__ = ["LOG2PI", "Components", "components", "deviance", "deviance_vp"]
 

@@ -14,10 +14,10 @@ from scipy import stats as sps
 
 from replic.errors import ReplicFitError, ReplicInputError
 from replic.kernel.smallmat import det_inv, lower_from_theta
+from replic.kernel.stats import GroupStats, stats_from_long
 from replic.lmm.batch import fit_batch
 from replic.lmm.data import model_arrays
 from replic.lmm.kenward_roger import kenward_roger
-from replic.lmm.stats import GroupStats, stats_from_long
 from replic.spec import ModelSpec
 
 __all__ = ["LmmFit", "fit_lmm"]

@@ -19,7 +19,7 @@ import numpy as np
 from replic.kernel.fdiff import assemble, stencil, steps
 from replic.kernel.smallmat import q_from_m, tri_index
 
-__all__ = ["Optimum", "canonical_theta", "minimize", "polish"]
+__all__ = ["Optimum", "canonical_theta", "minimize"]
 
 _FIRST = np.array([1.0, 0.5])
 _ALPHAS = np.array([0.25, 0.1, 0.03, 0.01, 1e-3, 1e-4])
@@ -120,52 +120,6 @@ def minimize(fun: Callable[[np.ndarray, np.ndarray], np.ndarray], theta0: np.nda
         active = active[improved]
     return Optimum(theta=canonical_theta(x, q_from_m(m)), value=fx, converged=done,
                    iterations=iters)
-
-
-def polish(fgh: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]],
-           theta: np.ndarray, *, max_iter: int = 6) -> np.ndarray:
-    """Newton steps with an exact gradient and Hessian from a nearly optimal ``theta``.
-
-    Parameters
-    ----------
-    fgh : callable
-        ``fgh(index, theta)`` with ``theta`` shape (a, m) returns the value (a,), gradient
-        (a, m) and Hessian (a, m, m) at those points of data sets ``index``.
-    theta : ndarray, shape (n, m)
-    max_iter : int
-
-    Returns
-    -------
-    ndarray, shape (n, m)
-        The polished points: a step is kept while the value does not rise beyond rounding and
-        the gradient shrinks.  Directions of zero or negative curvature are left alone (flat
-        directions of boundary fits), so a point at the boundary stays there and one just off
-        it (the deviance is even in a zero column of ``Lambda``) steps onto it.
-    """
-    x = np.array(theta, dtype=float)
-    n, _ = x.shape
-    f, g, H = fgh(np.arange(n), x)
-    active = np.flatnonzero(np.isfinite(f) & np.isfinite(g).all(axis=1)
-                            & np.isfinite(H).all(axis=(1, 2)))
-    for _ in range(max_iter):
-        if active.size == 0:
-            break
-        lam, V = np.linalg.eigh(H[active])
-        keep = lam > 1e-10 * np.abs(lam).max(axis=1, keepdims=True)
-        inv = np.where(keep, 1.0 / np.where(keep, lam, 1.0), 0.0)
-        step = -np.einsum("nij,nj,nkj,nk->ni", V, inv, V, g[active])
-        xn = x[active] + step
-        fn, gn, Hn = fgh(active, xn)
-        gnorm, gnorm_new = np.abs(g[active]).max(axis=1), np.abs(gn).max(axis=1)
-        ok = (np.isfinite(fn) & np.isfinite(gn).all(axis=1) & np.isfinite(Hn).all(axis=(1, 2))
-              & (fn <= f[active] + 1e-9 * (np.abs(f[active]) + 1.0))
-              & (gnorm_new < gnorm))
-        sel = active[ok]
-        x[sel], f[sel], g[sel], H[sel] = xn[ok], fn[ok], gn[ok], Hn[ok]
-        moved = np.abs(step[ok]).max(axis=1) > 1e-13 * np.maximum(1.0, np.abs(xn[ok]).max(
-            axis=1))
-        active = sel[moved]
-    return canonical_theta(x, q_from_m(x.shape[1]))
 
 
 def _finite(f: np.ndarray) -> np.ndarray:

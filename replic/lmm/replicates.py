@@ -13,9 +13,9 @@ from dataclasses import fields
 import numpy as np
 
 from replic.errors import ReplicInputError
+from replic.kernel.stats import stats_from_replicates
 from replic.lmm.balanced import closed_form_applies, fit_balanced
 from replic.lmm.batch import BatchFit, fit_batch
-from replic.lmm.stats import stats_from_replicates
 
 __all__ = ["fit_replicates"]
 
@@ -64,7 +64,8 @@ def fit_replicates(y: np.ndarray, X: np.ndarray, Z: np.ndarray, *,
     n, k = y.shape[:2]
     step = max(16, _CELLS // max(k, 1))
     parts = [fit_batch(stats_from_replicates(y[i:i + step], X, Z,
-                                             None if complete else observed[i:i + step]),
+                                             None if complete else observed[i:i + step],
+                                             per_group=True),
                        reml=reml, df=df)
              for i in range(0, n, step)]
     if len(parts) == 1:

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from replic.kernel.newton import pinv_sym
+from replic.kernel.stats import GroupStats
 from replic.lmm.derivatives import Derivatives, derivatives
-from replic.lmm.stats import GroupStats
 
 __all__ = ["satterthwaite_df", "varpar_covariance"]
 
@@ -33,11 +34,7 @@ def varpar_covariance(hess: np.ndarray, *, tol: float = 1e-8, rtol: float = 1e-1
     rounding, so eigenvalues below ``rtol`` times the largest (the flat directions of ``theta``
     at some boundary fits, exactly zero in exact arithmetic) count as zero too.
     """
-    lam, V = np.linalg.eigh(np.where(np.isfinite(hess), hess, 0.0))
-    cut = np.maximum(tol, rtol * np.abs(lam).max(axis=-1, keepdims=True))
-    keep = lam > cut
-    inv = np.where(keep, 1.0 / np.where(keep, lam, 1.0), 0.0)
-    return 2.0 * np.einsum("nij,nj,nkj->nik", V, inv, V)
+    return 2.0 * pinv_sym(np.where(np.isfinite(hess), hess, 0.0), rtol=rtol, atol=tol)
 
 
 def satterthwaite_df(stats: GroupStats, theta: np.ndarray, sigma: np.ndarray, *,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from replic.kernel.smallmat import det_inv, psd_cholesky, theta_from_lower, tri_index
-from replic.lmm.stats import GroupStats
+from replic.kernel.stats import GroupStats
 
 __all__ = ["moment_start"]
 

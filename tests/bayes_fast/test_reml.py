@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from replic.bayes_fast.reml import draw_random_effects, reml_conditional
-from replic.bayes_fast.stats import stats_from_long, stats_from_replicates
 from replic.bayes_fast.transform import from_unconstrained, n_theta
+from replic.kernel.stats import stats_from_long, stats_from_replicates
 
 
 def _data(seed=0, J=6, Q=2):

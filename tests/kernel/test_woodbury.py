@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from replic.kernel.stats import outer_blocks
 from replic.kernel.woodbury import group_sums, pattern_outer
-from replic.lmm.stats import outer_blocks
 
 
 def _groups(rng, n, J, q, p):

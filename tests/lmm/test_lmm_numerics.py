@@ -10,7 +10,7 @@ import pytest
 
 from replic.kernel.fdiff import assemble, stencil
 from replic.kernel.smallmat import det_inv, det_inv_lead, lower_from_theta, psd_cholesky
-from replic.lmm import stats_from_long, stats_from_replicates
+from replic.kernel.stats import stats_from_long, stats_from_replicates
 from replic.lmm.balanced import fit_balanced
 from replic.lmm.deviance import components, deviance, deviance_vp
 from replic.lmm.start import moment_start
@@ -63,7 +63,7 @@ def test_long_and_replicate_statistics_agree():
     long, d = _sleep_stats()
     y = d.sort_values(["Subject", "Days"])["Reaction"].to_numpy().reshape(1, 18, 10)
     X = np.column_stack([np.ones(10), np.arange(10.0)])
-    rep = stats_from_replicates(y, X, X)
+    rep = stats_from_replicates(y, X, X, per_group=True)
     for name in ("ZtZ", "ZtXy", "XytXy"):
         np.testing.assert_allclose(getattr(rep, name), getattr(long, name), rtol=1e-12)
 
