@@ -27,7 +27,13 @@ import pandas as pd
 
 from replic.criteria import CRITERIA
 from replic.errors import ReplicInputError
-from replic.summarise import DESIGN_COLUMNS, SUMMARY_COLUMNS, unconverged, wilson
+from replic.summarise import (
+    DESIGN_COLUMNS,
+    SUMMARY_COLUMNS,
+    summary_from_tallies,
+    tallies,
+    unconverged,
+)
 
 __all__ = ["Criterion", "apply_criteria", "check_criteria", "summary_from_file"]
 
@@ -103,26 +109,10 @@ def summary_from_file(path: str | Path, criteria: Mapping[str, Criterion], *,
     from replic.parquet_io import iter_replicates  # row group by row group: bounded memory
 
     names = list(criteria)
-    counts: dict[tuple, np.ndarray] = {}
+    parts = []
     for batch in iter_replicates(path, batch_rows=batch_rows):
         t = apply_criteria(batch, criteria, exclude_unconverged=exclude_unconverged)
-        if "family" not in t:  # files written before designs had families
-            t = t.assign(family="")
-        failed = (t["error"].astype(str) != "").to_numpy()
-        unconv = unconverged(t)
-        for keys, idx in t.groupby(DESIGN_COLUMNS, sort=False, dropna=False).indices.items():
-            v = t[names].to_numpy(dtype=float)[idx]
-            judged = np.isfinite(v)
-            row = np.concatenate([np.nansum(v, axis=0), judged.sum(axis=0),
-                                  [failed[idx].sum(), unconv[idx].sum()]])
-            counts[keys] = counts[keys] + row if keys in counts else row
-    rows = []
-    m = len(names)
-    for keys, c in counts.items():
-        for i, name in enumerate(names):
-            s, n = float(c[i]), int(c[m + i])
-            p = s / n if n else np.nan
-            lo, hi = wilson(s, n)
-            rows.append((*keys, name, p, np.sqrt(p * (1 - p) / n) if n else np.nan, float(lo),
-                         float(hi), int(s), n, int(c[2 * m]), int(c[2 * m + 1])))
-    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+        parts += tallies(t, criteria=names)
+    if not parts:
+        return pd.DataFrame([], columns=SUMMARY_COLUMNS)
+    return summary_from_tallies(parts)

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from replic.analyses import check_family, get_analysis
+from replic.chunk import Payload, slim_posterior
 from replic.criteria import CRITERIA, Original
 from replic.custom_criteria import apply_criteria, check_criteria, summary_from_file
 from replic.design import Design
@@ -34,7 +35,6 @@ from replic.read import read_draws
 from replic.runner.backends import resolve_backend
 from replic.runner.engine import execute
 from replic.runner.manifest import fingerprint
-from replic.runner.tasks import Payload, slim_posterior
 from replic.runner.tasks import chunk_size as default_chunk_size
 from replic.summarise import criteria_summary, k_needed, type_s_bound, type_sm
 from replic.terms import variable_kinds

@@ -2,11 +2,19 @@
 
 Every probability ``p`` estimated from ``R`` replicates carries its Monte Carlo standard error
 ``sqrt(p (1 - p) / R)`` and a 95% Wilson score interval.
+
+One implementation whether the rows are in memory or not: rows are reduced to a :class:`Tally`
+per design — per criterion the number of successes and of judged replicates, the failures, and
+the Type S/M sufficient statistics — and tallies of disjoint parts (the runner's chunks, a
+file's record batches) are combined in study order, never completion order, so the summaries
+are bit-identical whatever the backend.  :func:`criteria_summary` and :func:`type_sm` are the
+summaries of the whole table's tallies.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -15,7 +23,9 @@ from scipy import stats
 from replic.criteria import CRITERIA
 
 __all__ = ["DESIGN_COLUMNS", "DIAGNOSTIC_FLAGS", "K_NEEDED_COLUMNS", "SUMMARY_COLUMNS",
-           "criteria_summary", "k_needed", "type_s_bound", "type_sm", "unconverged", "wilson"]
+           "TALLY_COLUMNS", "TYPE_SM_COLUMNS", "Tally", "combine", "criteria_summary",
+           "k_needed", "summary_from_tallies", "tallies", "tally", "type_s_bound", "type_sm",
+           "type_sm_from_tallies", "unconverged", "wilson"]
 
 #: Columns identifying a design's rows: ``design`` is its (distinct) label, ``family`` the label
 #: without k (one curve over k).
@@ -27,6 +37,12 @@ SUMMARY_COLUMNS = [*DESIGN_COLUMNS, "criterion", "probability", "mcse", "lower",
 #: Optional diagnostic columns that mark a successful fit as unconverged: ``converged`` False
 #: (reml, stan) or ``flagged`` True (bayes-fast, Pareto k > 0.7).
 DIAGNOSTIC_FLAGS = ("converged", "flagged")
+#: The columns a tally reads from replicate rows (with the built-in criteria).
+TALLY_COLUMNS = [*DESIGN_COLUMNS, "error", "estimate", "true_effect", "lower", "upper",
+                 *CRITERIA, *DIAGNOSTIC_FLAGS]
+#: The columns of :func:`type_sm`.
+TYPE_SM_COLUMNS = [*DESIGN_COLUMNS, "n", "n_significant", "power", "type_s", "type_s_mcse",
+                   "type_m", "type_m_mcse"]
 
 
 def unconverged(rows: pd.DataFrame | dict) -> np.ndarray:
@@ -86,19 +102,7 @@ def criteria_summary(replicates: pd.DataFrame,
         lower, upper, successes, n, n_failed, n_unconverged``: one row per design (its label)
         and criterion.
     """
-    rows = []
-    for keys, g in _families(replicates).groupby(DESIGN_COLUMNS, sort=False, dropna=False):
-        failed = int((g["error"].astype(str) != "").sum())
-        unconv = int(unconverged(g).sum())
-        for c in (CRITERIA if criteria is None else criteria):
-            x = g[c].to_numpy(dtype=float)
-            x = x[np.isfinite(x)]
-            n, s = x.size, float(x.sum())
-            p = s / n if n else np.nan
-            lo, hi = wilson(s, n)
-            rows.append((*keys, c, p, np.sqrt(p * (1 - p) / n) if n else np.nan, float(lo),
-                         float(hi), int(s), n, failed, unconv))
-    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+    return summary_from_tallies(tallies(replicates, criteria=criteria))
 
 
 #: The columns of :func:`k_needed`.
@@ -184,19 +188,140 @@ def type_sm(replicates: pd.DataFrame) -> pd.DataFrame:
     true average-subject effect ``beta``; Type M: the mean of ``|estimate| / |beta|`` among
     them (Gelman & Carlin 2014).  Both with Monte Carlo standard errors.
     """
+    return type_sm_from_tallies(tallies(replicates))
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Sufficient statistics of some replicates of one design.
+
+    Attributes
+    ----------
+    keys : tuple
+        The design columns' values (:data:`DESIGN_COLUMNS`).
+    criteria : tuple of str
+        The criterion columns counted.
+    successes, judged : ndarray of int, shape (len(criteria),)
+        Per criterion: replicates meeting it, and replicates with a finite verdict.
+    failed, ok : int
+        Replicates whose analysis failed / succeeded.
+    unconverged : int
+        Successful replicates that did not converge or were flagged (:func:`unconverged`).
+    significant, wrong_sign : int
+        Successful replicates whose 95% interval excludes 0, and those among them whose
+        estimate's sign differs from the true effect's.
+    ratio_n, ratio_mean, ratio_m2 : float
+        Count, mean and sum of squared deviations of ``|estimate| / |true effect|`` over the
+        significant replicates (combined with Chan et al.'s pairwise update).
+    """
+
+    keys: tuple
+    criteria: tuple[str, ...]
+    successes: np.ndarray
+    judged: np.ndarray
+    failed: int
+    ok: int
+    unconverged: int
+    significant: int
+    wrong_sign: int
+    ratio_n: int
+    ratio_mean: float
+    ratio_m2: float
+
+
+def tally(rows: pd.DataFrame, *, criteria: Sequence[str] | None = None) -> Tally:
+    """The tally of replicate rows of one design (e.g. one chunk).
+
+    ``criteria``: the criterion columns to count (default :data:`replic.criteria.CRITERIA`).
+    Rows without ``estimate``/``lower``/``upper``/``true_effect`` columns count no significant
+    replicate (Type S/M undefined).
+    """
+    rows = _families(rows)
+    names = tuple(CRITERIA if criteria is None else criteria)
+    first = rows.iloc[0]
+    keys = tuple(first[c] for c in DESIGN_COLUMNS)
+    ok = rows["error"].astype(str).to_numpy() == ""
+    judged, successes = [], []
+    for c in names:
+        x = rows[c].to_numpy(dtype=float)
+        x = x[np.isfinite(x)]
+        judged.append(x.size)
+        successes.append(int(x.sum()))
+    sig = ok.copy()
+    if {"lower", "upper", "estimate", "true_effect"} <= set(rows.columns):
+        lower, upper = rows["lower"].to_numpy(dtype=float), rows["upper"].to_numpy(dtype=float)
+        sig &= (lower > 0) | (upper < 0)
+        est = rows["estimate"].to_numpy(dtype=float)[sig]
+        true = rows["true_effect"].to_numpy(dtype=float)[sig]
+    else:
+        sig[:] = False
+        est = true = np.zeros(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.abs(est) / np.abs(true)
+    mean = float(ratio.mean()) if ratio.size else 0.0
+    return Tally(keys=keys, criteria=names, successes=np.asarray(successes, dtype=np.int64),
+                 judged=np.asarray(judged, dtype=np.int64), failed=int((~ok).sum()),
+                 ok=int(ok.sum()), unconverged=int(unconverged(rows).sum()),
+                 significant=int(sig.sum()),
+                 wrong_sign=int((np.sign(est) != np.sign(true)).sum()), ratio_n=int(ratio.size),
+                 ratio_mean=mean, ratio_m2=float(((ratio - mean) ** 2).sum()))
+
+
+def tallies(rows: pd.DataFrame, *, criteria: Sequence[str] | None = None) -> list[Tally]:
+    """One :func:`tally` per design of ``rows``, in order of first appearance."""
+    return [tally(g, criteria=criteria) for _, g in
+            _families(rows).groupby(DESIGN_COLUMNS, sort=False, dropna=False)]
+
+
+def combine(a: Tally, b: Tally) -> Tally:
+    """The tally of the union of two disjoint sets of replicates of the same design."""
+    n = a.ratio_n + b.ratio_n
+    if n == 0:
+        mean, m2 = 0.0, 0.0
+    else:
+        delta = b.ratio_mean - a.ratio_mean
+        mean = a.ratio_mean + delta * b.ratio_n / n
+        m2 = a.ratio_m2 + b.ratio_m2 + delta**2 * a.ratio_n * b.ratio_n / n
+    return Tally(keys=a.keys, criteria=a.criteria, successes=a.successes + b.successes,
+                 judged=a.judged + b.judged, failed=a.failed + b.failed, ok=a.ok + b.ok,
+                 unconverged=a.unconverged + b.unconverged,
+                 significant=a.significant + b.significant,
+                 wrong_sign=a.wrong_sign + b.wrong_sign, ratio_n=n, ratio_mean=mean,
+                 ratio_m2=m2)
+
+
+def _per_design(parts: Iterable[Tally]) -> list[Tally]:
+    out: dict[tuple, Tally] = {}
+    for t in parts:
+        out[t.keys] = combine(out[t.keys], t) if t.keys in out else t
+    return list(out.values())
+
+
+def summary_from_tallies(parts: Iterable[Tally]) -> pd.DataFrame:
+    """Probability of each criterion per design (columns :data:`SUMMARY_COLUMNS`).
+
+    ``parts`` must come in study order; tallies of the same design are combined.
+    """
     rows = []
-    for keys, g in _families(replicates).groupby(DESIGN_COLUMNS, sort=False, dropna=False):
-        ok = g["error"].astype(str) == ""
-        sig = ok & ((g["lower"] > 0) | (g["upper"] < 0))
-        est, true = g.loc[sig, "estimate"].to_numpy(), g.loc[sig, "true_effect"].to_numpy()
-        n = est.size
-        wrong = np.sign(est) != np.sign(true)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            ratio = np.abs(est) / np.abs(true)
-        s = wrong.mean() if n else np.nan
-        rows.append((*keys, int(ok.sum()), n, n / max(int(ok.sum()), 1), s,
+    for t in _per_design(parts):
+        for c, s, n in zip(t.criteria, t.successes, t.judged, strict=True):
+            s, n = float(s), int(n)
+            p = s / n if n else np.nan
+            lo, hi = wilson(s, n)
+            rows.append((*t.keys, c, p, np.sqrt(p * (1 - p) / n) if n else np.nan, float(lo),
+                         float(hi), int(s), n, t.failed, t.unconverged))
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+def type_sm_from_tallies(parts: Iterable[Tally]) -> pd.DataFrame:
+    """Type S and Type M rates among significant replicates (columns
+    :data:`TYPE_SM_COLUMNS`), see :func:`type_sm`."""
+    rows = []
+    for t in _per_design(parts):
+        n = t.significant
+        s = t.wrong_sign / n if n else np.nan
+        sd = np.sqrt(t.ratio_m2 / (n - 1)) if n > 1 else np.nan
+        rows.append((*t.keys, t.ok, n, n / max(t.ok, 1), s,
                      np.sqrt(s * (1 - s) / n) if n else np.nan,
-                     ratio.mean() if n else np.nan,
-                     ratio.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan))
-    return pd.DataFrame(rows, columns=[*DESIGN_COLUMNS, "n", "n_significant", "power", "type_s",
-                                       "type_s_mcse", "type_m", "type_m_mcse"])
+                     t.ratio_mean if n else np.nan, sd / np.sqrt(n) if n > 1 else np.nan))
+    return pd.DataFrame(rows, columns=TYPE_SM_COLUMNS)

@@ -25,7 +25,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = tuple((name, frozenset(units)) 
     ("kernel", {"kernel"}),
     ("kernels", {"lmm", "bayes_fast", "stan"}),
     ("science", {"effects", "simulate", "criteria", "summarise", "newsubjects", "observations",
-                 "custom_criteria", "diagnosands", "fitcheck"}),
+                 "custom_criteria", "diagnosands", "fitcheck", "chunk"}),
     ("analyses", {"analyses"}),
     ("runner", {"runner"}),
     ("results", {"results_io"}),
@@ -36,7 +36,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = tuple((name, frozenset(units)) 
 #: The numerical core: numpy/scipy/pandas computations that never reach for files, schedulers,
 #: reports or the command line.
 CORE = {"family", "spec", "priors", "posterior", "kernel", "lmm", "bayes_fast", "effects",
-        "simulate", "criteria", "summarise"}
+        "simulate", "criteria", "summarise", "chunk"}
 NEVER = {"read", "io_brms", "io_cmdstan", "results_io", "runner", "report", "study", "cli",
          "combine", "studyfile", "plan"}
 

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from replic.chunk import failed_columns
 from replic.errors import ReplicInputError
 
 __all__ = ["ANALYSES", "FAMILIES", "Analysis", "check_family", "failed_columns",
@@ -83,10 +84,3 @@ def check_family(name: str, family: Any) -> None:
     raise ReplicInputError(f"analysis {name!r} handles "
                            f"{', '.join(FAMILIES.get(name, ('gaussian',)))} models only; the "
                            f"model is {family}: {use}")
-
-
-def failed_columns(n: int, message: str) -> dict[str, np.ndarray]:
-    """Result columns for ``n`` replicates whose analysis failed with ``message``."""
-    nan = np.full(n, np.nan)
-    return {"estimate": nan, "se": nan.copy(), "lower": nan.copy(), "upper": nan.copy(),
-            "p": nan.copy(), "error": np.full(n, message, dtype=object)}

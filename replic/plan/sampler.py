@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from replic.analyses import get_analysis
+from replic.chunk import Payload, slim_posterior
 from replic.criteria import CRITERIA, Original
 from replic.custom_criteria import apply_criteria
 from replic.design import Design
@@ -23,7 +24,7 @@ from replic.errors import ReplicInputError
 from replic.newsubjects import design_frame
 from replic.posterior import Posterior
 from replic.runner.backends import resolve_backend, run_tasks
-from replic.runner.tasks import Payload, Task, chunk_size, slim_posterior
+from replic.runner.tasks import Task, chunk_size
 from replic.simulate import ModelFrame
 
 __all__ = ["Sampler"]

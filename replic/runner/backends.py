@@ -2,7 +2,7 @@
 
 :func:`run_tasks` yields ``(task, rows)`` (or a receipt for a chunk the worker stored itself)
 as tasks finish, in completion order.  The shared
-:class:`~replic.runner.tasks.Payload` (posterior, designs, prepared analysis) reaches each
+:class:`~replic.chunk.Payload` (posterior, designs, prepared analysis) reaches each
 worker once:
 
 - loky: pickled once to a temporary file; each worker process loads it on its first task and
@@ -32,10 +32,11 @@ from typing import Any
 import pandas as pd
 from joblib import Parallel, cpu_count, delayed
 
+from replic.chunk import Payload, analyse_chunk
 from replic.errors import ReplicInputError
 from replic.runner import watchdog
 from replic.runner.store import Stored, analyse_and_store
-from replic.runner.tasks import Payload, Task, analyse_chunk
+from replic.runner.tasks import Task
 
 __all__ = ["Backend", "resolve_backend", "run_tasks", "shares_disk"]
 

@@ -5,7 +5,7 @@ inputs and prepared the analysis.
 
 - ``out=None``: chunks are gathered in memory and concatenated in study order.
 - ``out=DIR``: each finished chunk goes to ``DIR/chunks/`` at once and is reduced to a
-  :class:`~replic.runner.tally.Tally`; the summaries come from the tallies and
+  :class:`~replic.summarise.Tally`; the summaries come from the tallies and
   ``DIR/replicates.parquet`` is merged chunk by chunk, so memory stays bounded; the chunks
   are then removed (unless ``keep_chunks``), so the replicates are on disk once.
   ``DIR/manifest.json`` records the study's fingerprint, every run and the SHA-256 of every
@@ -31,6 +31,7 @@ from typing import Any
 
 import pandas as pd
 
+from replic.chunk import Payload
 from replic.errors import ReplicInputError
 from replic.runner.backends import Backend, run_tasks, shares_disk
 from replic.runner.manifest import (
@@ -44,8 +45,8 @@ from replic.runner.manifest import (
 from replic.runner.progress import progress
 from replic.runner.resume import Found, read_tasks, verify
 from replic.runner.store import FAILURE_COLUMNS, ChunkStore, Stored, file_digest, remove_temporary
-from replic.runner.tally import TALLY_COLUMNS, summary_from_tallies, tally, type_sm_from_tallies
-from replic.runner.tasks import Payload, Task, plan_tasks
+from replic.runner.tasks import Task, plan_tasks
+from replic.summarise import TALLY_COLUMNS, summary_from_tallies, tally, type_sm_from_tallies
 from replic.versions import package_versions
 
 __all__ = ["MAX_FAILURES_LISTED", "REPLICATES_FILE", "Execution", "execute"]

@@ -27,10 +27,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from replic.chunk import Payload, analyse_chunk
 from replic.errors import ReplicInputError
 from replic.runner import watchdog
-from replic.runner.tally import Tally, tally
-from replic.runner.tasks import Payload, Task, analyse_chunk
+from replic.runner.tasks import Task
+from replic.summarise import Tally, tally
 
 __all__ = ["CHUNK_NAME", "FAILURE_COLUMNS", "ChunkStore", "Stored", "analyse_and_store",
            "concat_parquet", "file_digest", "remove_temporary", "temporary"]

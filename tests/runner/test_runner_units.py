@@ -13,10 +13,16 @@ from replic import ReplicInputError
 from replic.runner import execution_options
 from replic.runner.progress import progress, shows_progress
 from replic.runner.store import ChunkStore
-from replic.runner.tally import combine, summary_from_tallies, tally, type_sm_from_tallies
 from replic.runner.tasks import Task, chunk_size, plan_tasks
 from replic.simulate import BLOCK
-from replic.summarise import criteria_summary, type_sm
+from replic.summarise import (
+    combine,
+    criteria_summary,
+    summary_from_tallies,
+    tally,
+    type_sm,
+    type_sm_from_tallies,
+)
 
 from .conftest import DESIGNS
 
