@@ -38,13 +38,15 @@ __all__ = [
 #: Columns that identify a "design family": one curve over k.
 FAMILY = ["analysis", "family", "missing", "params"]
 
-#: Diagnostic columns a replicate table may carry, and the rule marking a replicate.
+#: Diagnostic columns a replicate table may carry, and the rule marking a replicate.  The
+#: report trusts the verdicts the analyses wrote with the study's thresholds (``converged``:
+#: Stan's R-hat, ESS and divergences, the REML optimiser; ``flagged``: bayes-fast's Pareto
+#: k-hat) and never re-judges raw diagnostics (``rhat``, ``khat``) with thresholds of its own;
+#: only threshold-free marks are counted besides (a singular fit, any divergent transition).
 DIAGNOSTIC_CHECKS = {
     "singular": ("singular fit", lambda s: s.astype("boolean").fillna(False)),
     "converged": ("not converged", lambda s: ~s.astype("boolean").fillna(True)),
-    "rhat": ("R-hat > 1.01", lambda s: pd.to_numeric(s, errors="coerce") > 1.01),
     "divergences": ("divergent transitions", lambda s: pd.to_numeric(s, errors="coerce") > 0),
-    "khat": ("Pareto k > 0.7", lambda s: pd.to_numeric(s, errors="coerce") > 0.7),
     "flagged": ("flagged", lambda s: s.astype("boolean").fillna(False)),
 }
 

@@ -187,8 +187,8 @@ def headlines(summary: pd.DataFrame, k_needed: pd.DataFrame, *, term: str, targe
                      params=str(row.get("params", "")), group=group)
         bad = int(g["n_unconverged"].sum()) if "n_unconverged" in g else 0
         if bad:
-            why = ("were flagged by Pareto k-hat > 0.7 (their importance-sampling posteriors "
-                   "are unreliable)" if set(g["analysis"]) == {"bayes-fast"} else
+            why = ("were flagged by bayes-fast's Pareto k-hat check (their importance-sampling "
+                   "posteriors are unreliable)" if set(g["analysis"]) == {"bayes-fast"} else
                    "did not converge or were flagged")
             h["detail"] += (f" Warning: {bad} of the {reps * len(g)} replicate fits {why}; "
                             "see the fit diagnostics table.")

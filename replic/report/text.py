@@ -93,38 +93,37 @@ DIAGNOSTIC_HELP = {
                     "(a zero variance or a ±1 correlation), common with few subjects; the "
                     "fixed-effect estimate is still used, but its standard error may be "
                     "optimistic.",
-    "not converged": "the optimiser or sampler stopped before convergence.",
-    "R-hat > 1.01": "the Stan chains disagree; the posterior summary is unreliable.",
+    "not converged": "the analysis judged the fit not converged with the study's thresholds "
+                     "(reml: the optimiser stopped early; Stan: R-hat, bulk ESS or divergent "
+                     "transitions beyond the limits set for the study).",
     "divergent transitions": "NUTS met regions it could not explore; the posterior may be "
                              "biased.",
-    "Pareto k > 0.7": "the importance sampling of bayes-fast is unreliable for this "
-                      "replicate (PSIS diagnostic).",
-    "flagged": "marked as suspicious by the analysis itself.",
+    "flagged": "marked as unreliable by the analysis itself (bayes-fast: the Pareto k-hat of "
+               "its importance sampling is above the analysis's threshold).",
 }
 
 #: The reading guide: which estimand answers which question (after the brms forum answer
 #: quoted in DESIGN.md's background).
-READING_GUIDE = [
-    {"question": "Did the average {unit}'s {response} change with {term}?",
-     "estimand": "The average {unit}", "id": "conditional",
-     "how": "The population-level coefficient β alone, with the {units}' deviations held at "
-            "zero (brms: re_formula = NA). Its interval is the narrowest: it is about a mean, "
-            "not about any {unit} in particular."},
-    {"question": "Did the {units} in this study change with {term}?",
-     "estimand": "A {unit} of the study", "id": "fitted",
-     "how": "β plus each fitted {unit}'s own deviation (brms: re_formula = NULL). Describes "
-            "what happened to these {units}; it does not generalise beyond them."},
-    {"question": "Will a new {unit}, not in the study, change with {term}?",
-     "estimand": "A new {unit}", "id": "new_gaussian",
-     "how": "β plus a deviation drawn from the estimated between-{unit} distribution (brms: "
-            "allow_new_levels = TRUE, sample_new_levels = 'gaussian'). Wide, because {units} "
-            "differ: this is the honest answer for a single {unit}."},
-    {"question": "Will a new experiment with k {units} find the effect?",
-     "estimand": "A new experiment with k {units}", "id": "replication_mean",
-     "how": "β plus the mean of k new deviations: between the average {unit} (k → ∞) and a "
-            "new {unit} (k = 1). The curves below turn this into the probability that a "
-            "replication with k new {units} 'finds' the effect."},
-]
+READING_GUIDE = [dict(zip(("id", "question", "estimand", "how"), row, strict=True)) for row in (
+    ("conditional", "Did the average {unit}'s {response} change with {term}?",
+     "The average {unit}",
+     "The population-level coefficient β alone, with the {units}' deviations held at zero "
+     "(brms: re_formula = NA). Its interval is the narrowest: it is about a mean, not about "
+     "any {unit} in particular."),
+    ("fitted", "Did the {units} in this study change with {term}?", "A {unit} of the study",
+     "β plus each fitted {unit}'s own deviation (brms: re_formula = NULL). Describes what "
+     "happened to these {units}; it does not generalise beyond them."),
+    ("new_gaussian", "Will a new {unit}, not in the study, change with {term}?",
+     "A new {unit}",
+     "β plus a deviation drawn from the estimated between-{unit} distribution (brms: "
+     "allow_new_levels = TRUE, sample_new_levels = 'gaussian'). Wide, because {units} "
+     "differ: this is the honest answer for a single {unit}."),
+    ("replication_mean", "Will a new experiment with k {units} find the effect?",
+     "A new experiment with k {units}",
+     "β plus the mean of k new deviations: between the average {unit} (k → ∞) and a new "
+     "{unit} (k = 1). The curves below turn this into the probability that a replication "
+     "with k new {units} 'finds' the effect."),
+)]
 
 
 def unit_names(group: str | None) -> dict[str, str]:
