@@ -264,8 +264,14 @@ class ModelSpec:
                        _encoders=tuple(encoders))
         X, Z = mats
         if X.shape[1] and np.linalg.matrix_rank(X) < X.shape[1]:
+            dep = [lme4[j] for j in _dependent_columns(X)]
             raise ReplicInputError(f"formula={self.formula!r}: the fixed-effect design "
-                                   f"({', '.join(fixed)}) is rank deficient")
+                                   f"({', '.join(lme4)}) is rank deficient: "
+                                   + (f"{dep[0]} is a combination of the columns before it "
+                                      "(lme4 drops it" if len(dep) == 1 else
+                                      f"{', '.join(dep)} are combinations of the columns "
+                                      "before them (lme4 drops them")
+                                   + "; replic needs a full-rank design: change the formula)")
         codes = pd.Categorical(df[self.group], categories=list(glevels)).codes.astype(int)
         return ModelData(spec=spec, y=y, X=X, Z=Z, codes=codes, data=df,
                          rows=np.flatnonzero(complete), n_dropped=int((~complete).sum()),
@@ -319,6 +325,8 @@ class ModelSpec:
                 raise ReplicInputError(f"{where}: column {v!r} has {int(rows[v].isna().sum())} "
                                        "missing value(s); a design needs every value")
         prepared = self._prepare(rows.reset_index(drop=True), variables, where=where)
+        import replic.spec.rcoding  # noqa: F401 (registers R's coding, named in the encoders)
+
         mats = []
         for enc, what in zip(self._encoders, ("fixed-effect", "random-effect"), strict=True):
             try:
@@ -408,11 +416,27 @@ class ModelData:
         return self.spec.group
 
 
+def _dependent_columns(X: np.ndarray) -> list[int]:
+    """Columns of ``X`` in the span of the independent columns before them (lme4's choice of
+    columns to drop from a rank-deficient design)."""
+    kept: list[int] = []
+    out = []
+    for j in range(X.shape[1]):
+        if np.linalg.matrix_rank(X[:, [*kept, j]]) > len(kept):
+            kept.append(j)
+        else:
+            out.append(j)
+    return out
+
+
 def _model_matrix(rhs: str, df: pd.DataFrame, formula: str, what: str):
     import formulaic
 
+    from replic.spec.rcoding import RMaterializer
+
     try:
-        return formulaic.model_matrix(rhs, df, na_action="raise")
+        return formulaic.model_matrix(rhs, df, na_action="raise", materializer=RMaterializer,
+                                      materializer_params={"order": rhs})
     except Exception as exc:  # formulaic raises many types for bad terms or values
         raise ReplicInputError(f"formula={formula!r}: cannot build the {what} design from "
                                f"{rhs!r}: {exc}") from None
