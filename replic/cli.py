@@ -72,10 +72,8 @@ def _at(items: Sequence[str]) -> dict[str, object]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from replic.combine import combine_results
-    from replic.outdir import check_out_dir
+    from replic.outdir import check_out_dir, locked_out_dir
     from replic.runner import execution_options
-    from replic.study import run_study
     from replic.studyfile import BUILTIN_STUDY, load_study
 
     spec = load_study(args.study or BUILTIN_STUDY)
@@ -96,6 +94,19 @@ def _run(args: argparse.Namespace) -> int:
     settings = {"reps": args.reps if args.reps is not None else spec.reps,
                 "seed": args.seed if args.seed is not None else spec.seed}
     _check_study(post, spec, analyses, options, **settings)  # before anything is written
+    with locked_out_dir(out, where="--out"):  # one run at a time writes into out/
+        result = _run_and_write(post, spec, analyses, options, settings, execution, out, args)
+    _print_headline(result)
+    print(f"wrote {out}/summary.csv, {out}/replicates.parquet, {out}/report.html")
+    return 0
+
+
+def _run_and_write(post, spec, analyses: tuple[str, ...], options: dict, settings: dict,
+                   execution: dict, out: Path, args: argparse.Namespace):
+    """Run every analysis of the study and write its results into ``out``."""
+    from replic.combine import combine_results
+    from replic.study import run_study
+
     results = []
     for name in analyses:
         results.append(run_study(
@@ -114,19 +125,19 @@ def _run(args: argparse.Namespace) -> int:
               flush=True)
     result.write(out)
     if len(results) > 1 and result.replicates_file is not None:
+        from replic.runner.resume import hand_over
+
         result.replicates_file.unlink(missing_ok=True)  # the combined file, copied to out/
-        if not args.keep_chunks:  # and the runs' own files: the replicates are on disk once
-            for r in results:
-                r.replicates_file.unlink(missing_ok=True)
+        if not args.keep_chunks:  # the runs' own files go, so the replicates are on disk
+            # once; their manifests say where their rows are, so --resume restores them
+            hand_over([r.replicates_file for r in results], out / "replicates.parquet")
     from replic.plan.io import read_plan
 
     if read_plan(out) is not None:  # a plan saved here by 'replic plan' keeps its section
         from replic.report import write_report
 
         write_report(out)
-    _print_headline(result)
-    print(f"wrote {out}/summary.csv, {out}/replicates.parquet, {out}/report.html")
-    return 0
+    return result
 
 
 def _check_study(post, spec, analyses: tuple[str, ...], options: dict[str, dict], *,
@@ -353,9 +364,19 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``replic`` command; returns the exit status."""
-    args = _parser().parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        args = _parser().parse_args(argv)
+    except BrokenPipeError:  # `replic run --help | head`
+        return _quiet_exit()
+    try:
+        status = int(args.func(args) or 0)
+        sys.stdout.flush()  # a reader that went away shows here, not at the interpreter's exit
+        return status
+    except BrokenPipeError as exc:
+        if _stdout_closed():  # `replic run ... | head`: stop quietly, as Unix tools do
+            return _quiet_exit()
+        print(f"replic: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
     except (ReplicInputError, ReplicFitError) as exc:
         print(f"replic: error: {_one_line(exc)}", file=sys.stderr)
         return 2
@@ -368,6 +389,32 @@ def main(argv: Sequence[str] | None = None) -> int:
             else ""
         print(f"replic: interrupted{hint}", file=sys.stderr)
         return 130
+
+
+def _stdout_closed() -> bool:
+    """True when stdout is a pipe (or socket) whose reader has gone away."""
+    import select
+
+    try:
+        poll = select.poll()
+        poll.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(ev & select.POLLERR for _, ev in poll.poll(0))
+    except (OSError, ValueError, AttributeError):  # no poll here, or stdout has no descriptor
+        return False
+
+
+def _quiet_exit() -> int:
+    """Point stdout at /dev/null (so Python's final flush cannot fail again) and return the
+    status of a process stopped by SIGPIPE (128 + 13), as ``yes | head`` reports."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+    return 141
 
 
 def _one_line(exc: BaseException) -> str:

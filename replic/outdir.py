@@ -5,17 +5,30 @@ never deletes or overwrites a file it did not write.  A study name is a plain na
 one path component), and a results directory must be new, empty, or one replic wrote before
 (it holds a run manifest or ``study.json``); anything else is refused before anything is
 written.
+
+:func:`locked_out_dir` keeps two runs from writing into one directory at the same time: the
+run holds an exclusive ``flock`` on ``DIR/.replic.lock`` (a file it creates and removes); a
+second run is refused at once with one clear error.  The kernel drops the lock of a killed
+process, so a lock file left by ``kill -9`` is taken over by the next run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from replic.errors import ReplicInputError
 
-__all__ = ["check_out_dir", "check_study_name", "is_replic_dir"]
+__all__ = ["LOCK", "check_out_dir", "check_study_name", "is_replic_dir", "locked_out_dir"]
+
+#: The lock file of a results directory while a run writes into it.
+LOCK = ".replic.lock"
+_HELD: dict[Path, tuple[int, int]] = {}  # directory -> (thread holding it, depth)
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _MANIFEST_FORMAT = "replic-run/1"
@@ -90,7 +103,7 @@ def check_out_dir(directory: str | Path, *, where: str = "--out") -> Path:
                 raise ReplicInputError(f"{where} {d}: {sub} is a symbolic link; replic writes "
                                        "only real files inside its results directory")
         # a manifest.json that is a file: the runner checks it (and refuses a damaged one)
-        if any(d.iterdir()) and not is_replic_dir(d) and not (
+        if any(p.name != LOCK for p in d.iterdir()) and not is_replic_dir(d) and not (
                 (d / "manifest.json").is_file() and not (d / "manifest.json").is_symlink()):
             raise ReplicInputError(f"{where} {d}: the directory is not empty and is not a "
                                    "replic results directory (no replic manifest.json or "
@@ -102,3 +115,79 @@ def check_out_dir(directory: str | Path, *, where: str = "--out") -> Path:
         raise ReplicInputError(f"{where} {directory!r}: cannot use it as a results directory "
                                f"({exc})") from None
     return d
+
+
+def _holder(path: Path) -> str:
+    try:
+        pid = path.read_text(encoding="ascii").strip()
+    except (OSError, ValueError):
+        return ""
+    return f" (process {pid})" if pid.isdigit() else ""
+
+
+@contextlib.contextmanager
+def locked_out_dir(directory: str | Path, *, where: str = "--out") -> Iterator[Path]:
+    """Hold ``directory``'s lock (``DIR/.replic.lock``, created and removed here) while the
+    block runs; the directory is created if needed (and removed again if it is still empty).
+
+    Re-entrant within one thread (the CLI locks ``--out`` and the study it runs locks it again).
+
+    Raises
+    ------
+    ReplicInputError
+        When another run (another process, or another thread of this one) holds the lock.
+    """
+    try:
+        import fcntl
+    except ModuleNotFoundError:  # no flock (Windows): no lock
+        yield Path(directory)
+        return
+    d = Path(directory)
+    created = not d.exists()
+    d.mkdir(parents=True, exist_ok=True)
+    key, me = d.resolve(), threading.get_ident()
+    if key in _HELD and _HELD[key][0] == me:
+        _HELD[key] = (me, _HELD[key][1] + 1)
+        try:
+            yield d
+        finally:
+            _HELD[key] = (me, _HELD[key][1] - 1)
+        return
+    path = d / LOCK
+
+    def busy() -> ReplicInputError:
+        return ReplicInputError(f"{where} {d}: another replic run is writing into this "
+                                f"directory (it holds {path}{_holder(path)}); wait for it to "
+                                "finish or choose another directory")
+
+    if key in _HELD:
+        raise busy()
+    for _ in range(10):
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise busy() from None
+        try:  # the holder may have removed the file between our open and our flock
+            same = os.stat(path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    else:
+        raise busy()
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    _HELD[key] = (me, 1)
+    try:
+        yield d
+    finally:
+        del _HELD[key]
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)  # while still holding the lock
+        os.close(fd)
+        if created:
+            with contextlib.suppress(OSError):
+                d.rmdir()  # only when empty: nothing was written

@@ -3,12 +3,18 @@
 brms draws CSV or DataFrame (:mod:`replic.io_brms`); CmdStan CSV output of replic's Stan program
 (:mod:`replic.io_cmdstan`); ArviZ InferenceData, a netCDF file of one, or a cmdstanpy fit
 (:mod:`replic.io_arviz`).
+
+A gzip-compressed CSV is first decompressed as a stream, counting bytes and keeping none, and
+refused when it expands beyond a cap (:data:`MAX_GUNZIPPED`, 2 GiB; environment variable
+``REPLIC_MAX_GUNZIPPED_MB`` to change it): a small file that expands to terabytes (a gzip bomb)
+is stopped after at most the cap, in constant memory, before anything parses it.
 """
 
 from __future__ import annotations
 
 import csv
 import gzip
+import os
 import zlib
 from collections.abc import Mapping
 from importlib import resources
@@ -23,7 +29,11 @@ from replic.formula_grammar import check_column_names
 from replic.io_brms import posterior_from_brms
 from replic.posterior import Posterior
 
-__all__ = ["read_data", "read_draws"]
+__all__ = ["MAX_GUNZIPPED", "read_data", "read_draws"]
+
+#: Default largest decompressed size (bytes) of a gzip-compressed CSV replic reads.
+MAX_GUNZIPPED = 2 << 30
+_CAP_VARIABLE = "REPLIC_MAX_GUNZIPPED_MB"
 
 #: What reading a damaged, truncated or mis-encoded (optionally gzip-compressed) CSV raises.
 _READ_ERRORS = (OSError, EOFError, zlib.error, UnicodeDecodeError, pd.errors.ParserError,
@@ -35,6 +45,8 @@ def _header(path: Path, what: str) -> list[str]:
     are not a readable text CSV and duplicated column names (pandas would rename them)."""
     if not path.is_file():
         raise ReplicInputError(f"{path}: no such {what} file")
+    if path.suffix == ".gz":
+        _check_gunzipped(path, what)
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rt", encoding="utf-8-sig", newline="") as fh:
@@ -57,6 +69,39 @@ def _header(path: Path, what: str) -> list[str]:
                                    "expected distinct column names")
         seen.add(n)
     return names
+
+
+def _gunzip_cap() -> int:
+    value = os.environ.get(_CAP_VARIABLE, "").strip()
+    if not value:
+        return MAX_GUNZIPPED
+    try:
+        mb = float(value)
+    except ValueError:
+        mb = -1.0
+    if not 0 < mb < 2**40:
+        raise ReplicInputError(f"{_CAP_VARIABLE}={value!r}: expected a positive number of "
+                               "megabytes (the largest decompressed size of a .gz CSV)")
+    return int(mb * 2**20)
+
+
+def _check_gunzipped(path: Path, what: str) -> None:
+    """Refuse a gzip file that decompresses to more than the cap (read in 1 MiB blocks, kept
+    nowhere: at most the cap is decompressed, in constant memory)."""
+    cap, total = _gunzip_cap(), 0
+    try:
+        with gzip.open(path, "rb") as fh:
+            while block := fh.read(1 << 20):
+                total += len(block)
+                if total > cap:
+                    raise ReplicInputError(
+                        f"{path}: the gzip-compressed {what} file expands to more than "
+                        f"{cap / 2**20:,g} MB (from {path.stat().st_size / 2**20:,.1f} MB "
+                        f"compressed); refused unread (a gzip bomb?). If the file is genuine, "
+                        f"set {_CAP_VARIABLE} to a larger cap in MB")
+    except _READ_ERRORS as exc:
+        raise ReplicInputError(f"{path}: cannot read as a UTF-8 text CSV (gzip) ({exc})") \
+            from None
 
 
 def _read_csv(path: Path, what: str) -> pd.DataFrame:

@@ -127,3 +127,47 @@ def test_extra_columns_ignored(sleep_df):
     post = replic.read_draws(sleep_df.head(10).assign(prior_sigma=1.0))
     assert post.diagnostics["ignored_columns"] == ["prior_sigma"]
     assert isinstance(pd.DataFrame(post.b), pd.DataFrame)
+
+
+def _bomb(path, *, members: int, member_mb: int = 64):
+    """A gzip file of ``members`` copies of one member holding ``member_mb`` MB of one CSV row
+    repeated (gzip readers concatenate members): ~64 KB per member, 64 MB each expanded."""
+    row = b"1.5,2.5,3.5\n"
+    one = gzip.compress(b"b_Intercept,b_Days,sigma\n" + row * (member_mb * 2**20 // len(row)),
+                        compresslevel=9)
+    with open(path, "wb") as fh:
+        for _ in range(members):
+            fh.write(one)
+    return path
+
+
+def test_gzip_bomb_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    """4 MB on disk, 16 GB expanded: refused after decompressing at most the cap (here 8 MB,
+    set through the environment), never parsed; the error names the file and the setting."""
+    import resource
+    import time
+
+    bomb = _bomb(tmp_path / "bomb.csv.gz", members=256)
+    assert bomb.stat().st_size < 32 * 2**20
+    monkeypatch.setenv("REPLIC_MAX_GUNZIPPED_MB", "8")
+    peak, started = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, time.perf_counter()
+    with pytest.raises(ReplicInputError, match=r"bomb\.csv\.gz: the gzip-compressed draws "
+                       r"file expands to more than 8 MB .*REPLIC_MAX_GUNZIPPED_MB"):
+        replic.read_draws(bomb)
+    assert time.perf_counter() - started < 30  # whole: minutes of decompression and parsing
+    grown_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak
+    assert grown_kb < 200 * 2**10  # parsing 16 GB of CSV would take gigabytes
+
+
+def test_gzip_under_the_cap_is_read(tmp_path, monkeypatch, sleep_df):
+    monkeypatch.setenv("REPLIC_MAX_GUNZIPPED_MB", "200")
+    small = tmp_path / "d.csv.gz"
+    small.write_bytes(gzip.compress(sleep_df.to_csv(index=False).encode()))
+    assert replic.read_draws(small).n_draws == 4000
+    monkeypatch.setenv("REPLIC_MAX_GUNZIPPED_MB", "0.5")  # the draws expand to ~6 MB
+    with pytest.raises(ReplicInputError, match="expands to more than 0.5 MB"):
+        replic.read_draws(small)
+    monkeypatch.setenv("REPLIC_MAX_GUNZIPPED_MB", "lots")
+    with pytest.raises(ReplicInputError, match="REPLIC_MAX_GUNZIPPED_MB='lots': expected a "
+                       "positive number of megabytes"):
+        replic.read_draws(small)

@@ -9,9 +9,11 @@ inputs and prepared the analysis.
   ``DIR/replicates.parquet`` is merged chunk by chunk, so memory stays bounded; the chunks
   are then removed (unless ``keep_chunks``), so the replicates are on disk once.
   ``DIR/manifest.json`` records the study's fingerprint, every run and the SHA-256 of every
-  chunk (saved as each chunk finishes; by this process before the file is moved into place)
-  and of the merged file.  With ``resume=True`` verified chunks (or a verified merged file)
-  are reused after checking the fingerprint, and damaged ones recomputed
+  chunk and of the merged file.  It is written (atomically) when a run starts and when it
+  ends or stops; in between, each chunk's hash goes to the journal ``DIR/chunks/SHA256SUMS``
+  (by this process, before the file is moved into place), which a resumed run reads too.
+  With ``resume=True`` verified chunks (or a verified merged file) are reused after checking
+  the fingerprint, and damaged ones recomputed
   (:mod:`replic.runner.resume`); without it, a directory holding an unfinished study is
   refused rather than overwritten.
 
@@ -33,6 +35,7 @@ import pandas as pd
 
 from replic.chunk import Payload
 from replic.errors import ReplicInputError
+from replic.outdir import locked_out_dir
 from replic.runner.backends import Backend, run_tasks, shares_disk
 from replic.runner.manifest import (
     FORMAT,
@@ -137,9 +140,10 @@ def execute(payload: Payload, *, reps: int, chunk_size: int, backend: Backend,
                                    "resume)")
         return _in_memory(payload, plan_tasks(payload.designs, reps=reps, size=chunk_size),
                           backend, quiet)
-    return _stored(payload, Path(out), reps=reps, chunk_size=chunk_size, backend=backend,
-                   fingerprint=fingerprint, resume=resume, quiet=quiet,
-                   keep_chunks=keep_chunks)
+    with locked_out_dir(out, where="out"):  # refused while another run writes there
+        return _stored(payload, Path(out), reps=reps, chunk_size=chunk_size, backend=backend,
+                       fingerprint=fingerprint, resume=resume, quiet=quiet,
+                       keep_chunks=keep_chunks)
 
 
 def _in_memory(payload: Payload, tasks: list[Task], backend: Backend, quiet: bool) -> Execution:
@@ -199,6 +203,8 @@ def _stored(payload: Payload, out: Path, *, reps: int, chunk_size: int, backend:
     remove_temporary(out, [MANIFEST, REPLICATES_FILE])
     merged_path = out / REPLICATES_FILE
     tasks = plan_tasks(payload.designs, reps=reps, size=size)
+    if manifest is not None:  # hashes a killed run journalled after its manifest was saved
+        manifest["chunks"] = manifest.get("chunks", {}) | store.recorded()
     found = Found() if manifest is None else verify(store, manifest, tasks,
                                                      replicates=merged_path)
     for line in found.notes:
@@ -220,9 +226,13 @@ def _stored(payload: Payload, out: Path, *, reps: int, chunk_size: int, backend:
     manifest["chunks"] = {} if found.merged else {t.name: recorded[t.name] for t in done}
     if not found.merged:
         manifest.pop("merged", None)
+    elif found.restored is not None:  # its rows were restored from the study's combined file
+        manifest["merged"] = {"file": REPLICATES_FILE, "sha256": found.restored,
+                              "rows": sum(t.n for t in tasks)}
     manifest |= {"status": "running", "finished": None}
     manifest["runs"].append(run)
     write_manifest(out, manifest)
+    store.forget()  # the manifest holds every verified hash now
 
     # workers store their own chunks; this process stores its own (serial) and the chunks of
     # workers that cannot see this disk
@@ -230,7 +240,7 @@ def _stored(payload: Payload, out: Path, *, reps: int, chunk_size: int, backend:
 
     def record(name: str, digest: str) -> None:
         manifest["chunks"][name] = digest
-        write_manifest(out, manifest, durable=False)
+        store.record(name, digest)
 
     tallies, failures = {}, _Failures()
     columns = list(dict.fromkeys(TALLY_COLUMNS + FAILURE_COLUMNS))
@@ -265,6 +275,7 @@ def _stored(payload: Payload, out: Path, *, reps: int, chunk_size: int, backend:
         run |= {"status": status, "finished": now()}
         manifest["status"] = status
         write_manifest(out, manifest)
+        store.forget()
         raise
     ordered = [tallies[t.name] for t in tasks]
     if not keep_chunks:  # one copy of the replicates: the merged file
@@ -272,6 +283,7 @@ def _stored(payload: Payload, out: Path, *, reps: int, chunk_size: int, backend:
     run |= {"status": "complete", "finished": now()}
     manifest |= {"status": "complete", "finished": run["finished"]}
     write_manifest(out, manifest)
+    store.forget()
     if not keep_chunks:
         store.remove(tasks)
     info = {"backend": backend.label, "chunk_size": size, "tasks": len(tasks),

@@ -146,8 +146,9 @@ def write_manifest(directory: Path, manifest: Mapping[str, Any], *,
                    durable: bool = True) -> Path:
     """Write ``manifest`` atomically (a temporary file moved into place).
 
-    ``durable``: flush it to the disk before the move (skipped for the updates made after
-    every chunk; the move itself is atomic either way).
+    ``durable``: flush it to the disk before the move (the move itself is atomic either way).
+    A run writes it when it starts and when it ends or stops; the hashes of chunks finished in
+    between go to a journal (:meth:`replic.runner.store.ChunkStore.record`).
     """
     path = Path(directory) / MANIFEST
     tmp = path.with_name(f".{MANIFEST}.{os.getpid()}.tmp")

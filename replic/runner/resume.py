@@ -6,10 +6,18 @@ equals the recorded one.  Anything else — a flipped byte, a truncated, empty o
 a chunk finished after the manifest was last saved — is computed again (the numbers of a
 replicate depend only on the seed, the design and its index, so the result is identical to an
 undamaged run), and each damaged file is named in one line on stderr.
+
+A study of several analyses (``replic run`` with two or more) keeps each analysis's rows once,
+in the combined ``OUT/replicates.parquet``: :func:`hand_over` records in each run's manifest
+which rows of that file are its own (with the file's hash and the run's exact schema) before
+removing the run's own ``replicates.parquet``; resuming the finished study restores that file
+from the combined one (after checking its hash) instead of recomputing it.
 """
 
 from __future__ import annotations
 
+import base64
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,10 +27,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from replic.runner.store import ChunkStore, file_digest
+from replic.runner.manifest import read_manifest, write_manifest
+from replic.runner.store import ChunkStore, _text_columns, file_digest, temporary
 from replic.runner.tasks import Task
 
-__all__ = ["Found", "read_tasks", "verify"]
+__all__ = ["Found", "hand_over", "read_tasks", "verify"]
 
 _MISMATCH = "its content hash differs from the one recorded when it was written"
 
@@ -39,11 +48,14 @@ class Found:
         ``replicates.parquet`` holds every task's rows and matches its recorded hash.
     notes : list of str
         One line per damaged or unusable file (printed on stderr).
+    restored : str or None
+        SHA-256 of ``replicates.parquet`` when it was restored from a study's combined file.
     """
 
     done: list[Task] = field(default_factory=list)
     merged: bool = False
     notes: list[str] = field(default_factory=list)
+    restored: str | None = None
 
 
 def _digest(path: Path) -> str | None:
@@ -78,6 +90,10 @@ def verify(store: ChunkStore, manifest: Mapping[str, Any], tasks: Sequence[Task]
         if replicates.is_file() and merged.get("rows") == rows and \
                 _digest(replicates) == merged["sha256"]:
             return Found(done=list(tasks), merged=True)
+        if not replicates.exists() and merged.get("combined") is not None:
+            restored = _restore(replicates, merged["combined"], rows)
+            if restored is not None:
+                return Found(done=list(tasks), merged=True, restored=restored)
         why = "missing" if not replicates.exists() else f"damaged ({_MISMATCH})"
         notes.append(f"{replicates}: {why}; recomputing the replicates it held")
     recorded, finished = manifest.get("chunks", {}), store.finished()
@@ -122,3 +138,68 @@ def read_tasks(path: str | Path, tasks: Sequence[Task], *,
             yield t, table.slice(0, t.n).to_pandas()
             rest = table.slice(t.n)
             pending, held = ([rest] if rest.num_rows else []), rest.num_rows
+
+
+def _combined_of(replicates: Path) -> Path:
+    """``OUT/replicates.parquet`` for a run stored in ``OUT/runs/<analysis>/``."""
+    return replicates.parent.parent.parent / replicates.name
+
+
+def hand_over(files: Sequence[Path], combined: Path) -> None:
+    """Record that the runs' ``files`` (``OUT/runs/<analysis>/replicates.parquet``, in the
+    order they were concatenated) live on in ``combined`` (``OUT/replicates.parquet``), then
+    remove them: one copy of the replicates on disk, and a resume restores them (:func:`verify`).
+
+    Each run's manifest gets ``merged["combined"]``: the combined file's SHA-256, the run's row
+    range in it and the run's exact schema.  Nothing is removed unless the row counts agree.
+    """
+    files, combined = [Path(f) for f in files], Path(combined)
+    counts = [pq.ParquetFile(f).metadata.num_rows for f in files]
+    if pq.ParquetFile(combined).metadata.num_rows != sum(counts) or any(
+            _combined_of(f).resolve() != combined.resolve() for f in files):
+        return  # not the concatenation this expects: keep every file
+    digest, start = file_digest(combined), 0
+    for f, n in zip(files, counts, strict=True):
+        manifest = read_manifest(f.parent)
+        if manifest is None or manifest.get("merged") is None:
+            start += n
+            continue
+        schema = pq.read_schema(f)
+        manifest["merged"]["combined"] = {
+            "sha256": digest, "rows": [start, start + n],
+            "schema": base64.b64encode(schema.serialize().to_pybytes()).decode("ascii")}
+        write_manifest(f.parent, manifest)
+        f.unlink()
+        start += n
+
+
+def _restore(dest: Path, record: Any, rows: int) -> str | None:
+    """Write ``dest`` from its rows in the study's combined file; its SHA-256, or None when
+    the combined file is missing, changed or not as recorded (the caller recomputes)."""
+    combined = _combined_of(dest)
+    try:
+        start, stop = (int(v) for v in record["rows"])
+        schema = pa.ipc.read_schema(pa.py_buffer(base64.b64decode(record["schema"])))
+        if stop - start != rows or not combined.is_file() or \
+                _digest(combined) != record["sha256"]:
+            return None
+        tmp = temporary(dest)
+        try:
+            with pq.ParquetFile(combined) as f, pq.ParquetWriter(
+                    tmp, schema, use_dictionary=_text_columns(schema)) as out:
+                at = 0
+                for i in range(f.num_row_groups):
+                    n = f.metadata.row_group(i).num_rows
+                    lo, hi = max(start, at), min(stop, at + n)
+                    if lo < hi:
+                        part = f.read_row_group(i, columns=schema.names).slice(lo - at, hi - lo)
+                        out.write_table(part.replace_schema_metadata(None).cast(schema))
+                    at += n
+            if pq.ParquetFile(tmp).metadata.num_rows != rows:
+                raise ValueError("row count")
+            os.replace(tmp, dest)
+        finally:
+            tmp.unlink(missing_ok=True)
+    except (OSError, ValueError, KeyError, TypeError, pa.ArrowException):
+        return None
+    return _digest(dest)

@@ -4,12 +4,16 @@ Layout under a study's output directory ``DIR``::
 
     manifest.json                      the run manifest (:mod:`replic.runner.manifest`)
     chunks/<task name>.parquet         the rows of one finished task (while the study runs)
+    chunks/SHA256SUMS                  hashes of chunks finished since the manifest was saved
     replicates.parquet                 all rows in study order, merged from the chunks
 
 A chunk file exists only once complete (written to a hidden temporary name
 ``.<file>.<pid>.tmp``, flushed to disk, then renamed), so after a crash — even ``SIGKILL`` —
 the files present are the finished tasks; :meth:`ChunkStore.write` returns the SHA-256 of the
 bytes it wrote, which the manifest records so that a resumed study can tell a damaged chunk.
+The manifest is written when a run starts and ends; in between, each chunk's hash is appended
+to ``chunks/SHA256SUMS`` (``sha256sum`` format, one line per chunk, before the chunk is moved
+into place), so recording a chunk costs one short write however many chunks came before.
 Merging streams one row group at a time, so memory stays bounded however many replicates a
 study has.  Only files named the way replic names them are ever removed.
 """
@@ -33,7 +37,7 @@ from replic.runner import watchdog
 from replic.runner.tasks import Task
 from replic.summarise import Tally, tally
 
-__all__ = ["CHUNK_NAME", "FAILURE_COLUMNS", "ChunkStore", "Stored", "analyse_and_store",
+__all__ = ["CHUNK_NAME", "FAILURE_COLUMNS", "JOURNAL", "ChunkStore", "Stored", "analyse_and_store",
            "concat_parquet", "file_digest", "remove_temporary", "temporary"]
 
 #: The columns kept for a failed replicate in a :class:`Stored` receipt.
@@ -41,6 +45,10 @@ FAILURE_COLUMNS = ["design", "rep", "draw", "seed", "design_key", "error"]
 #: The stem of a chunk file (:attr:`~replic.runner.tasks.Task.name`).
 CHUNK_NAME = re.compile(r"\d{4,}-[0-9a-f]{8,}-\d{10,}-\d{10,}")
 _TEMPORARY = re.compile(r"\.(?P<dest>.+)\.\d+\.tmp")
+#: The journal of chunk hashes recorded since the manifest was last written.
+JOURNAL = "SHA256SUMS"
+_JOURNAL_LINE = re.compile(r"(?P<sha>[0-9a-f]{64})  (?P<name>" + CHUNK_NAME.pattern +
+                           r")\.parquet")
 
 
 def temporary(dest: Path) -> Path:
@@ -154,10 +162,33 @@ class ChunkStore:
         return {p.stem for p in self.chunks.glob("*.parquet")
                 if CHUNK_NAME.fullmatch(p.stem) and p.is_file()}
 
+    def record(self, name: str, digest: str) -> None:
+        """Append chunk ``name``'s hash to the journal (``chunks/SHA256SUMS``)."""
+        with open(self.chunks / JOURNAL, "a", encoding="ascii") as fh:
+            fh.write(f"{digest}  {name}.parquet\n")
+
+    def recorded(self) -> dict[str, str]:
+        """The hashes in the journal (name -> SHA-256; the last line of a name wins).  A line
+        cut short by a kill, or anything not written by :meth:`record`, is ignored."""
+        path = self.chunks / JOURNAL
+        if not path.is_file() or path.is_symlink():
+            return {}
+        try:
+            text = path.read_bytes().decode("ascii", errors="replace")
+        except OSError:
+            return {}
+        return {m["name"]: m["sha"] for m in map(_JOURNAL_LINE.fullmatch, text.split("\n"))
+                if m is not None}
+
+    def forget(self) -> None:
+        """Remove the journal (once the manifest holds what it recorded)."""
+        (self.chunks / JOURNAL).unlink(missing_ok=True)
+
     def clear(self) -> None:
         """Remove every chunk file replic wrote (a fresh start); other files are left."""
         for name in self.finished():
             (self.chunks / f"{name}.parquet").unlink(missing_ok=True)
+        self.forget()
         remove_temporary(self.chunks, [re.compile(CHUNK_NAME.pattern + r"\.parquet")])
         self.prune()
 
@@ -172,6 +203,7 @@ class ChunkStore:
         """Remove the chunk files of ``tasks`` (after they were merged)."""
         for t in tasks:
             self.path(t).unlink(missing_ok=True)
+        self.forget()
         self.prune()
 
     def write(self, task: Task, rows: pd.DataFrame, *,

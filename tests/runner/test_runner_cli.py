@@ -131,3 +131,53 @@ def test_ctrl_c_outside_run_does_not_mention_resume(monkeypatch, capsys, tmp_pat
     (tmp_path / "manifest.json").write_text('{"format": "replic-run/1"}')  # a results dir
     assert main(["report", str(tmp_path)]) == 130
     assert capsys.readouterr().err == "replic: interrupted\n"
+
+
+MULTI = f"""
+name = "two"
+draws = "{DRAWS}"
+term = "Days"
+analysis = ["summary", "reml"]
+reps = 200
+seed = 3
+[design]
+k = [3, 5]
+x = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+"""
+
+
+def test_resuming_a_finished_multi_analysis_run_recomputes_nothing(tmp_path, capsys):
+    """The runs' own replicate files are removed once combined into out/replicates.parquet;
+    --resume restores them from it (hash checked) instead of recomputing, and a damaged
+    combined file is recomputed to the same result."""
+    study = tmp_path / "two.toml"
+    study.write_text(MULTI)
+    out = tmp_path / "out"
+    args = ["run", str(study), "--out", str(out), "--jobs", "1", "--quiet"]
+    assert main(args) == 0
+    first_out = capsys.readouterr().out
+    rows = pd.read_parquet(out / "replicates.parquet")
+    summary = (out / "summary.csv").read_bytes()
+    assert sorted(p.name for p in (out / "runs" / "reml").iterdir()) == ["manifest.json"]
+
+    assert main([*args, "--resume"]) == 0
+    cap = capsys.readouterr()
+    assert cap.err == "" and cap.out == first_out
+    for name in ("summary", "reml"):
+        last = json.loads((out / "runs" / name / "manifest.json").read_text())["runs"][-1]
+        assert (last["status"], last["chunks_run"]) == ("complete", 0)
+        assert sorted(p.name for p in (out / "runs" / name).iterdir()) == ["manifest.json"]
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "replicates.parquet"), rows,
+                                  check_exact=True)
+    assert (out / "summary.csv").read_bytes() == summary
+
+    combined = out / "replicates.parquet"  # damaged: its hash no longer matches
+    data = bytearray(combined.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    combined.write_bytes(bytes(data))
+    assert main([*args, "--resume"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("recomputing the replicates it held") == 2
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "replicates.parquet"), rows,
+                                  check_exact=True)
+    assert (out / "summary.csv").read_bytes() == summary

@@ -234,3 +234,43 @@ def test_files_that_are_not_files_are_refused(sleep_post, flaky, tmp_path, where
         target.mkdir()
     with pytest.raises(ReplicInputError, match=f"{target}: expected"):
         _study(sleep_post, tmp_path / "out", resume=True)
+
+
+def test_manifest_written_when_a_run_starts_and_ends(sleep_post, flaky, whole, tmp_path,
+                                                      monkeypatch):
+    """Not once per chunk (O(chunks^2) bytes): each chunk's hash is one journal line."""
+    from replic.runner import engine
+    from replic.runner.store import JOURNAL
+
+    writes, journal = [], []
+    real_write, real_record = engine.write_manifest, engine.ChunkStore.record
+
+    def counted(directory, manifest, **kw):
+        writes.append(dict(manifest["chunks"]))
+        return real_write(directory, manifest, **kw)
+
+    def recorded(self, name, digest):
+        real_record(self, name, digest)
+        journal.append((self.chunks / JOURNAL).read_text().count("\n"))
+
+    monkeypatch.setattr(engine, "write_manifest", counted)
+    monkeypatch.setattr(engine.ChunkStore, "record", recorded)
+    res = _study(sleep_post, tmp_path)
+    assert len(writes) == 2 and writes[0] == {} and journal == list(range(1, 10))
+    assert not (tmp_path / "chunks").exists()  # journal removed with the chunks
+    _same(res, whole)
+
+
+def test_journal_lines_cut_short_are_ignored(tmp_path):
+    from replic.runner.store import JOURNAL, ChunkStore
+
+    store = ChunkStore(tmp_path)
+    store.open()
+    name = "0000-0123abcd-0000000000-0000001024"
+    store.record(name, "a" * 64)
+    store.record(name, "b" * 64)  # the last line of a name wins
+    with open(store.chunks / JOURNAL, "a") as fh:
+        fh.write(f"{'c' * 64}  0001-0123abcd-0000000000-00000010")  # killed mid-line
+    assert store.recorded() == {name: "b" * 64}
+    store.clear()
+    assert store.recorded() == {} and not store.chunks.exists()

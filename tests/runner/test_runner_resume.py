@@ -16,6 +16,7 @@ import pytest
 
 import replic
 from replic import Design, ReplicInputError
+from replic.runner.store import ChunkStore
 
 from .conftest import DESIGNS, DRAWS, HERE
 
@@ -70,6 +71,8 @@ def test_sigkill_then_resume_equals_uninterrupted(flaky, tmp_path):
     assert manifest["status"] == "running"  # killed outright: nothing could record it
     stored = len(list((out / "chunks").glob("*.parquet")))
     assert 8 <= stored < 2 * KILL_REPS // KILL_CHUNK
+    assert manifest["chunks"] == {}  # written when the run started; the hashes are journalled
+    assert len(ChunkStore(out).recorded()) >= stored
 
     post = replic.read_draws(draws)
     resumed = replic.run_study(post, KILL_DESIGNS, term="Days", analysis="flaky",
