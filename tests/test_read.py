@@ -165,7 +165,7 @@ def test_gzip_under_the_cap_is_read(tmp_path, monkeypatch, sleep_df):
     small.write_bytes(gzip.compress(sleep_df.to_csv(index=False).encode()))
     assert replic.read_draws(small).n_draws == 4000
     monkeypatch.setenv("REPLIC_MAX_GUNZIPPED_MB", "0.5")  # the draws expand to ~6 MB
-    with pytest.raises(ReplicInputError, match="expands to more than 0.5 MB"):
+    with pytest.raises(ReplicInputError, match=r"expands to more than 0\.5 MB"):
         replic.read_draws(small)
     monkeypatch.setenv("REPLIC_MAX_GUNZIPPED_MB", "lots")
     with pytest.raises(ReplicInputError, match="REPLIC_MAX_GUNZIPPED_MB='lots': expected a "
