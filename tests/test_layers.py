@@ -23,7 +23,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = tuple((name, frozenset(units)) 
     ("model", {"spec", "priors", "design", "posterior", "posterior_view", "io_brms",
                "io_cmdstan", "io_arviz", "read", "terms"}),
     ("kernel", {"kernel"}),
-    ("kernels", {"lmm", "bayes_fast", "stan"}),
+    ("kernels", {"lmm", "glmm", "bayes_fast", "stan"}),
     ("science", {"effects", "simulate", "criteria", "summarise", "newsubjects", "observations",
                  "custom_criteria", "diagnosands", "fitcheck", "chunk"}),
     ("analyses", {"analyses"}),
@@ -35,8 +35,8 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = tuple((name, frozenset(units)) 
 ))
 #: The numerical core: numpy/scipy/pandas computations that never reach for files, schedulers,
 #: reports or the command line.
-CORE = {"family", "spec", "priors", "posterior", "kernel", "lmm", "bayes_fast", "effects",
-        "simulate", "criteria", "summarise", "chunk"}
+CORE = {"family", "spec", "priors", "posterior", "kernel", "lmm", "glmm", "bayes_fast",
+        "effects", "simulate", "criteria", "summarise", "chunk"}
 NEVER = {"read", "io_brms", "io_cmdstan", "results_io", "runner", "report", "study", "cli",
          "combine", "studyfile", "plan"}
 

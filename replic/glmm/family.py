@@ -1,0 +1,105 @@
+"""The response families of :mod:`replic.glmm`: binomial (logit link) and Poisson (log link).
+
+Every observation carries a count ``y`` and a weight ``m``: the number of trials for the
+binomial family (1 for a Bernoulli response), the prior weight (1, or 0 for an unobserved row)
+for the Poisson family.  An unobserved row has ``y = m = 0`` and contributes nothing.  Both links
+are canonical, so with ``mu`` the mean per trial the score of ``log p(y | eta)`` is
+``r = y - m mu``, the working weight is ``w = m V(mu)`` and Fisher scoring is Newton's method:
+
+=========  ==================================  ==========================  ===================
+family     log p(y | eta) without constant     w = -d r / d eta            d w / d eta
+=========  ==================================  ==========================  ===================
+binomial   y eta - m log(1 + exp(eta))         m mu (1 - mu)               w (1 - 2 mu)
+poisson    y eta - m exp(eta)                  m mu                        m mu
+=========  ==================================  ==========================  ===================
+
+The constants (``log C(m, y)``, ``-log y!``) and the saturated log-likelihood (for lme4's
+deviance residuals) are computed once per data set by :func:`constants`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import special
+
+__all__ = ["FAMILIES", "Terms", "constants", "terms"]
+
+#: Families implemented, with their links (lme4/brms names).
+FAMILIES = {"bernoulli": "logit", "binomial": "logit", "poisson": "log"}
+
+
+@dataclass(frozen=True)
+class Terms:
+    """Per-observation quantities at a linear predictor ``eta`` (shapes of ``eta``).
+
+    Attributes
+    ----------
+    loglik : ndarray
+        ``log p(y | eta)`` without its constant.
+    r : ndarray
+        Score ``d loglik / d eta = y - m mu``.
+    w : ndarray
+        Working weight ``-d r / d eta``.
+    dw : ndarray
+        ``d w / d eta``.
+    """
+
+    loglik: np.ndarray
+    r: np.ndarray
+    w: np.ndarray
+    dw: np.ndarray
+
+
+def _kind(family: str) -> str:
+    return "poisson" if family == "poisson" else "binomial"
+
+
+def mean(family: str, eta: np.ndarray) -> np.ndarray:
+    """The mean per trial (probability, or expected count) at ``eta``."""
+    return np.exp(eta) if _kind(family) == "poisson" else special.expit(eta)
+
+
+def terms(family: str, eta: np.ndarray, y: np.ndarray, m: np.ndarray) -> Terms:
+    """Log-likelihood, score, weight and its derivative at ``eta`` (see module docstring).
+
+    ``eta`` broadcasts against ``y`` and ``m``; non-finite values propagate (callers treat a
+    non-finite objective as ``inf``).  One ``exp`` and one ``log1p`` per element.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        if _kind(family) == "poisson":
+            mmu = m * np.exp(eta)
+            return Terms(loglik=y * eta - mmu, r=y - mmu, w=mmu, dw=mmu)
+        e = np.exp(-np.abs(eta))
+        inv = 1.0 / (1.0 + e)
+        mu = np.where(eta >= 0, inv, e * inv)
+        loglik = y * eta - m * (np.maximum(eta, 0.0) + np.log1p(e))
+        w = m * (e * inv * inv)
+        return Terms(loglik=loglik, r=y - m * mu, w=w, dw=w * (1.0 - 2.0 * mu))
+
+
+def constants(family: str, y: np.ndarray, m: np.ndarray, *, axis: tuple[int, ...]) -> tuple[
+        np.ndarray, np.ndarray]:
+    """The log-likelihood's constant and its saturated value, summed over ``axis``.
+
+    Returns
+    -------
+    const : ndarray
+        ``sum log C(m, y)`` (binomial) or ``-sum m log y!`` (Poisson): added to the kernel's
+        log-likelihood it gives lme4's ``logLik`` (its ``aic`` term).
+    saturated : ndarray
+        The kernel log-likelihood at ``mu = y / m``: ``-2 (kernel - saturated)`` is the sum of
+        lme4's deviance residuals (the scale of its adaptive Gauss-Hermite deviance).
+    """
+    y = np.asarray(y, dtype=float)
+    m = np.asarray(m, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if _kind(family) == "poisson":
+            const = -(m * special.gammaln(y + 1.0))
+            sat = np.where(y > 0, y * np.log(np.where(y > 0, y, 1.0)) - y, 0.0)
+        else:
+            const = special.gammaln(m + 1.0) - special.gammaln(y + 1.0) - special.gammaln(
+                m - y + 1.0)
+            sat = special.xlogy(y, y) + special.xlogy(m - y, m - y) - special.xlogy(m, m)
+    return const.sum(axis=axis), np.where(m > 0, sat, 0.0).sum(axis=axis)
