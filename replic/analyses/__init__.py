@@ -1,4 +1,4 @@
-"""Analyses of replicates: ``summary``, ``reml``, ``stan``, ``bayes-fast``.
+"""Analyses of replicates: ``summary``, ``reml``, ``stan``, ``bayes-fast``, ``glmm``.
 
 An analysis is a small object with
 
@@ -34,6 +34,7 @@ ANALYSES = {
     "reml": "replic.analyses.reml",
     "stan": "replic.analyses.stan",
     "bayes-fast": "replic.analyses.bayes_fast",
+    "glmm": "replic.analyses.glmm",
 }
 
 #: The model families each analysis handles (:class:`replic.family.Family` names); an analysis

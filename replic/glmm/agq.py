@@ -50,7 +50,7 @@ def agq_deviance(data: Data, theta: np.ndarray, beta: np.ndarray, n_nodes: int, 
         The deviance (kernel log-likelihood scale; ``inf`` where not finite).
     modes : Modes
     """
-    md = modes(data, theta, beta, u0=u0)
+    md = modes(data, theta, beta, u0=u0, tol=1e-11)
     z, w = gh_rule(n_nodes)
     u = md.u[0]                                             # (J, *lead)
     sd = np.exp(-0.5 * md.logdet)                           # M_j^(-1/2)

@@ -182,6 +182,10 @@ def fit_batch(data: Data, *, nAGQ: int = 1, max_iter: int = 60,
         V[bad] = _rx_vcov(data.take(np.flatnonzero(bad)), theta[bad], beta[bad], u[bad])
     se = np.sqrt(np.diagonal(V, axis1=1, axis2=2))
     error[~np.isfinite(res.value)] = "the deviance is not finite at the starting values"
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(data.m > 0, data.y / np.where(data.m > 0, data.m, 1.0), np.nan)
+    constant = ~(np.nanmax(ratio, axis=(0, 1)) > np.nanmin(ratio, axis=(0, 1)))
+    error[constant] = "the response is constant (glmer refuses it: 'Response is constant')"
     error[(error == "") & ~np.isfinite(se).all(axis=1)] = "no finite standard errors"
     const, sat = constants(data.family, data.y, data.m, axis=(0, 1))
     # lme4's deviance: the Laplace one with the family's constant (its aic), the quadrature one

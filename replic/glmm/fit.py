@@ -161,6 +161,9 @@ def fit_glmm(data: pd.DataFrame, formula: str, *, family: str, nAGQ: int = 1) ->
                                f"scalar random effect, e.g. (1 | {spec.group}); the model has "
                                f"{q} varying terms")
     fit = fit_batch(_data(md, family), nAGQ=int(nAGQ), final="central")
+    if "constant" in fit.error[0]:
+        raise ReplicInputError(f"column {spec.response!r} (response): every observation has "
+                               "the same value; glmer refuses a constant response")
     if fit.error[0]:
         raise ReplicFitError(f"fit_glmm({formula!r}): {fit.error[0]}")
     beta, se = fit.beta[0], fit.se[0]

@@ -31,9 +31,10 @@ __all__ = ["Newton", "central_hessian", "minimize"]
 Fun = Callable[[np.ndarray, np.ndarray, np.ndarray | None], tuple[
     np.ndarray, np.ndarray | None, np.ndarray, np.ndarray | None]]
 
-#: Relative step of the forward differences of the analytic gradient, and of the central
-#: stencil of deviance values (lme4's ``deriv12`` step).
-REL_GRAD, REL_VALUE = 1e-6, 1e-4
+#: Relative steps: forward differences of the analytic gradient, central differences of the
+#: gradient (lme4's ``deriv12`` step), and the central stencil of deviance values (larger: the
+#: quadrature deviance is not stationary in the modes, so their rounding enters at first order).
+REL_GRAD, REL_CENTRAL, REL_VALUE = 1e-6, 1e-4, 1e-3
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ def _hessian(fun: Fun, idx: np.ndarray, x: np.ndarray, g: np.ndarray, u: np.ndar
     """Forward (or central, step ``1e-4``) differences of the analytic gradient, the modes
     started at their first-order prediction."""
     d = x.shape[1]
-    h = _steps(x, REL_VALUE if central else REL_GRAD)
+    h = _steps(x, REL_CENTRAL if central else REL_GRAD)
     signs = (1.0, -1.0) if central else (1.0,)
     pts = np.concatenate([x[:, None, :] + s * np.eye(d)[None] * h[:, None, :] for s in signs], 1)
     start = np.concatenate([u[:, None] + s * h[:, :, None, None] * du for s in signs], 1)
