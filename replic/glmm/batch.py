@@ -20,7 +20,7 @@ import numpy as np
 from replic.glmm.agq import agq_deviance
 from replic.glmm.family import constants, terms
 from replic.glmm.optimize import central_hessian, minimize
-from replic.glmm.pirls import Data, laplace
+from replic.glmm.pirls import Data, laplace, same_b
 from replic.kernel.smallmat import lower_from_theta, matmul, tri_index
 
 __all__ = ["GlmmBatch", "fit_batch", "glm_start"]
@@ -87,15 +87,20 @@ def glm_start(data: Data, *, max_iter: int = 30) -> np.ndarray:
 
 
 def _objective(data: Data, m: int, nagq: int):
-    def fun(idx, x, u0):
+    def fun(idx, x, u0, origin=None):
         sub = data.take(idx).points()
         start = None if u0 is None else np.transpose(u0, (3, 2, 0, 1))   # (Q, J, a, E)
         xt = np.moveaxis(x, -1, 0)
+        alt = ()
+        if origin is not None:       # (x_old (a, d), u_old (a, J, Q)): same b, and u_old
+            x_old, u_old = origin
+            u_old = np.transpose(u_old, (2, 1, 0))[..., None]
+            alt = (same_b(x_old.T[:m, :, None], u_old, xt[:m]),)
         g = du = None
         if nagq > 1:
             dev, md = agq_deviance(sub, xt[:m], xt[m:], nagq, u0=start)
         else:
-            dev, g, du, md = laplace(sub, xt[:m], xt[m:], u0=start, gradient=True)
+            dev, g, du, md = laplace(sub, xt[:m], xt[m:], u0=start, u_alt=alt, gradient=True)
             g = np.moveaxis(g, 0, -1)
             du = np.transpose(du, (3, 4, 0, 2, 1))                     # (a, E, d, J, Q)
         return dev, g, np.transpose(md.u, (2, 3, 1, 0)), du
@@ -120,7 +125,7 @@ def _rx_vcov(data: Data, theta: np.ndarray, beta: np.ndarray, u: np.ndarray) -> 
 
 
 def fit_batch(data: Data, *, nAGQ: int = 1, max_iter: int = 60,
-              final: str = "forward") -> GlmmBatch:
+              central: bool = False) -> GlmmBatch:
     """Fit every data set of ``data`` (leading axis ``n``) as ``glmer`` would.
 
     Parameters
@@ -132,10 +137,10 @@ def fit_batch(data: Data, *, nAGQ: int = 1, max_iter: int = 60,
         many nodes (one scalar random effect only).
     max_iter : int
         Newton iterations.
-    final : {"forward", "central"}
-        The Hessian behind the standard errors (Laplace): the forward differences of the
-        gradient of the last Newton step (relative error about 1e-6), or central differences
-        at the optimum (about 1e-8; five more gradients per data set).
+    central : bool
+        The Hessian behind the standard errors (Laplace): False, the forward differences of
+        the gradient at the optimum from the last Newton iteration (relative error about
+        1e-6); True, central differences there (about 1e-8, five more gradients per data set).
 
     Returns
     -------
@@ -147,7 +152,13 @@ def fit_batch(data: Data, *, nAGQ: int = 1, max_iter: int = 60,
         raise ValueError("nAGQ > 1 needs one scalar random effect")
     theta0 = np.zeros((n, m))
     rows, cols = tri_index(q)
-    theta0[:, rows == cols] = 1.0
+    # lme4 starts at Lambda = I; scaling each column by the root mean square of its Z column
+    # over the observed rows starts every varying term at a unit contribution to eta, far
+    # closer to the optimum for a predictor on a wide scale (Days 0..9)
+    obs = data.m > 0
+    rms = np.sqrt(np.stack([np.where(obs, data.Z[a][:, :, None] ** 2, 0.0).sum((0, 1))
+                            for a in range(q)], 1) / np.maximum(obs.sum((0, 1)), 1)[:, None])
+    theta0[:, rows == cols] = np.where(rms > 0, 1.0 / np.where(rms > 0, rms, 1.0), 1.0)
     x0 = np.concatenate([theta0, glm_start(data)], axis=1)
     fun = _objective(data, m, nAGQ)
     res = minimize(fun, x0, analytic=nAGQ == 1, max_iter=max_iter)
@@ -160,7 +171,7 @@ def fit_batch(data: Data, *, nAGQ: int = 1, max_iter: int = 60,
     H = res.hessian * sign[:, :, None] * sign[:, None, :]
     u = res.u * flip[:, None, :]
     x = np.concatenate([theta, beta], axis=1)
-    if final == "central" and nAGQ == 1:
+    if nAGQ == 1 and central:
         ok = np.isfinite(res.value)
         if ok.any():
             H[ok] = central_hessian(_objective(data.take(np.flatnonzero(ok)), m, nAGQ), x[ok],

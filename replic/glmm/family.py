@@ -42,14 +42,21 @@ class Terms:
         Score ``d loglik / d eta = y - m mu``.
     w : ndarray
         Working weight ``-d r / d eta``.
-    dw : ndarray
-        ``d w / d eta``.
+    mu : ndarray
+        The mean per trial.
+    poisson : bool
     """
 
     loglik: np.ndarray
     r: np.ndarray
     w: np.ndarray
-    dw: np.ndarray
+    mu: np.ndarray
+    poisson: bool = False
+
+    @property
+    def dw(self) -> np.ndarray:
+        """``d w / d eta``: ``w (1 - 2 mu)`` (binomial) or ``w`` (Poisson)."""
+        return self.w if self.poisson else self.w * (1.0 - 2.0 * self.mu)
 
 
 def _kind(family: str) -> str:
@@ -62,21 +69,32 @@ def mean(family: str, eta: np.ndarray) -> np.ndarray:
 
 
 def terms(family: str, eta: np.ndarray, y: np.ndarray, m: np.ndarray) -> Terms:
-    """Log-likelihood, score, weight and its derivative at ``eta`` (see module docstring).
+    """Log-likelihood, score, weight and mean at ``eta`` (see module docstring).
 
     ``eta`` broadcasts against ``y`` and ``m``; non-finite values propagate (callers treat a
-    non-finite objective as ``inf``).  One ``exp`` and one ``log1p`` per element.
+    non-finite objective as ``inf``).  One ``exp`` and one ``log1p`` per element, in place.
     """
     with np.errstate(over="ignore", invalid="ignore"):
         if _kind(family) == "poisson":
-            mmu = m * np.exp(eta)
-            return Terms(loglik=y * eta - mmu, r=y - mmu, w=mmu, dw=mmu)
-        e = np.exp(-np.abs(eta))
-        inv = 1.0 / (1.0 + e)
+            mu = np.exp(eta)
+            mmu = m * mu
+            return Terms(loglik=y * eta - mmu, r=y - mmu, w=mmu, mu=mu, poisson=True)
+        e = np.abs(eta)
+        np.negative(e, out=e)
+        np.exp(e, out=e)                                   # exp(-|eta|)
+        inv = e + 1.0
+        np.reciprocal(inv, out=inv)                        # 1 / (1 + exp(-|eta|))
         mu = np.where(eta >= 0, inv, e * inv)
-        loglik = y * eta - m * (np.maximum(eta, 0.0) + np.log1p(e))
-        w = m * (e * inv * inv)
-        return Terms(loglik=loglik, r=y - m * mu, w=w, dw=w * (1.0 - 2.0 * mu))
+        w = e * inv
+        w *= inv
+        w = m * w                                          # m mu (1 - mu)
+        np.log1p(e, out=e)
+        e += np.maximum(eta, 0.0)                          # log(1 + exp(eta))
+        loglik = y * eta
+        loglik -= m * e
+        r = m * mu
+        np.subtract(y, r, out=r)
+        return Terms(loglik=loglik, r=r, w=w, mu=mu)
 
 
 def constants(family: str, y: np.ndarray, m: np.ndarray, *, axis: tuple[int, ...]) -> tuple[

@@ -10,11 +10,13 @@ The deviance is even in the sign of each column of ``Lambda``, so ``theta`` is o
 bounds and the columns are flipped to a non-negative diagonal afterwards: a boundary (singular)
 fit is an interior minimum of that even function.
 
-``fun(index, x, u0)`` evaluates data sets ``index`` at points ``x`` (a, E, d) with modes started
-from ``u0`` (a, E or 1, J, Q) and returns ``(dev (a, E), grad (a, E, d) or None, u (a, E, J, Q),
-du (a, E, d, J, Q) or None)``: with the analytic gradient comes the derivative of the modes, so
-the modes at the difference points start from their first-order prediction and PIRLS needs one
-step there.
+``fun(index, x, u0[, origin])`` evaluates data sets ``index`` at points ``x`` (a, E, d) with modes
+started from ``u0`` (a, E or 1, J, Q) -- or, given ``origin = (x_old, u_old)`` (the last point and
+its modes), from whichever of ``u0`` and the modes with ``u_old``'s random effects is better per
+group (a long step in ``theta`` rescales the modes) -- and returns ``(dev (a, E), grad (a, E, d)
+or None, u (a, E, J, Q), du (a, E, d, J, Q) or None)``: with the analytic gradient comes the
+derivative of the modes, so the modes at the difference points start from their first-order
+prediction and PIRLS needs one step there.
 """
 
 from __future__ import annotations
@@ -70,8 +72,10 @@ def _steps(x: np.ndarray, rel: float) -> np.ndarray:
     return rel * np.maximum(np.abs(x), 1.0)
 
 
-def _center(fun: Fun, idx: np.ndarray, x: np.ndarray, u: np.ndarray | None):
-    f, g, um, du = fun(idx, x[:, None, :], None if u is None else u[:, None])
+def _center(fun: Fun, idx: np.ndarray, x: np.ndarray, u: np.ndarray | None,
+            origin: tuple[np.ndarray, np.ndarray] | None = None):
+    f, g, um, du = fun(idx, x[:, None, :], None if u is None else u[:, None],
+                       *(() if origin is None else (origin,)))
     return f[:, 0], None if g is None else g[:, 0], um[:, 0], None if du is None else du[:, 0]
 
 
@@ -156,11 +160,8 @@ def minimize(fun: Fun, x0: np.ndarray, u0: np.ndarray | None = None, *, analytic
                 break
             idx = active[pending]
             xt = x[idx] + alpha[pending, None] * step[pending]
-            if analytic:           # modes started at their first-order prediction (short steps)
-                move = alpha[pending, None] * step[pending]
-                near = np.abs(move).max(axis=1) < 0.03
-                start = u[idx] + near[:, None, None] * np.einsum("ad,adjq->ajq", move, du[idx])
-                ft, gt, ut, dut = _center(fun, idx, xt, start)
+            if analytic:    # modes from the old ones or the old random effects
+                ft, gt, ut, dut = _center(fun, idx, xt, u[idx], (x[idx], u[idx]))
             else:
                 ft, gt, Ht, ut = _values(fun, idx, xt, u[idx])
             ok = np.isfinite(ft) & (ft <= value[idx] + 1e-10 * np.abs(value[idx]))

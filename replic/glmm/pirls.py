@@ -31,7 +31,7 @@ import numpy as np
 from replic.glmm.family import Terms, terms
 from replic.kernel.smallmat import det_inv_lead, tri_index
 
-__all__ = ["Data", "Modes", "laplace", "modes"]
+__all__ = ["Data", "Modes", "laplace", "modes", "same_b"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -127,14 +127,14 @@ def lower(theta: np.ndarray, q: int) -> np.ndarray:
 
 
 def _lam_t_v(lam: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """``Lambda' v`` for ``v`` (Q, J, *lead), ``lam`` (Q, Q, *lead)."""
+    """``Lambda' v`` for ``v`` (Q, ...) and ``lam`` (Q, Q, ...) broadcasting against it."""
     q = lam.shape[0]
-    return np.stack([sum(lam[c, a][None] * v[c] for c in range(a, q)) for a in range(q)])
+    return np.stack([sum(lam[c, a] * v[c] for c in range(a, q)) for a in range(q)])
 
 
 def _lam_v(lam: np.ndarray, v: np.ndarray) -> np.ndarray:
     """``Lambda v``."""
-    return np.stack([sum(lam[a, c][None] * v[c] for c in range(a + 1))
+    return np.stack([sum(lam[a, c] * v[c] for c in range(a + 1))
                      for a in range(lam.shape[0])])
 
 
@@ -150,17 +150,33 @@ def _system(lam: np.ndarray, Zc: np.ndarray, u: np.ndarray, r: np.ndarray, w: np
     for a in range(q):
         for b in range(a + 1):
             A[a][b] = A[b][a] = (w * (Zc[a] * Zc[b])).sum(0)
-    AL = [[sum(A[a][c] * lam[c, b][None] for c in range(b, q)) for b in range(q)]
+    AL = [[sum(A[a][c] * lam[c, b] for c in range(b, q)) for b in range(q)]
           for a in range(q)]                                         # A Lambda
     M = [[None] * q for _ in range(q)]
     for a in range(q):
         for b in range(a + 1):
-            M[a][b] = M[b][a] = sum(lam[c, a][None] * AL[c][b] for c in range(a, q)) + (
+            M[a][b] = M[b][a] = sum(lam[c, a] * AL[c][b] for c in range(a, q)) + (
                 1.0 if a == b else 0.0)
     det, Minv = det_inv_lead(_msym(M, q))
     s = np.stack([(r * Zc[a]).sum(0) for a in range(q)])
     grad = _lam_t_v(lam, s) - u
     return _msym(A, q), det, Minv, grad, s
+
+
+def same_b(theta_from: np.ndarray, u: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    """Modes at ``theta`` giving the same random effects ``b = Lambda u`` as ``u`` at
+    ``theta_from`` (a start for PIRLS after a long step in ``theta``): forward substitution,
+    non-finite entries replaced by ``u``'s.  Shapes as :func:`modes`' ``u0``."""
+    q = u.shape[0]
+    lam_from, lam = lower(theta_from, q)[:, :, None], lower(theta, q)[:, :, None]
+    b = _lam_v(lam_from, u)
+    out = []
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for a in range(q):
+            acc = b[a] - sum(lam[a, c] * out[c] for c in range(a))
+            out.append(acc / lam[a, a])
+    v = np.stack(out)
+    return np.where(np.isfinite(v), v, u)
 
 
 def _matvec(Mx: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -169,7 +185,7 @@ def _matvec(Mx: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 
 def modes(data: Data, theta: np.ndarray, beta: np.ndarray, *, u0: np.ndarray | None = None,
-          tol: float = 1e-9, max_iter: int = 40) -> Modes:
+          u_alt: tuple[np.ndarray, ...] = (), tol: float = 1e-9, max_iter: int = 40) -> Modes:
     """PIRLS: the conditional modes at ``(theta, beta)`` (Newton per group, step halving).
 
     Parameters
@@ -180,6 +196,9 @@ def modes(data: Data, theta: np.ndarray, beta: np.ndarray, *, u0: np.ndarray | N
     beta : ndarray, shape (P, *lead)
     u0 : ndarray, shape (Q, J, *lead), optional
         Starting modes (zeros by default).
+    u_alt : tuple of ndarray, shape (Q, J, *lead)
+        Other starting modes; each group starts from whichever start has the lowest penalised
+        deviance.
     tol : float
         A group has converged when its Newton step is below ``tol`` in every coordinate (or
         its Newton decrement is at the rounding level of its deviance).
@@ -193,47 +212,90 @@ def modes(data: Data, theta: np.ndarray, beta: np.ndarray, *, u0: np.ndarray | N
     lam = lower(theta, q)
     Xc, Zc = _cols(data.X, nlead), _cols(data.Z, nlead)
     offset = sum(Xc[p] * beta[p][None, None] for p in range(data.p))     # (U, Jx, *lead)
-    J = data.y.shape[1]
+    U, J = data.y.shape[:2]
     lead = np.broadcast_shapes(beta.shape[1:], data.y.shape[2:])
-    u = np.zeros((q, J, *lead)) if u0 is None else np.broadcast_to(u0, (q, J, *lead)).copy()
+    shape = (J, *lead)
+    # every (group, point) is a column: iterations touch only the columns still moving
+    off = np.broadcast_to(offset, (U, *shape)).reshape(U, -1)
+    Zg = np.broadcast_to(Zc, (q, U, *shape)).reshape(q, U, -1)
+    yg = np.broadcast_to(data.y, (U, *shape)).reshape(U, -1)
+    mg = np.broadcast_to(data.m, (U, *shape)).reshape(U, -1)
+    lg = np.broadcast_to(lam[:, :, None], (q, q, *shape)).reshape(q, q, -1)
+    G = off.shape[1]
 
-    def evaluate(u: np.ndarray):
-        b = _lam_v(lam, u)
-        eta = offset + sum(Zc[a] * b[a][None] for a in range(q))
-        t = terms(data.family, eta, data.y, data.m)
+    def evaluate(u: np.ndarray, c: slice | np.ndarray):
+        b = _lam_v(lg[:, :, c], u)
+        eta = off[:, c] + sum(Zg[a][:, c] * b[a] for a in range(q))
+        t = terms(data.family, eta, yg[:, c], mg[:, c])
         pdev = -2.0 * t.loglik.sum(0) + (u * u).sum(0)
         return eta, t, np.where(np.isfinite(pdev), pdev, np.inf)
 
-    eta, t, pdev = evaluate(u)
-    converged = np.zeros((J, *lead), dtype=bool)
-    for it in range(max_iter + 1):
-        A, det, Minv, grad, s = _system(lam, Zc, u, t.r, t.w)
-        if it == max_iter:
-            break
-        step = _matvec(Minv, grad)
+    every = slice(None)
+    u = np.zeros((q, G)) if u0 is None else np.broadcast_to(u0, (q, *shape)).reshape(q, G).copy()
+    eta, t, pdev = evaluate(u, every)
+    t = [t.loglik, t.r, t.w, t.mu]
+    for alt in u_alt or ():            # other starts: keep the best per group
+        ua = np.broadcast_to(alt, (q, *shape)).reshape(q, G)
+        eta_a, t_a, pdev_a = evaluate(ua, every)
+        better = pdev_a < pdev
+        u = np.where(better, ua, u)
+        eta = np.where(better, eta_a, eta)
+        t = [np.where(better, x, y) for x, y in zip(
+            (t_a.loglik, t_a.r, t_a.w, t_a.mu), t, strict=True)]
+        pdev = np.minimum(pdev, pdev_a)
+    converged = np.zeros(G, dtype=bool)
+    moved = np.zeros(G, dtype=bool)
+    active = np.arange(G)
+    A, det, Minv, grad, s = _system(lg, Zg, u, t[1], t[2])     # every column, at the starts
+    for it in range(max_iter):
+        ua = u[:, active]
+        if it:
+            _, _, Mi, grad, _ = _system(lg[:, :, active], Zg[:, :, active], ua,
+                                        t[1][:, active], t[2][:, active])
+        else:
+            Mi = Minv
+        step = _matvec(Mi, grad)
         step = np.where(np.isfinite(step), step, 0.0)
         dec = (grad * step).sum(0)
-        converged |= (np.abs(step).max(0) < tol) | (dec < 1e-24 * (1.0 + np.abs(pdev)))
-        if converged.all():
+        done = (np.abs(step).max(0) < tol) | (dec < 1e-24 * (1.0 + np.abs(pdev[active])))
+        converged[active[done]] = True
+        active, ua, step = active[~done], ua[:, ~done], step[:, ~done]
+        if active.size == 0:
             break
-        step = np.where(converged[None], 0.0, step)
+        moved[active] = True
+        pa = pdev[active]
         for _half in range(12):                                   # step halving per group
-            eta_n, t_n, pdev_n = evaluate(u + step)
-            worse = pdev_n > pdev + 1e-12 * (1.0 + np.abs(pdev))
+            eta_n, t_n, pdev_n = evaluate(ua + step, active)
+            worse = pdev_n > pa + 1e-12 * (1.0 + np.abs(pa))
             if not worse.any():
                 break
-            step = np.where(worse[None], step / 2, step)
-        u = u + step
-        eta, t, pdev = eta_n, t_n, pdev_n
+            step = np.where(worse, step / 2, step)
+        u[:, active] = ua + step
+        eta[:, active] = eta_n
+        for x, new in zip(t, (t_n.loglik, t_n.r, t_n.w, t_n.mu), strict=True):
+            x[:, active] = new
+        pdev[active] = pdev_n
+    if moved.any():                    # the system at the final modes of the columns that moved
+        c = np.flatnonzero(moved)
+        A_c, det_c, Minv_c, _, s_c = _system(lg[:, :, c], Zg[:, :, c], u[:, c], t[1][:, c],
+                                             t[2][:, c])
+        A[:, :, c], det[c], Minv[:, :, c], s[:, c] = A_c, det_c, Minv_c, s_c
     with np.errstate(divide="ignore", invalid="ignore"):
         logdet = np.log(det)
-    return Modes(u=u, eta=eta, loglik=t.loglik.sum(0), Minv=Minv, logdet=logdet, lam=lam,
-                 converged=converged.all(0), terms=t, A=A, s=s)
+
+    def back(x: np.ndarray, k: int) -> np.ndarray:
+        return x.reshape(*x.shape[:k], *shape)
+
+    return Modes(u=back(u, 1), eta=back(eta, 1), loglik=back(t[0].sum(0), 0),
+                 Minv=back(Minv, 2), logdet=back(logdet, 0), lam=lam,
+                 converged=back(converged, 0).all(0),
+                 terms=Terms(*(back(x, 1) for x in t), poisson=data.family == "poisson"),
+                 A=back(A, 2), s=back(s, 1))
 
 
 def laplace(data: Data, theta: np.ndarray, beta: np.ndarray, *, u0: np.ndarray | None = None,
-            gradient: bool = False) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None,
-                                             Modes]:
+            u_alt: tuple[np.ndarray, ...] = (), gradient: bool = False) -> tuple[
+                np.ndarray, np.ndarray | None, np.ndarray | None, Modes]:
     """The Laplace deviance at ``(theta, beta)`` and, optionally, its gradient.
 
     Returns
@@ -246,7 +308,7 @@ def laplace(data: Data, theta: np.ndarray, beta: np.ndarray, *, u0: np.ndarray |
         Derivatives of the modes in ``(theta, beta)`` (warm starts of nearby points).
     modes : Modes
     """
-    md = modes(data, theta, beta, u0=u0)
+    md = modes(data, theta, beta, u0=u0, u_alt=u_alt)
     dev = (-2.0 * md.loglik + (md.u * md.u).sum(0) + md.logdet).sum(0)
     dev = np.where(np.isfinite(dev), dev, np.inf)
     if not gradient:
@@ -261,7 +323,7 @@ def _gradient(data: Data, md: Modes) -> tuple[np.ndarray, np.ndarray]:
     nlead = md.lam.ndim - 2
     Xc, Zc = _cols(data.X, nlead), _cols(data.Z, nlead)
     t, A, s = md.terms, md.A, md.s
-    lam = md.lam
+    lam = md.lam[:, :, None]                                    # broadcasts over groups
     # K = Lambda M^-1 Lambda' (Q, Q, J, *lead); h_i = z_i' K z_i; a_i = h_i w'_i
     ML = np.stack([_lam_v(lam, md.Minv[:, b]) for b in range(q)], axis=1)   # Lambda M^-1
     K = np.stack([_lam_v(lam, ML[a]) for a in range(q)])                    # (Lambda M^-1 L')'
@@ -274,7 +336,7 @@ def _gradient(data: Data, md: Modes) -> tuple[np.ndarray, np.ndarray]:
     e = av - 2.0 * t.r
     gb = [((e * Xc[k]).sum(0) - sum(C[a][k] * Kt[a] for a in range(q))).sum(0)
           for k in range(p)]
-    LtA = np.stack([np.stack([sum(lam[c, a][None] * A[c, b] for c in range(a, q))
+    LtA = np.stack([np.stack([sum(lam[c, a] * A[c, b] for c in range(a, q))
                               for b in range(q)]) for a in range(q)])        # Lambda' A
     MLA = np.stack([np.stack([sum(md.Minv[c, x] * LtA[x, b] for x in range(q))
                               for b in range(q)]) for c in range(q)])        # M^-1 Lambda' A
