@@ -11,6 +11,7 @@ from replic.effects import effect_draws, summarise_draws, trajectory_bands
 from replic.errors import ReplicFitError, ReplicInputError, ReplicWarning
 from replic.family import Family
 from replic.fitcheck import fit_bayes_fast
+from replic.glmm import fit_glmm
 from replic.lmm import fit_lmm
 from replic.plan import cheapest_design, find_k
 from replic.posterior import Posterior
@@ -33,6 +34,7 @@ __all__ = [
     "effect_draws",
     "find_k",
     "fit_bayes_fast",
+    "fit_glmm",
     "fit_lmm",
     "fit_posterior",
     "k_needed",

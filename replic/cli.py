@@ -239,6 +239,8 @@ _UNCONVERGED_WHY = {
                    "unreliable; refit_flagged = true refits them with Stan)"),
     "stan": "not converged (R-hat, bulk ESS or divergent transitions)",
     "reml": "not converged (the optimiser's checks)",
+    "glmm": ("not converged or flagged (Newton did not converge, or the Hessian-based "
+             "covariance was not positive definite, as glmer warns)"),
 }
 
 
@@ -338,7 +340,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--keep-chunks", action="store_true", help="keep DIR/chunks/ (one file per "
                    "finished chunk) beside DIR/replicates.parquet; by default they are removed "
                    "once merged")
-    r.add_argument("--analysis", choices=["summary", "reml", "stan", "bayes-fast"],
+    r.add_argument("--analysis", choices=["summary", "reml", "stan", "bayes-fast", "glmm"],
                    action="append", help="analysis (overrides the study; repeat to compare)")
     r.add_argument("--out", help="results directory (default: reports/<study name>/)")
     r.add_argument("--target", type=float, help="target probability for the smallest k "

@@ -262,7 +262,7 @@ def run_study(posterior: Posterior | str | Path | pd.DataFrame, designs: Design 
         The replication designs (an int k means ``Design(k)``).
     term : str
         The term whose effect is compared (``"Days"``).
-    analysis : {"summary", "reml", "stan", "bayes-fast"}
+    analysis : {"summary", "reml", "stan", "bayes-fast", "glmm"}
         How each replicate is analysed.
     reps : int
         Replicates per design.

@@ -44,6 +44,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "reml": ("gaussian",),
     "stan": ("gaussian",),
     "bayes-fast": ("gaussian",),
+    "glmm": ("bernoulli", "binomial", "poisson"),
 }
 
 

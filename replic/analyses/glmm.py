@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from scipy import stats as sps
 
-from replic.analyses import failed_columns
+from replic.analyses import check_family, failed_columns
 from replic.errors import ReplicInputError
 from replic.glmm import Data, fit_batch
 from replic.glmm.family import FAMILIES
@@ -52,10 +52,8 @@ class GlmmContext:
 
 def _family(posterior: Any) -> str:
     fam = getattr(posterior, "family", None)
+    check_family("glmm", fam)
     name, link = getattr(fam, "name", fam), getattr(fam, "link", None)
-    if name not in FAMILIES:
-        raise ReplicInputError(f"analysis 'glmm' fits {', '.join(FAMILIES)} models; the "
-                               f"posterior's family is {fam or 'gaussian'} (use 'reml')")
     if link is not None and link != FAMILIES[name]:
         raise ReplicInputError(f"analysis 'glmm' fits {name} models with the {FAMILIES[name]} "
                                f"link (glmer's default); the posterior's link is {link!r}")

@@ -160,8 +160,21 @@ def minimize(fun: Fun, x0: np.ndarray, u0: np.ndarray | None = None, *, analytic
                 break
             idx = active[pending]
             xt = x[idx] + alpha[pending, None] * step[pending]
-            if analytic:    # modes from the old ones or the old random effects
-                ft, gt, ut, dut = _center(fun, idx, xt, u[idx], (x[idx], u[idx]))
+            if analytic:    # modes from their first-order prediction after a short step,
+                move = alpha[pending, None] * step[pending]   # else from the old modes or
+                short = np.abs(move).max(axis=1) < 0.05          # the old random effects
+                ft, gt, ut, dut = (np.empty(idx.size), np.empty((idx.size, d)),
+                                   np.empty_like(u[idx]), np.empty_like(du[idx]))
+                for part, kw in ((short, None), (~short, True)):
+                    if not part.any():
+                        continue
+                    i = idx[part]
+                    if kw is None:
+                        start = u[i] + np.einsum("ad,adjq->ajq", move[part], du[i])
+                        res = _center(fun, i, xt[part], start)
+                    else:
+                        res = _center(fun, i, xt[part], u[i], (x[i], u[i]))
+                    ft[part], gt[part], ut[part], dut[part] = res
             else:
                 ft, gt, Ht, ut = _values(fun, idx, xt, u[idx])
             ok = np.isfinite(ft) & (ft <= value[idx] + 1e-10 * np.abs(value[idx]))

@@ -115,7 +115,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--target", type=float, help="probability to reach (default: the study's)")
     p.add_argument("--criterion", default="sig_same_direction", choices=list(CRITERIA),
                    help="criterion (default: significant in the original's direction)")
-    p.add_argument("--analysis", choices=["summary", "reml", "stan", "bayes-fast"],
+    p.add_argument("--analysis", choices=["summary", "reml", "stan", "bayes-fast", "glmm"],
                    help="analysis (default: the study's first)")
     p.add_argument("--k-max", type=int, help="largest k searched (default: the study's)")
     p.add_argument("--confidence", type=float, default=0.95,

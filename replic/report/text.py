@@ -47,6 +47,7 @@ ANALYSIS_LABELS = {
     "reml": "REML refit (lme4-style, Satterthwaite df)",
     "stan": "Bayesian refit with Stan (NUTS)",
     "bayes-fast": "Bayesian refit without MCMC (bayes-fast)",
+    "glmm": "GLMM refit (lme4's glmer: Laplace, Wald z)",
 }
 
 #: Short names of the replication criteria.
