@@ -8,8 +8,9 @@ with the number of groups; kept apart (one pattern per group, ``count == 1``), t
 give each group's own ``Z_j'[X_j y_j]`` (best linear unbiased predictions, exact derivatives).
 
 This one :class:`GroupStats` serves both LMM kernels: bayes-fast reads the pattern fields, the
-REML engine (:mod:`replic.lmm`) the per-group views :attr:`GroupStats.ZtXy`,
-:attr:`GroupStats.XytXy` and :attr:`GroupStats.outer`.
+REML engine (:mod:`replic.lmm`) :attr:`GroupStats.XytXy` and :attr:`GroupStats.outer` (the
+deviance, for patterns or groups) and the per-group view :attr:`GroupStats.ZtXy` (exact
+derivatives, starting values, BLUPs).
 
 Shapes: ``n`` data sets, ``G`` patterns, ``P`` fixed effects, ``Q`` varying terms.  Design arrays
 may have a leading axis of 1 (shared by all data sets).
@@ -21,6 +22,8 @@ from dataclasses import dataclass, fields
 from functools import cached_property
 
 import numpy as np
+
+from replic.kernel.woodbury import pattern_outer
 
 __all__ = ["GroupStats", "outer_blocks", "stats_from_long", "stats_from_replicates"]
 
@@ -115,8 +118,13 @@ class GroupStats:
 
     @cached_property
     def outer(self) -> np.ndarray:
-        """:func:`outer_blocks` of :attr:`ZtXy`, cached for the REML engine's deviance."""
-        return outer_blocks(self.ZtXy)
+        """Products of the rows of ``Z_j'[X_j y_j]`` summed over each pattern's groups, shape
+        (n, t G, (P + 1)^2) (:func:`outer_blocks`, or
+        :func:`replic.kernel.woodbury.pattern_outer` for collapsed patterns), cached for
+        :func:`replic.kernel.woodbury.group_sums`."""
+        if self.per_group:
+            return outer_blocks(self.ZtXy)
+        return pattern_outer(self.count, self.ZtX, self.zy, self.Szz)
 
     def with_outer(self) -> GroupStats:
         """These statistics, with :attr:`outer` computed (and carried along by :meth:`take`)."""

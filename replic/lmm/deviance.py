@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from replic.kernel.smallmat import det_inv, lower_from_theta
-from replic.kernel.stats import GroupStats, outer_blocks
+from replic.kernel.stats import GroupStats
 from replic.kernel.woodbury import group_sums
 
 __all__ = ["LOG2PI", "Components", "components", "deviance", "deviance_vp"]
@@ -73,8 +73,8 @@ def components(stats: GroupStats, theta: np.ndarray) -> Components:
     Components
     """
     q, p = stats.q, stats.p
-    D = stats.outer if stats.outer is not None else outer_blocks(stats.ZtXy)
-    ld_l2, S = group_sums(lower_from_theta(theta, q), stats.ZtZ, D)
+    ld_l2, S = group_sums(lower_from_theta(theta, q), stats.ZtZ, stats.outer,
+                          count=None if stats.per_group else stats.count)
     C = stats.XytXy[:, None] - S.reshape(*theta.shape[:2], p + 1, p + 1)
     detC, CXX_inv = det_inv(C[..., :p, :p])
     beta = (CXX_inv * C[..., None, :p, p]).sum(-1)

@@ -80,3 +80,15 @@ def test_reorder_terms_permutes_z():
     for name in ("ZtZ", "ZtXy", "XytXy", "Szz"):
         np.testing.assert_allclose(getattr(r, name), getattr(t, name), rtol=1e-12)
     assert isinstance(r, GroupStats)
+
+
+@pytest.mark.parametrize("reml", [True, False])
+def test_deviance_of_collapsed_patterns_equals_per_group(reml):
+    from replic.lmm.deviance import deviance
+
+    y, X, Z, _ = _data(k=7)
+    theta = np.array([[[0.8, 0.1, 0.3], [1.5, -0.2, 0.05]]] * 3)
+    one = deviance(stats_from_replicates(y, X, Z), theta, reml=reml)
+    per = deviance(stats_from_replicates(y, X, Z, per_group=True), theta, reml=reml)
+    assert np.isfinite(per).all()
+    np.testing.assert_allclose(one, per, rtol=1e-12)
