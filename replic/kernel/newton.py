@@ -26,7 +26,7 @@ def pinv_sym(H: np.ndarray, *, rtol: float = 1e-10, atol: float = 0.0) -> np.nda
     """Pseudo-inverse of symmetric ``H`` (..., m, m) over its eigenvalues above
     ``max(atol, rtol * max |eigenvalue|)``; the others (non-positive ones included) count as 0."""
     V, inv = _eig_inverse(H, rtol=rtol, atol=atol)
-    return np.einsum("...ij,...j,...kj->...ik", V, inv, V)
+    return (V * inv[..., None, :]) @ np.swapaxes(V, -1, -2)
 
 
 def newton_step(g: np.ndarray, H: np.ndarray, *, rtol: float = 1e-10) -> np.ndarray:

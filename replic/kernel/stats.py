@@ -133,6 +133,9 @@ class GroupStats:
 
     def take(self, idx: np.ndarray | slice) -> GroupStats:
         """The statistics of data sets ``idx`` (arrays shared by all data sets stay shared)."""
+        if isinstance(idx, np.ndarray) and idx.shape == (self.n,) and np.array_equal(
+                idx, np.arange(self.n)):
+            return self
         def pick(a: np.ndarray) -> np.ndarray:
             return a if a.shape[0] == 1 and self.n != 1 else a[idx]
         out = GroupStats(**{f.name: pick(getattr(self, f.name)) for f in fields(self)})
@@ -210,14 +213,18 @@ def stats_from_replicates(y: np.ndarray, X: np.ndarray, Z: np.ndarray,
             Szz=np.einsum("nkq,nkr->nqr", Zy, Zy)[:, None], **common)
     m = observed.astype(float)
     y0 = np.where(observed, y, 0.0)
-    Zy = np.einsum("tq,nkt->nkq", Z, y0)
+    Zy = y0 @ Z                                                 # (n, k, Q)
     nobs = m.sum(axis=(1, 2))
     with np.errstate(divide="ignore", invalid="ignore"):
-        xbar = np.einsum("nkt,tp->np", m, X) / nobs[:, None]
+        xbar = (m.sum(axis=1) @ X) / nobs[:, None]
+
+    def masked(A: np.ndarray, B: np.ndarray) -> np.ndarray:   # sum_t m_t A_t' B_t per group
+        return (m @ (A[:, :, None] * B[:, None, :]).reshape(T, -1)).reshape(
+            n, k, A.shape[1], B.shape[1])
+
     return GroupStats(
-        count=np.ones((1, k)), XtX=np.einsum("nkt,tp,tq->nkpq", m, X, X),
-        ZtX=np.einsum("nkt,tq,tp->nkqp", m, Z, X), ZtZ=np.einsum("nkt,tq,tr->nkqr", m, Z, Z),
-        zy=Zy, Szz=Zy[..., :, None] * Zy[..., None, :], Xty=np.einsum("tp,nkt->np", X, y0),
+        count=np.ones((1, k)), XtX=masked(X, X), ZtX=masked(Z, X), ZtZ=masked(Z, Z), zy=Zy,
+        Szz=Zy[..., :, None] * Zy[..., None, :], Xty=np.einsum("nkt,tp->np", y0, X),
         yty=np.einsum("nkt,nkt->n", y0, y0), nobs=nobs, xbar=xbar,
         n_groups=observed.any(axis=2).sum(axis=1))
 
