@@ -188,6 +188,9 @@ class Design:
         ``"posterior"``: each replicate uses one posterior draw (assurance); ``"mean"`` /
         ``"median"``: the posterior mean or median (conditional power); a mapping of brms
         parameter names to values (``{"b_Days": 3.0}``), the rest from the posterior mean.
+    trials : int, optional
+        Binomial models: the number of trials of every observation (otherwise the model's
+        trials column, given in ``within`` or taken with the original subjects' rows).
     name : str, optional
         A label to show instead of the generated one (not part of the design's identity).
     x_name : str
@@ -208,12 +211,13 @@ class Design:
     name: str | None = None
     x_name: str = "x"
     tag: str = ""
+    trials: int | None = None
 
     def __init__(self, k: int, *, x: Sequence[float] | None = None, within: object = None,
                  between: Mapping | None = None, covariates: Mapping | None = None,
                  missing: float = 0.0, params: str | Mapping[str, float] | tuple = "posterior",
                  name: str | None = None, x_name: str = "x", tag: str = "",
-                 dropout: float = 0.0) -> None:
+                 dropout: float = 0.0, trials: int | None = None) -> None:
         if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 2:
             raise ReplicInputError(f"Design: k={k!r}; expected an integer number of new subjects "
                                    ">= 2 (a replication's effect needs at least two subjects)")
@@ -251,6 +255,10 @@ class Design:
             except (TypeError, ValueError):
                 raise ReplicInputError(f"Design: params={params!r}; expected a mapping of brms "
                                        "parameter names to finite numbers") from None
+        if trials is not None and (isinstance(trials, bool) or not isinstance(
+                trials, int | np.integer) or not 1 <= trials <= 10**9):
+            raise ReplicInputError(f"Design: trials={trials!r}; expected a positive integer "
+                                   "number of trials per observation (binomial models)")
         between_c, cov_c = _between(between), _covariates(covariates)
         clash = {v for v, _ in between_c} & {v for v, _ in cov_c}
         if clash:
@@ -261,7 +269,8 @@ class Design:
                             ("missing", float(missing)), ("params", p),
                             ("dropout", float(dropout)),
                             ("name", None if name is None else str(name)),
-                            ("x_name", str(x_name)), ("tag", str(tag))):
+                            ("x_name", str(x_name)), ("tag", str(tag)),
+                            ("trials", None if trials is None else int(trials))):
             object.__setattr__(self, attr, value)
 
     @property
@@ -288,6 +297,8 @@ class Design:
                     self.params]
         if self.dropout:  # appended only when set: designs without dropout keep their keys
             spec.append(["dropout", self.dropout])
+        if self.trials is not None:  # likewise
+            spec.append(["trials", self.trials])
         text = json.dumps(spec, sort_keys=True)
         return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little")
 
@@ -315,6 +326,8 @@ class Design:
             parts.append(f"missing={self.missing:g}")
         if self.dropout:
             parts.append(f"dropout={self.dropout:g}")
+        if self.trials is not None:
+            parts.append(f"trials={self.trials}")
         if self.params != "posterior":
             parts.append("params=" + (self.params if isinstance(self.params, str) else
                                        ",".join(f"{n}={v:g}" for n, v in self.params)))

@@ -3,12 +3,16 @@
 | estimand | draws | brms |
 |---|---|---|
 | ``conditional`` | ``beta_s`` | ``re_formula = NA`` |
+| ``population_averaged`` | GLMMs: ``g(E_u h(eta1 + z1'u)) - g(E_u h(eta0 + z0'u))`` | none |
 | ``fitted`` | ``beta_s + u_js`` for each fitted level j | ``re_formula = NULL`` |
 | ``fitted_mean`` | ``beta_s + mean_j u_js`` | |
 | ``new_gaussian`` | ``beta_s + v_s``, ``v_s ~ MVN(0, Sigma_s)`` | ``"gaussian"`` |
 | ``new_uncertainty`` | ``beta_s + u_{J*(s), s}``, J*(s) uniform per draw | ``"uncertainty"`` |
 | ``new_old_levels`` | ``beta_s + u_{J*, s}``, one level J* drawn once | ``"old_levels"`` |
 | ``replication_mean`` | ``beta_s + mean_{i<=k} v_is`` | none |
+
+These are the link scale's.  ``scale="response"`` (or a ``contrast``) gives every estimand as a
+difference of expected responses (probabilities, counts): :mod:`replic.response_effects`.
 """
 
 from __future__ import annotations
@@ -20,14 +24,15 @@ import pandas as pd
 
 from replic.errors import ReplicInputError
 from replic.posterior import Posterior
-from replic.streams import EFFECTS, TRAJECTORIES
+from replic.response_effects import new_subject_numbers, response_effects
+from replic.streams import TRAJECTORIES
 from replic.terms import TermMap, variable_kinds
 
 __all__ = ["ESTIMANDS", "effect_draws", "effect_weights", "summarise_draws", "trajectory_bands",
            "varies_by_subject"]
 
-ESTIMANDS = ("conditional", "fitted", "fitted_mean", "new_gaussian", "new_uncertainty",
-             "new_old_levels", "replication_mean")
+ESTIMANDS = ("conditional", "population_averaged", "fitted", "fitted_mean", "new_gaussian",
+             "new_uncertainty", "new_old_levels", "replication_mean")
 
 
 def effect_weights(posterior: Posterior, term: str, at: Mapping[str, object] | None = None,
@@ -56,7 +61,8 @@ def effect_weights(posterior: Posterior, term: str, at: Mapping[str, object] | N
 
 
 def effect_draws(posterior: Posterior, term: str, *, k: int | Sequence[int] | None = None,
-                 seed: int = 0, at: Mapping[str, object] | None = None) -> pd.DataFrame:
+                 seed: int = 0, at: Mapping[str, object] | None = None, scale: str = "link",
+                 contrast: Sequence | None = None) -> pd.DataFrame:
     """Posterior draws of the effect of ``term`` for every estimand.
 
     Parameters
@@ -72,6 +78,17 @@ def effect_draws(posterior: Posterior, term: str, *, k: int | Sequence[int] | No
     at : mapping, optional
         Values of the variables ``term`` interacts with (``{"Sex": "Female"}``): the effect of
         ``term`` there (see :func:`effect_weights`).  Default: the coefficient itself.
+    scale : {"link", "response"}
+        ``"response"``: the difference in the expected response (probability, count) between
+        the two values of ``contrast``, for every estimand, plus ``population_averaged`` (the
+        expected response integrated over the random effects);
+        :func:`replic.response_effects.response_effects`.  ``"link"``: the change of the linear
+        predictor (for GLMMs ``population_averaged`` is then the link of the population-
+        averaged means, e.g. the marginal log odds ratio).  A Gaussian model's two scales
+        agree.
+    contrast : pair, optional
+        The two values of the term's variable compared: numbers (default ``(0, 1)``) or, for a
+        factor level, two levels (default: the reference level and the term's).
 
     Returns
     -------
@@ -80,13 +97,23 @@ def effect_draws(posterior: Posterior, term: str, *, k: int | Sequence[int] | No
         fitted level, ``k=<k>`` for replication means, ``""`` otherwise) and ``value``.
         Estimands that need fitted group-level draws are omitted when the posterior has none.
     """
+    if scale not in ("link", "response"):
+        raise ReplicInputError(f"scale={scale!r}; expected 'link' or 'response'")
+    ks = _ks(k, posterior)
+    if scale == "response" or contrast is not None:
+        return response_effects(posterior, term, scale=scale, contrast=contrast, at=at, ks=ks,
+                                seed=seed)
     c, cv = effect_weights(posterior, term, at)
     beta = posterior.b @ c
     S = beta.size
     draws = np.arange(S)
-    rng = np.random.default_rng([seed, EFFECTS])
+    J = len(posterior.levels) if posterior.r is not None else 0
+    num = new_subject_numbers(seed, S, J, ks)
     tau = np.sqrt(np.einsum("q,sqr,r->s", cv, posterior.Sigma, cv))
     out = [pd.DataFrame({"estimand": "conditional", "draw": draws, "level": "", "value": beta})]
+    if not posterior.family.gaussian and _main_effect(posterior, term):
+        pa = response_effects(posterior, term, scale="link", at=at, seed=seed)
+        out.append(pa[pa["estimand"] == "population_averaged"])
     if posterior.r is not None and posterior.levels:
         u = posterior.r @ cv
         J = u.shape[1]
@@ -96,20 +123,23 @@ def effect_draws(posterior: Posterior, term: str, *, k: int | Sequence[int] | No
         out.append(pd.DataFrame({"estimand": "fitted_mean", "draw": draws, "level": "",
                                  "value": beta + u.mean(axis=1)}))
     out.append(pd.DataFrame({"estimand": "new_gaussian", "draw": draws, "level": "",
-                             "value": beta + tau * rng.standard_normal(S)}))
+                             "value": beta + tau * num["z"]}))
     if posterior.r is not None and posterior.levels:
-        pick = rng.integers(0, J, size=S)
+        pick = num["pick"]
         out.append(pd.DataFrame({"estimand": "new_uncertainty", "draw": draws, "level": "",
                                  "value": beta + u[draws, pick]}))
-        once = int(rng.integers(0, J))
+        once = num["once"]
         out.append(pd.DataFrame({"estimand": "new_old_levels", "draw": draws,
                                  "level": posterior.levels[once], "value": beta + u[:, once]}))
-    ks = _ks(k, posterior)
-    for kk in ks:
-        z = rng.standard_normal(S)
+    for kk, z in zip(ks, num["zk"], strict=True):
         out.append(pd.DataFrame({"estimand": "replication_mean", "draw": draws,
                                  "level": f"k={kk}", "value": beta + tau / np.sqrt(kk) * z}))
     return pd.concat(out, ignore_index=True)
+
+
+def _main_effect(posterior: Posterior, term: str) -> bool:
+    """Whether ``term`` is one variable's coefficient (not the intercept or an interaction)."""
+    return term != "Intercept" and ":" not in term
 
 
 def varies_by_subject(posterior: Posterior, term: str,
@@ -154,7 +184,9 @@ def trajectory_bands(posterior: Posterior, term: str, *, x, seed: int = 0,
 
     Bands: ``conditional`` (``X beta_s``, the average subject's expected curve), ``new_subject``
     (``X beta_s + Z v_s``, ``v_s ~ MVN(0, Sigma_s)``: a new subject's expected curve) and
-    ``prediction`` (adds ``e ~ N(0, sigma_s^2)``: a new subject's observations).
+    ``prediction`` (adds ``e ~ N(0, sigma_s^2)``: a new subject's observations; Gaussian models
+    only).  For GLMMs these are on the link scale; :func:`replic.questions.response_trajectories`
+    gives the response scale.
 
     The curves are over the term's variable (``x``); the model's other variables are at their
     reference: factors at their first level, numeric variables at their mean in the original
@@ -172,10 +204,13 @@ def trajectory_bands(posterior: Posterior, term: str, *, x, seed: int = 0,
     v = np.einsum("sqr,sr->sq", L, rng.standard_normal((S, L.shape[1])))
     cond = posterior.b @ frame["X"].T
     new = cond + v @ frame["Z"].T
-    pred = new + posterior.sigma[:, None] * rng.standard_normal(new.shape)
+    bands = [("conditional", cond), ("new_subject", new)]
+    if posterior.sigma is not None:  # GLMMs: no prediction band on the link scale
+        bands.append(("prediction", new + posterior.sigma[:, None] * rng.standard_normal(
+            new.shape)))
     a = (1 - level) / 2
     rows = []
-    for band, m in (("conditional", cond), ("new_subject", new), ("prediction", pred)):
+    for band, m in bands:
         lo, med, hi = np.quantile(m, [a, 0.5, 1 - a], axis=0)
         rows.append(pd.DataFrame({"band": band, "x": frame["x"], "mean": m.mean(axis=0),
                                   "lower": lo, "median": med, "upper": hi}))

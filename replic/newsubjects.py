@@ -31,6 +31,8 @@ from replic.terms import TermMap, variable_kinds
 __all__ = ["ModelFrame", "design_frame", "model_spec", "x_variable"]
 
 _PATTERN_STREAM = DESIGN_PATTERNS
+#: Column of a subject's rows holding its trials while patterns are compared (not a variable).
+_TRIALS = ".trials"
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,6 +64,9 @@ class ModelFrame:
         The decoded fixed-effect names.
     within_vars : tuple of str
         Variables that vary within subjects.
+    trials : ndarray, shape (U,), optional
+        Binomial models: each row's number of trials (the design's ``trials``, the template's
+        trials column, or the original subjects' rows); bernoulli: ones; else None.
     """
 
     term: str
@@ -75,6 +80,7 @@ class ModelFrame:
     subjects: pd.DataFrame | None = None
     fixed_map: TermMap | None = None
     within_vars: tuple[str, ...] = ()
+    trials: np.ndarray | None = None
 
     @property
     def g(self) -> float:
@@ -175,8 +181,9 @@ def design_frame(posterior, design: Design, term: str) -> ModelFrame:
             raise
         fmap = zmap = None  # names the decoder cannot read (transforms): the spec builds them
         used = list(dict.fromkeys(v for vs in spec.variables() for v in vs))
+    tcols = _trials_columns(posterior, spec)
     if template is not None:
-        extra = [c for c in template.columns if c not in used]
+        extra = [c for c in template.columns if c not in used and c not in tcols]
         if extra:
             raise ReplicInputError(f"{where}: within column(s) {', '.join(extra)} are not "
                                    f"variables of the model ({', '.join(used) or 'none'})")
@@ -215,7 +222,8 @@ def design_frame(posterior, design: Design, term: str) -> ModelFrame:
     subjects, patterns = [], []
     for i in range(k):
         if design.within == ORIGINAL:
-            rows = data.loc[data[group] == originals[i], within_vars].reset_index(drop=True)
+            cols = [*within_vars, *(c for c in tcols if c in data.columns)]
+            rows = data.loc[data[group] == originals[i], cols].reset_index(drop=True)
         else:
             rows = template.copy()
         values = {}
@@ -229,9 +237,44 @@ def design_frame(posterior, design: Design, term: str) -> ModelFrame:
         for v, val in values.items():
             rows[v] = val
         subjects.append(values)
-        patterns.append(rows[used] if used else rows)
+        pattern = rows[used].copy() if used else pd.DataFrame(index=rows.index)
+        trials = _row_trials(rows, design, posterior, spec, tcols, where)
+        if trials is not None:
+            pattern[_TRIALS] = trials
+        patterns.append(pattern)
     return _assemble(posterior, design, term, t, patterns, subjects, (fmap, zmap, spec), xvar,
                      tuple(within_vars), where)
+
+
+def _trials_columns(posterior, spec) -> tuple[str, ...]:
+    """Columns the binomial trials come from (the formula's), empty when unknown."""
+    if not posterior.family.needs_trials or spec is None:
+        return ()
+    return tuple(getattr(spec, "trials_columns", ()))
+
+
+def _row_trials(rows: pd.DataFrame, design: Design, posterior, spec, tcols: tuple[str, ...],
+                where: str) -> np.ndarray | None:
+    """Trials of each of a subject's rows: ones (bernoulli), the design's ``trials``, the
+    formula's fixed number, or the rows' trials column(s) (binomial); None otherwise."""
+    fam = posterior.family
+    if fam.name == "bernoulli":
+        return np.ones(len(rows))
+    if not fam.needs_trials:
+        return None
+    if design.trials is not None:
+        return np.full(len(rows), float(design.trials))
+    if spec is not None and isinstance(spec.trials, int):
+        return np.full(len(rows), float(spec.trials))
+    if tcols and all(c in rows.columns for c in tcols):
+        n = sum(pd.to_numeric(rows[c], errors="coerce").to_numpy(dtype=float) for c in tcols)
+        if not np.all(np.isfinite(n) & (n >= 1) & (n == np.round(n))):
+            raise ReplicInputError(f"{where}: the trials column(s) {', '.join(tcols)} must hold "
+                                   "positive integers")
+        return n
+    named = f" or a {tcols[0]!r} column in within=" if len(tcols) == 1 else ""
+    raise ReplicInputError(f"{where}: a binomial model needs the number of trials of each "
+                           f"observation; give trials = n in the design{named}")
 
 
 def _allocation(design: Design, k: int) -> list[dict[str, str]]:
@@ -290,6 +333,7 @@ def _assemble(posterior, design, term, t, patterns, subjects, maps, xvar, within
     union = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if len(union) == 0:
         raise ReplicInputError(f"{where}: a subject has no rows")
+    trials = union.pop(_TRIALS).to_numpy(dtype=float) if _TRIALS in union else None
     X, Z = _matrices(maps, union, posterior, where)
     starts = np.cumsum([0] + [len(f) for f in frames])
     present = np.zeros((k, len(union)), dtype=bool)
@@ -307,4 +351,5 @@ def _assemble(posterior, design, term, t, patterns, subjects, maps, xvar, within
     subj = pd.DataFrame(subjects, index=range(k))
     return ModelFrame(term=term, x=x, X=X, Z=Z, t=t, qt=posterior.varying_index(term),
                       present=None if len(frames) == 1 else present, realised=realised,
-                      subjects=subj, fixed_map=maps[0], within_vars=within_vars)
+                      subjects=subj, fixed_map=maps[0], within_vars=within_vars,
+                      trials=trials)

@@ -68,6 +68,24 @@ def _recommended(result) -> list[int]:
     return sorted({int(v) for v in k.dropna()})
 
 
+def _write_questions(post, term: str, info: dict, draws: pd.DataFrame, tmp: Path) -> None:
+    """GLMMs: ``questions.csv`` (the four questions on the response scale, for the k of the
+    effects figure) and ``trajectories_response.csv`` (expected response over x) when the
+    term is a main effect (a contrast of one variable)."""
+    from replic.questions import four_questions, response_trajectories
+
+    if term == "Intercept" or ":" in term:
+        return
+    ks = sorted({int(str(v).removeprefix("k=")) for v in
+                 draws.loc[draws["estimand"] == "replication_mean", "level"]}) or [2]
+    four_questions(post, term, k=ks, seed=int(info.get("seed", 0))).to_csv(
+        tmp / "questions.csv", index=False)
+    x = info.get("x")
+    if x:
+        response_trajectories(post, term, x=x, seed=int(info.get("seed", 0))).to_csv(
+            tmp / "trajectories_response.csv", index=False)
+
+
 def write_results(result, directory: str | Path, *,
                   render: Callable[[Path], str] | None = None) -> Path:
     """Write every table of ``result`` into ``directory``, and ``report.html`` when a
@@ -94,12 +112,15 @@ def write_results(result, directory: str | Path, *,
             draws[keep].to_parquet(tmp / "effect_draws.parquet", index=False)
             trajectory_bands(post, term, x=result.info["x"], seed=result.info["seed"]).to_csv(
                 tmp / "trajectories.csv", index=False)
+            if not post.family.gaussian:
+                _write_questions(post, term, result.info, draws, tmp)
             if post.data is not None:
                 post.data.to_csv(tmp / "data.csv", index=False)
             info["posterior"] = {"source": post.source, "draws": post.n_draws,
                                  "fixed": list(post.fixed), "varying": list(post.varying),
                                  "group": post.group, "levels": len(post.levels),
                                  "formula": post.formula, "response": post.response,
+                                 "family": str(post.family),
                                  "diagnostics": {k: v for k, v in (post.diagnostics or {}).items()
                                                  if isinstance(v, bool | int | float | str)}}
         (tmp / "study.json").write_text(json.dumps(info, indent=2, default=str))
@@ -200,7 +221,7 @@ def read_results(directory: str | Path, *, replicate_columns: Sequence[str] | No
     out: dict = {"info": json.loads((d / "study.json").read_text())}
     out["original"] = Original(**out["info"]["original"])
     for name in ("summary", "k_needed", "type_sm", "diagnosands", "effects", "trajectories",
-                 "data"):
+                 "data", "questions", "trajectories_response"):
         f = d / f"{name}.csv"
         out[name] = pd.read_csv(f, keep_default_na=False, na_values=[""]) if f.is_file() else None
     f = d / "replicates.parquet"

@@ -15,6 +15,11 @@ estimates, drawn from their exact joint distribution.
 
 ``full``: whole data sets ``y`` of shape (n, k, U) with an observation mask (rows a subject
 does not have, :attr:`~replic.newsubjects.ModelFrame.present`, are unobserved).
+
+GLMMs (:attr:`Posterior.family <replic.posterior.Posterior.family>` not Gaussian) always use
+``full``: ``y`` is drawn from the family at ``mu = h(X beta + Z v)`` (bernoulli 0/1, binomial
+successes of :attr:`Replicates.trials`, poisson counts) by inverting its distribution function
+at uniforms of the stream ``"y"``, so the numbers again depend only on the replicate.
 """
 
 from __future__ import annotations
@@ -22,15 +27,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats
 
 from replic.design import Design
 from replic.errors import ReplicInputError
+from replic.family import GAUSSIAN, Family
 from replic.newsubjects import ModelFrame, design_frame
 from replic.posterior import Posterior
 from replic.spec.names import parameter_names, parse_parameter
 from replic.streams import SIMULATE
 
-__all__ = ["BLOCK", "ModelFrame", "Replicates", "model_frame", "replicate_params", "simulate"]
+__all__ = ["BLOCK", "ModelFrame", "Replicates", "draw_response", "model_frame",
+           "replicate_params", "simulate"]
 
 BLOCK = 1024
 _STREAM = SIMULATE
@@ -59,6 +67,7 @@ class Replicates:
     beta : ndarray, shape (n, P)
     Sigma : ndarray, shape (n, Q, Q)
     sigma : ndarray, shape (n,)
+        Residual standard deviation (NaN for families without one).
     vbar : ndarray, shape (n,)
         Mean over the k new subjects of their deviation in the term; the replication's realised
         effect is ``beta[:, t] + vbar``.
@@ -69,6 +78,15 @@ class Replicates:
     ols_mean, ols_var : ndarray, shape (n,), optional
         ``moments`` representation: mean and sample variance of the k per-subject OLS
         estimates of the term.
+    family : Family
+        The response family ``y`` was drawn from.
+    trials : ndarray, shape (U,), optional
+        Trials of each row (bernoulli: ones; binomial: ``y`` counts successes out of these);
+        None for Gaussian and poisson responses.
+
+    A GLMM analysis reads ``y`` (n, k, U), ``observed`` (or ``isfinite(y)``), ``frame.X``
+    (U, P), ``frame.Z`` (U, Q) and ``trials`` (U,): subject ``i`` of replicate ``r`` is the
+    group of the rows ``y[r, i]``, exactly as the Gaussian analyses read them.
     """
 
     design: Design
@@ -83,6 +101,8 @@ class Replicates:
     observed: np.ndarray | None = None
     ols_mean: np.ndarray | None = None
     ols_var: np.ndarray | None = None
+    family: Family = GAUSSIAN
+    trials: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -110,7 +130,9 @@ def replicate_params(posterior: Posterior, design: Design, draw: np.ndarray) -> 
     ``draw == -1`` marks a fixed parameter set (``params`` "mean", "median" or a mapping).
     """
     if design.params == "posterior":
-        return posterior.b[draw], posterior.Sigma[draw], posterior.sigma[draw]
+        sigma = posterior.sigma[draw] if posterior.sigma is not None else np.full(draw.size,
+                                                                                  np.nan)
+        return posterior.b[draw], posterior.Sigma[draw], sigma
     how = design.params if isinstance(design.params, str) else "mean"
     p = posterior.point(how)
     if not isinstance(design.params, str):
@@ -129,6 +151,9 @@ def _override(p: dict[str, np.ndarray], values: dict[str, float], post: Posterio
             known = parameter_names(post.fixed, post.varying, post.group)
             raise ReplicInputError(f"Design params: unknown parameter {name!r}; expected one of "
                                    f"{', '.join(known)}")
+        if par.kind == "sigma" and not posterior_family(post).has_sigma:
+            raise ReplicInputError(f"Design params: {name!r}: a {posterior_family(post).name} "
+                                   "model has no sigma")
         if par.kind == "cor":
             i, j = par.index
             p["cor"] = p["cor"].copy()
@@ -182,7 +207,8 @@ def simulate(posterior: Posterior, design: Design, frame: ModelFrame, *, start: 
     """
     if representation not in ("full", "moments"):
         raise ValueError(f"unknown representation {representation!r}")
-    if representation == "moments" and not (design.balanced and frame.shared):
+    fam = posterior_family(posterior)
+    if representation == "moments" and not (design.balanced and frame.shared and fam.gaussian):
         representation = "full"
     spans = list(_blocks(start, stop))
 
@@ -215,8 +241,16 @@ def simulate(posterior: Posterior, design: Design, frame: ModelFrame, *, start: 
         w, U = np.linalg.eigh(Sigma)
         L = U * np.sqrt(np.clip(w, 0.0, None))[:, None, :]
     v = np.einsum("nqr,nkr->nkq", L, stream("v", lambda g, m: g.standard_normal((m, k, Q))))
-    e = stream("e", lambda g, m: g.standard_normal((m, k, T))) * sigma[:, None, None]
-    y = (beta @ frame.X.T)[:, None, :] + v @ frame.Z.T + e
+    eta = (beta @ frame.X.T)[:, None, :] + v @ frame.Z.T
+    trials = frame.trials if fam.name in ("bernoulli", "binomial") else None
+    if fam.gaussian:
+        y = eta + stream("e", lambda g, m: g.standard_normal((m, k, T))) * sigma[:, None, None]
+    else:
+        if fam.needs_trials and trials is None:
+            raise ReplicInputError(f"Design {design.label}: a binomial model needs the number "
+                                   "of trials of each observation (trials = n in the design)")
+        u = stream("y", lambda g, m: g.random((m, k, T)))
+        y = draw_response(fam, eta, u, trials)
     observed = None
     if design.missing > 0:
         observed = stream("missing", lambda g, m: g.random((m, k, T))) >= design.missing
@@ -232,4 +266,28 @@ def simulate(posterior: Posterior, design: Design, frame: ModelFrame, *, start: 
         vbar = np.einsum("kq,nkq->n", frame.realised, v)
     else:
         vbar = v[:, :, qt].mean(axis=1) if qt is not None else np.zeros(n)
-    return Replicates(**common, vbar=vbar, y=y, observed=observed)
+    return Replicates(**common, vbar=vbar, y=y, observed=observed, family=fam, trials=trials)
+
+
+def posterior_family(posterior) -> Family:
+    """The posterior's family (Gaussian for objects without one)."""
+    return getattr(posterior, "family", GAUSSIAN)
+
+
+def draw_response(family: Family, eta: np.ndarray, u: np.ndarray,
+                  trials: np.ndarray | None = None) -> np.ndarray:
+    """Responses of ``family`` at linear predictors ``eta`` by inversion of uniforms ``u``.
+
+    ``y = F^-1(u)``, the smallest ``y`` with ``F(y) >= u``, for ``F`` the distribution function
+    of Bernoulli(``mu``), Binomial(``trials``, ``mu``) or Poisson(``mu``), ``mu = h(eta)``.
+    ``eta`` and ``u`` have the same shape; ``trials`` broadcasts against them (rows last).
+    """
+    mu = family.inverse_link(eta)
+    if family.name == "bernoulli":
+        return (u < mu).astype(float)
+    if family.name == "binomial":
+        n = np.broadcast_to(np.asarray(trials, dtype=float), eta.shape)
+        return np.clip(stats.binom.ppf(u, n, mu), 0.0, n)
+    if family.name == "poisson":
+        return np.maximum(stats.poisson.ppf(u, mu), 0.0)
+    raise ValueError(f"draw_response: family {family} has no discrete response")

@@ -25,9 +25,9 @@ from __future__ import annotations
 __all__ = ["BAYES_FAST", "DESIGN_PATTERNS", "EFFECTS", "SIMULATE", "TRAJECTORIES"]
 
 #: Streams of the simulator: posterior draw, deviations, residuals, missingness, the three
-#: moment draws of balanced designs, and dropout.
+#: moment draws of balanced designs, dropout, and the uniforms behind GLMM responses.
 SIMULATE = {"draw": 0, "v": 1, "e": 2, "missing": 3, "vbar": 4, "nbar": 5, "chi2": 6,
-            "dropout": 7}
+            "dropout": 7, "y": 8}
 #: Importance-sampling noise of the bayes-fast analysis of replicate ``r``.
 BAYES_FAST = 11
 #: New-subject deviations of the estimands in :func:`replic.effects.effect_draws`.

@@ -21,6 +21,7 @@ Example (``studies/sleepstudy.toml``)::
     missing = 0.0
     dropout = 0.0                      # probability a subject is lost after each session
     params = "posterior"               # "mean", "median" or a table {b_Days = 3.0}
+    trials = 20                        # binomial models: trials per observation (optional)
 
     [options]                # passed to the analysis (e.g. Stan's chains)
 
@@ -56,7 +57,7 @@ _KEYS = {"name", "draws", "data", "formula", "fit", "term", "analysis", "reps", 
          "family", "link"}
 _FITS = ("stan", "bayes-fast")
 _DESIGN_KEYS = ("k", "x", "within", "between", "covariates", "missing", "dropout", "params",
-                "name")
+                "name", "trials")
 #: Designs one design table may expand to.
 MAX_DESIGNS = 10_000
 #: Replicates per design and values of x a study file may ask for.
@@ -315,7 +316,8 @@ def _designs(doc: dict, path: Path) -> tuple[Design, ...]:
                 designs.append(Design(k, x=x, within=within, between=t.get("between"),
                                       covariates=t.get("covariates"), name=t.get("name"),
                                       missing=missing, params=params,
-                                      dropout=t.get("dropout", 0.0)))
+                                      dropout=t.get("dropout", 0.0),
+                                      trials=t.get("trials")))
             except ReplicInputError as exc:
                 raise ReplicInputError(f"{where}: {exc}") from None
     if len(designs) > MAX_DESIGNS:

@@ -25,6 +25,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = tuple((name, frozenset(units)) 
     ("kernel", {"kernel"}),
     ("kernels", {"lmm", "glmm", "bayes_fast", "stan"}),
     ("science", {"effects", "simulate", "criteria", "summarise", "newsubjects", "observations",
+                 "response_effects", "questions",
                  "custom_criteria", "diagnosands", "fitcheck", "chunk"}),
     ("analyses", {"analyses"}),
     ("runner", {"runner"}),
@@ -36,7 +37,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = tuple((name, frozenset(units)) 
 #: The numerical core: numpy/scipy/pandas computations that never reach for files, schedulers,
 #: reports or the command line.
 CORE = {"family", "spec", "priors", "posterior", "kernel", "lmm", "glmm", "bayes_fast",
-        "effects", "simulate", "criteria", "summarise", "chunk"}
+        "effects", "response_effects", "questions", "simulate", "criteria", "summarise", "chunk"}
 NEVER = {"read", "io_brms", "io_cmdstan", "results_io", "runner", "report", "study", "cli",
          "combine", "studyfile", "plan"}
 

@@ -1,2 +1,3 @@
-"""Numerics shared by the LMM kernels (``lmm``, ``bayes_fast``), numpy only: algebra on stacks
-of small matrices (:mod:`.smallmat`) and finite-difference stencils (:mod:`.fdiff`)."""
+"""Numerics shared by the kernels (``lmm``, ``bayes_fast``) and the estimands, numpy/scipy only:
+algebra on stacks of small matrices (:mod:`.smallmat`), finite-difference stencils
+(:mod:`.fdiff`) and expected responses over a normal random effect (:mod:`.normal_mean`)."""

@@ -23,6 +23,7 @@ from replic.report.data import add_series, data_columns, error_messages
 from replic.report.figures import effects_figure, trajectory_figure
 from replic.report.plan import plan_context
 from replic.report.quality import diagnosands_table
+from replic.report.questions import questions_figure, questions_sentences, questions_table
 from replic.report.tables import (
     criteria_table,
     diagnostics_table,
@@ -109,6 +110,13 @@ def build_context(results: dict) -> dict:
     reps = results.get("replicates")
     if reps is not None:
         tables["diagnostics"] = diagnostics_table(reps)
+    family = str((info.get("posterior") or {}).get("family") or "gaussian(identity)")
+    questions = results.get("questions")
+    if questions is not None:
+        tables["questions"] = questions_table(questions, family=family, group=group)
+    if results.get("trajectories_response") is not None:
+        figures["questions"] = questions_figure(results["trajectories_response"], term=term,
+                                                family=family, group=group)
     name = str(info.get("name") or "")
     return {
         "title": f"Replicating the effect of {term}" + (f": {name}" if name else ""),
@@ -133,6 +141,9 @@ def build_context(results: dict) -> dict:
         "has_data": cols is not None,
         "several": len(add_series(summary)["series"].unique()) > 1,
         "plan": plan_context(results.get("plan"), summary),
+        "family": family,
+        "question_sentences": questions_sentences(questions, term=term, family=family,
+                                                  group=group) if questions is not None else [],
     }
 
 

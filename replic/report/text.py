@@ -33,6 +33,7 @@ __all__ = [
 #: names ``fitted_mean`` only.
 ESTIMAND_LABELS = {
     "conditional": "The average {unit}",
+    "population_averaged": "The population (averaged over {units})",
     "fitted": "A {unit} of the study (pooled)",
     "fitted_mean": "The study's {units}, on average",
     "new_gaussian": "A new {unit}",
