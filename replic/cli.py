@@ -1,6 +1,7 @@
 """The ``replic`` command line.
 
-``replic effects DRAWS.csv --term Days [--k 5 ...] [--at Sex=Female ...]``
+``replic effects DRAWS.csv --term Days [--k 5 ...] [--at Sex=Female ...] [--family bernoulli]
+[--scale response]``
     the effect of the term for every estimand;
 ``replic run [STUDY.toml] [--reps N] [--seed S] [--jobs N] [--out DIR] [--resume]
 [--exclude-unconverged] ...``
@@ -40,14 +41,16 @@ def _effects(args: argparse.Namespace) -> int:
     from replic.effects import effect_draws, summarise_draws, varies_by_subject
     from replic.read import read_draws
 
-    post = read_draws(args.draws)
+    post = read_draws(args.draws, family=args.family)
     at = _at(args.at or [])
     table = summarise_draws(effect_draws(post, args.term, k=args.k or None, seed=args.seed,
-                                         at=at), by_level=args.by_level)
+                                         at=at, scale=args.scale), by_level=args.by_level)
     where = f" at {', '.join(f'{k}={v}' for k, v in at.items())}" if at else ""
     with pd.option_context("display.width", 120, "display.max_columns", 20,
                            "display.float_format", "{:.3f}".format):
-        print(f"Effect of {args.term}{where} ({post.n_draws} draws from {post.source})")
+        scale = "" if post.family.gaussian else (
+            f", {post.family}, {args.scale} scale")
+        print(f"Effect of {args.term}{where} ({post.n_draws} draws from {post.source}{scale})")
         if not varies_by_subject(post, args.term, at):
             print(f"{args.term} does not vary by subject ({post.group}): every estimand (average, "
                   "fitted, new subjects, replication means) equals the conditional effect")
@@ -321,6 +324,12 @@ def _parser() -> argparse.ArgumentParser:
                    help="the effect at this value of a variable the term interacts with "
                    "(repeatable), e.g. --at Sex=Female")
     e.add_argument("--by-level", action="store_true", help="one row per fitted subject")
+    e.add_argument("--family", help="the model's family for draws without sigma: bernoulli, "
+                   "binomial or poisson (optionally with its link: 'bernoulli(probit)')")
+    e.add_argument("--scale", choices=("link", "response"), default="link",
+                   help="link: change of the linear predictor; response: change of the "
+                   "expected response (probability, count) from the term's 0 to 1 (a factor "
+                   "level: from the reference level), with population_averaged")
     e.set_defaults(func=_effects)
 
     r = sub.add_parser("run", help="run a replication study")

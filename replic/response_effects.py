@@ -42,6 +42,9 @@ from replic.terms import TermMap, variable_kinds
 
 __all__ = ["contrast_rows", "new_subject_numbers", "population_average", "response_effects"]
 
+#: New subjects' effects computed at once (draws x k) for the replication means.
+_CHUNK = 1_000_000
+
 
 def contrast_rows(posterior: Posterior, term: str, *, contrast: Sequence | None = None,
                   at: Mapping[str, object] | None = None) -> dict[str, np.ndarray]:
@@ -183,11 +186,18 @@ def response_effects(posterior: Posterior, term: str, *, scale: str = "response"
         once = num["once"]
         out.append(_frame("new_old_levels", draws, posterior.levels[once], fitted[:, once]))
     for k, zk in zip(ks, num["zk"], strict=True):
-        e = extra.standard_normal((S, k))
-        zi = zk[:, None] / np.sqrt(k) + (e - e.mean(axis=1, keepdims=True))
-        wi = tau_w[:, None] * zi
-        ai = slope[:, None] * wi + rest[:, None] * extra.standard_normal((S, k))
-        out.append(_frame("replication_mean", draws, f"k={k}", effect(ai, wi).mean(axis=1)))
+        value = np.empty(S)
+        step = max(1, _CHUNK // k)  # draws per chunk: memory bounded for any k
+        for lo in range(0, S, step):
+            sl = slice(lo, min(S, lo + step))
+            m = sl.stop - lo
+            e = extra.standard_normal((m, k))
+            zi = zk[sl, None] / np.sqrt(k) + (e - e.mean(axis=1, keepdims=True))
+            wi = tau_w[sl, None] * zi
+            ai = slope[sl, None] * wi + rest[sl, None] * extra.standard_normal((m, k))
+            e0, e1 = eta[sl, :1], eta[sl, 1:]
+            value[sl] = (h(e1 + ai + wi) - h(e0 + ai)).mean(axis=1)
+        out.append(_frame("replication_mean", draws, f"k={k}", value))
     return pd.concat(out, ignore_index=True)
 
 

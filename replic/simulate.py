@@ -27,17 +27,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from replic.design import Design
 from replic.errors import ReplicInputError
 from replic.family import GAUSSIAN, Family
+from replic.kernel.discrete import binomial_quantile, poisson_quantile
 from replic.newsubjects import ModelFrame, design_frame
 from replic.posterior import Posterior
 from replic.spec.names import parameter_names, parse_parameter
 from replic.streams import SIMULATE
 
-__all__ = ["BLOCK", "ModelFrame", "Replicates", "draw_response", "model_frame",
+__all__ = ["BLOCK", "ModelFrame", "Replicates", "draw_response", "long_arrays", "model_frame",
            "replicate_params", "simulate"]
 
 BLOCK = 1024
@@ -286,8 +286,29 @@ def draw_response(family: Family, eta: np.ndarray, u: np.ndarray,
     if family.name == "bernoulli":
         return (u < mu).astype(float)
     if family.name == "binomial":
-        n = np.broadcast_to(np.asarray(trials, dtype=float), eta.shape)
-        return np.clip(stats.binom.ppf(u, n, mu), 0.0, n)
+        return binomial_quantile(u, np.broadcast_to(np.asarray(trials, dtype=float), eta.shape),
+                                 mu)
     if family.name == "poisson":
-        return np.maximum(stats.poisson.ppf(u, mu), 0.0)
+        return poisson_quantile(u, mu)
     raise ValueError(f"draw_response: family {family} has no discrete response")
+
+
+def long_arrays(reps: Replicates) -> dict[str, np.ndarray | None]:
+    """The replicates of a batch as long data sets over the k subjects' rows (subject-major).
+
+    Returns
+    -------
+    dict
+        ``y`` (n, N) with ``N = k * U`` (NaN where unobserved), ``observed`` (n, N) bool,
+        ``X`` (N, P), ``Z`` (N, Q), ``group`` (N,) the subject (0..k-1) of each row,
+        ``trials`` (N,) or None: what lme4's ``glmer(y ~ X + (Z | group))`` fits per replicate.
+    """
+    if reps.y is None:
+        raise ReplicInputError("long_arrays needs the 'full' representation (whole data sets)")
+    n, k, U = reps.y.shape
+    frame = reps.frame
+    observed = np.isfinite(reps.y) if reps.observed is None else reps.observed
+    return {"y": reps.y.reshape(n, k * U), "observed": observed.reshape(n, k * U),
+            "X": np.tile(frame.X, (k, 1)), "Z": np.tile(frame.Z, (k, 1)),
+            "group": np.repeat(np.arange(k), U),
+            "trials": None if reps.trials is None else np.tile(reps.trials, k)}

@@ -87,3 +87,13 @@ def test_cli_refuses_in_one_line(tmp_path, no_sigma):
     assert r.returncode == 2, r.stderr
     assert r.stderr.count("\n") == 1 and "model is poisson(log)" in r.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_cli_effects_on_the_response_scale():
+    r = subprocess.run([sys.executable, "-m", "replic", "effects",
+                        "replic:bacteria_brms_draws.csv.gz", "--term", "week", "--family",
+                        "bernoulli", "--scale", "response", "--k", "5"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "bernoulli(logit), response scale" in r.stdout
+    assert "population_averaged" in r.stdout and "k=5" in r.stdout

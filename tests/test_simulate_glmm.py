@@ -138,3 +138,17 @@ def test_seeding_rule_and_representation(bacteria):
     with pytest.raises(ReplicInputError, match="has no sigma"):
         simulate(bacteria, Design(3, x=WEEKS, params={"sigma": 1.0}), frame, start=0, stop=2,
                  seed=1)
+
+
+def test_long_arrays_for_glmer_style_fits(cbpp):
+    from replic.simulate import long_arrays
+
+    d = Design(3, within={"period": ["1", "2", "3", "4"]}, trials=7, missing=0.2)
+    frame = model_frame(cbpp, "period2", d)
+    r = simulate(cbpp, d, frame, start=0, stop=5, seed=1)
+    long = long_arrays(r)
+    assert long["y"].shape == (5, 12) and long["X"].shape == (12, 4)
+    assert long["group"].tolist() == [0] * 4 + [1] * 4 + [2] * 4
+    assert long["trials"].tolist() == [7.0] * 12
+    np.testing.assert_array_equal(long["observed"], ~np.isnan(long["y"]))
+    np.testing.assert_array_equal(long["y"][2, 4:8], r.y[2, 1])
