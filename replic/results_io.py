@@ -110,8 +110,15 @@ def write_results(result, directory: str | Path, *,
             summarise_draws(draws).to_csv(tmp / "effects.csv", index=False)
             keep = draws["estimand"] != "fitted"
             draws[keep].to_parquet(tmp / "effect_draws.parquet", index=False)
-            trajectory_bands(post, term, x=result.info["x"], seed=result.info["seed"]).to_csv(
-                tmp / "trajectories.csv", index=False)
+            bands = trajectory_bands(post, term, x=result.info["x"], seed=result.info["seed"])
+            if not post.family.gaussian:  # GLMMs: the expected response (probability, count)
+                from replic.questions import response_trajectories
+
+                bands = response_trajectories(post, term, x=result.info["x"],
+                                              seed=result.info["seed"])
+                bands = bands[bands["band"] != "population"].replace(
+                    {"band": {"average_subject": "conditional"}})
+            bands.to_csv(tmp / "trajectories.csv", index=False)
             if not post.family.gaussian:
                 _write_questions(post, term, result.info, draws, tmp)
             if post.data is not None:

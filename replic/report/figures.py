@@ -221,8 +221,10 @@ def trajectory_figure(bands: pd.DataFrame, *, term: str, data: pd.DataFrame | No
     unit, units_ = names["unit"], names["units"]
     caption = (f"Dark blue band: where the average {unit}'s expected {resp} lies (95%). "
                f"Orange band: a new {unit}'s expected curve, which adds how much {units_} "
-               f"differ. Grey band with dashed edges: a new {unit}'s actual observations, which "
-               "add the residual noise (σ) of single observations.")
+               "differ.")
+    if (b["layer"] == "prediction").any():
+        caption += (f" Grey band with dashed edges: a new {unit}'s actual observations, which "
+                    "add the residual noise (σ) of single observations.")
     if len(layers) > 1:
         caption += f" Grey lines: the {units_} of the original study, as observed."
     return Figure("trajectories", svg, alt, caption, plotted)

@@ -61,6 +61,9 @@ def test_report_answers_the_four_questions(study_result, bacteria, tmp_path):
     want = four_questions(bacteria, "week", k=sorted({int(v) for v in q["k"] if v == v and
                                                       str(v) != ""}), seed=res.info["seed"])
     np.testing.assert_allclose(q["mean"], want["mean"], rtol=1e-12)
+    traj = results["trajectories"]  # the trajectories section shows probabilities too
+    assert set(traj["band"]) == {"conditional", "new_subject"}
+    assert traj["lower"].min() >= 0 and traj["upper"].max() <= 1
     ctx = build_context(results)
     html = render_html(ctx)
     assert "Four answers on the probability scale" in html
