@@ -160,7 +160,7 @@ def fit_glmm(data: pd.DataFrame, formula: str, *, family: str, nAGQ: int = 1) ->
         raise ReplicInputError(f"nAGQ={nAGQ}: adaptive Gauss-Hermite quadrature needs one "
                                f"scalar random effect, e.g. (1 | {spec.group}); the model has "
                                f"{q} varying terms")
-    fit = fit_batch(_data(md, family), nAGQ=int(nAGQ), central=True)
+    fit = fit_batch(_data(md, family), nAGQ=int(nAGQ), central=True, tol=1e-10)
     if "constant" in fit.error[0]:
         raise ReplicInputError(f"column {spec.response!r} (response): every observation has "
                                "the same value; glmer refuses a constant response")
