@@ -89,9 +89,9 @@ def contrast_rows(posterior: Posterior, term: str, *, contrast: Sequence | None 
     if kind == "num":
         values = (0.0, 1.0) if contrast is None else tuple(contrast)
         if len(values) != 2 or not all(isinstance(v, int | float | np.number) and not
-                                       isinstance(v, bool) for v in values):
-            raise ReplicInputError(f"contrast={contrast!r}: expected two values of {var!r}, "
-                                   "e.g. (0, 1)")
+                                       isinstance(v, bool) and np.isfinite(v) for v in values):
+            raise ReplicInputError(f"contrast={contrast!r}: expected two finite values of "
+                                   f"{var!r}, e.g. (0, 1)")
     else:
         values = (factors[var][0], parts[0][2]) if contrast is None else tuple(contrast)
         if len(values) != 2 or not all(str(v) in factors[var] for v in values):

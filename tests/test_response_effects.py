@@ -160,7 +160,8 @@ def test_poisson_population_average_closed_form_and_factor_contrast():
 @pytest.mark.parametrize("kwargs, match", [
     (dict(scale="probability"), "scale='probability'"),
     (dict(scale="response", at={"week": 2}), "give its two values as contrast"),
-    (dict(scale="response", contrast=(0, 1, 2)), "two values of 'week'"),
+    (dict(scale="response", contrast=(0, 1, 2)), "two finite values of 'week'"),
+    (dict(scale="response", contrast=(0, float("nan"))), "two finite values of 'week'"),
     (dict(scale="response", at={"dose": 1}), "'dose' are not in the model"),
 ])
 def test_bad_arguments(bacteria, kwargs, match):

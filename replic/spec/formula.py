@@ -96,6 +96,9 @@ def parse_formula(formula: str) -> LmmFormula:
     failures = None
     if m := _CBIND.match(lhs):
         lhs, failures = m.group(1), m.group(2)
+        if lhs == failures:
+            raise ReplicInputError(f"formula={formula!r}: cbind(successes, failures) names the "
+                                   f"same column {lhs!r} twice")
     elif m := _TRIALS.match(lhs):
         lhs, trials = m.group(1), (int(m.group(2)) if m.group(2).isdigit() else m.group(2))
     if not _NAME.match(lhs):

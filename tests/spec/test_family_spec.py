@@ -51,6 +51,7 @@ def test_fixed_trials_number_and_families(counts):
     ("s | trials(2) ~ x + (1 | g)", None, "between 0 and the trials"),
     ("s | trials(m) ~ x + (1 | g)", None, "'m' \\(binomial trials\\)"),
     ("b ~ x + (1 | g)", "poisson(logit)", "link"),
+    ("cbind(s, s) ~ x + (1 | g)", None, "same column 's' twice"),
 ])
 def test_bad_family_data_are_refused(counts, formula, family, match):
     with pytest.raises(ReplicInputError, match=match):
