@@ -20,7 +20,7 @@ import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
 
 from replic.glmm.family import terms
-from replic.glmm.pirls import Data, Modes, _cols, modes
+from replic.glmm.pirls import Data, Modes, _cols, modes, rowsum
 
 __all__ = ["agq_deviance", "gh_rule"]
 
@@ -63,9 +63,9 @@ def agq_deviance(data: Data, theta: np.ndarray, beta: np.ndarray, n_nodes: int, 
             continue
         shift = zk * sd
         eta = md.eta + zl * shift[None]
-        dk = -2.0 * terms(data.family, eta, data.y, data.m).loglik.sum(0) \
+        dk = -2.0 * rowsum(terms(data.family, eta, data.y, data.m).loglik) \
             + (u + shift) ** 2
         acc = acc + wk * np.exp(0.5 * zk * zk - 0.5 * (dk - d0))
     with np.errstate(divide="ignore", invalid="ignore"):
-        dev = (d0 + md.logdet - 2.0 * np.log(acc)).sum(0)
+        dev = rowsum(d0 + md.logdet - 2.0 * np.log(acc))
     return np.where(np.isfinite(dev), dev, np.inf), md

@@ -20,7 +20,7 @@ import numpy as np
 from replic.glmm.agq import agq_deviance
 from replic.glmm.family import constants, terms
 from replic.glmm.optimize import central_hessian, minimize
-from replic.glmm.pirls import Data, laplace, same_b
+from replic.glmm.pirls import Data, laplace, rowsum, same_b
 from replic.kernel.smallmat import lower_from_theta, matmul, tri_index
 
 __all__ = ["GlmmBatch", "fit_batch", "glm_start"]
@@ -70,18 +70,21 @@ def glm_start(data: Data, *, max_iter: int = 30) -> np.ndarray:
     """Fixed effects of the GLM without random effects (IRLS), shape (n, P)."""
     n, p = data.n, data.p
     beta = np.zeros((n, p))
+    done = np.zeros(n, dtype=bool)
     X = data.X[..., None]                                       # (P, U, Jx, 1)
     for _ in range(max_iter):
         eta = sum(X[k] * beta[:, k] for k in range(p))
         t = terms(data.family, eta, data.y, data.m)
-        info = np.stack([np.stack([(t.w * X[a] * X[b]).sum((0, 1)) for b in range(p)], -1)
+        info = np.stack([np.stack([rowsum(rowsum(t.w * X[a] * X[b])) for b in range(p)], -1)
                          for a in range(p)], -2) + 1e-10 * np.eye(p)
-        score = np.stack([(t.r * X[a]).sum((0, 1)) for a in range(p)], -1)
+        score = np.stack([rowsum(rowsum(t.r * X[a])) for a in range(p)], -1)
         step = np.linalg.solve(info, score[..., None])[..., 0]
         step = np.where(np.isfinite(step), step, 0.0)
         step *= np.minimum(1.0, 10.0 / np.maximum(np.abs(step).max(axis=1), 1e-300))[:, None]
+        step[done] = 0.0                   # each data set stops on its own (batch-independent)
         beta = beta + step
-        if np.abs(step).max() < 1e-10:
+        done |= np.abs(step).max(axis=1) < 1e-10
+        if done.all():
             break
     return beta
 
@@ -159,8 +162,9 @@ def fit_batch(data: Data, *, nAGQ: int = 1, max_iter: int = 60,
     # over the observed rows starts every varying term at a unit contribution to eta, far
     # closer to the optimum for a predictor on a wide scale (Days 0..9)
     obs = data.m > 0
-    rms = np.sqrt(np.stack([np.where(obs, data.Z[a][:, :, None] ** 2, 0.0).sum((0, 1))
-                            for a in range(q)], 1) / np.maximum(obs.sum((0, 1)), 1)[:, None])
+    rms = np.sqrt(np.stack([rowsum(rowsum(np.where(obs, data.Z[a][:, :, None] ** 2, 0.0)))
+                            for a in range(q)], 1) / np.maximum(rowsum(rowsum(obs * 1.0)), 1)[
+        :, None])
     theta0[:, rows == cols] = np.where(rms > 0, 1.0 / np.where(rms > 0, rms, 1.0), 1.0)
     x0 = np.concatenate([theta0, glm_start(data)], axis=1)
     fun = _objective(data, m, nAGQ)

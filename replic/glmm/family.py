@@ -120,4 +120,8 @@ def constants(family: str, y: np.ndarray, m: np.ndarray, *, axis: tuple[int, ...
             const = special.gammaln(m + 1.0) - special.gammaln(y + 1.0) - special.gammaln(
                 m - y + 1.0)
             sat = special.xlogy(y, y) + special.xlogy(m - y, m - y) - special.xlogy(m, m)
-    return const.sum(axis=axis), np.where(m > 0, sat, 0.0).sum(axis=axis)
+    sat = np.where(m > 0, sat, 0.0)
+    for ax in sorted(axis, reverse=True):        # slice by slice: the same bits in any batch
+        const = np.add.accumulate(const, axis=ax).take(-1, axis=ax)
+        sat = np.add.accumulate(sat, axis=ax).take(-1, axis=ax)
+    return const, sat

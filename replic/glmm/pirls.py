@@ -31,7 +31,7 @@ import numpy as np
 from replic.glmm.family import Terms, terms
 from replic.kernel.smallmat import det_inv_lead, tri_index
 
-__all__ = ["Data", "Modes", "laplace", "modes", "same_b"]
+__all__ = ["Data", "Modes", "laplace", "modes", "rowsum", "same_b"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -142,6 +142,20 @@ def _msym(M: list, q: int) -> np.ndarray:
     return np.stack([np.stack([M[a][b] for b in range(q)]) for a in range(q)])
 
 
+def rowsum(x: np.ndarray) -> np.ndarray:
+    """Sum over the first axis, adding its slices in order.
+
+    numpy's ``sum`` picks pairwise or sequential summation by memory layout, so a column's
+    rounding would depend on how many other columns (groups, replicates) share the array; adding
+    slice by slice gives every column the same bits whatever the batch (results identical for
+    any chunking of replicates).
+    """
+    acc = x[0].copy()
+    for i in range(1, x.shape[0]):
+        acc += x[i]
+    return acc
+
+
 def _system(lam: np.ndarray, Zc: np.ndarray, u: np.ndarray, r: np.ndarray, w: np.ndarray):
     """``A = Z'WZ``, ``M = Lambda' A Lambda + I`` with determinant and inverse, and half the
     penalised score ``Lambda' Z' r - u`` at the modes."""
@@ -149,7 +163,7 @@ def _system(lam: np.ndarray, Zc: np.ndarray, u: np.ndarray, r: np.ndarray, w: np
     A = [[None] * q for _ in range(q)]
     for a in range(q):
         for b in range(a + 1):
-            A[a][b] = A[b][a] = (w * (Zc[a] * Zc[b])).sum(0)
+            A[a][b] = A[b][a] = rowsum(w * (Zc[a] * Zc[b]))
     AL = [[sum(A[a][c] * lam[c, b] for c in range(b, q)) for b in range(q)]
           for a in range(q)]                                         # A Lambda
     M = [[None] * q for _ in range(q)]
@@ -158,7 +172,7 @@ def _system(lam: np.ndarray, Zc: np.ndarray, u: np.ndarray, r: np.ndarray, w: np
             M[a][b] = M[b][a] = sum(lam[c, a] * AL[c][b] for c in range(a, q)) + (
                 1.0 if a == b else 0.0)
     det, Minv = det_inv_lead(_msym(M, q))
-    s = np.stack([(r * Zc[a]).sum(0) for a in range(q)])
+    s = np.stack([rowsum(r * Zc[a]) for a in range(q)])
     grad = _lam_t_v(lam, s) - u
     return _msym(A, q), det, Minv, grad, s
 
@@ -227,7 +241,7 @@ def modes(data: Data, theta: np.ndarray, beta: np.ndarray, *, u0: np.ndarray | N
         b = _lam_v(lg[:, :, c], u)
         eta = off[:, c] + sum(Zg[a][:, c] * b[a] for a in range(q))
         t = terms(data.family, eta, yg[:, c], mg[:, c])
-        pdev = -2.0 * t.loglik.sum(0) + (u * u).sum(0)
+        pdev = -2.0 * rowsum(t.loglik) + rowsum(u * u)
         return eta, t, np.where(np.isfinite(pdev), pdev, np.inf)
 
     every = slice(None)
@@ -256,7 +270,7 @@ def modes(data: Data, theta: np.ndarray, beta: np.ndarray, *, u0: np.ndarray | N
             Mi = Minv
         step = _matvec(Mi, grad)
         step = np.where(np.isfinite(step), step, 0.0)
-        dec = (grad * step).sum(0)
+        dec = rowsum(grad * step)
         done = (np.abs(step).max(0) < tol) | (dec < 1e-24 * (1.0 + np.abs(pdev[active])))
         converged[active[done]] = True
         active, ua, step = active[~done], ua[:, ~done], step[:, ~done]
@@ -286,7 +300,7 @@ def modes(data: Data, theta: np.ndarray, beta: np.ndarray, *, u0: np.ndarray | N
     def back(x: np.ndarray, k: int) -> np.ndarray:
         return x.reshape(*x.shape[:k], *shape)
 
-    return Modes(u=back(u, 1), eta=back(eta, 1), loglik=back(t[0].sum(0), 0),
+    return Modes(u=back(u, 1), eta=back(eta, 1), loglik=back(rowsum(t[0]), 0),
                  Minv=back(Minv, 2), logdet=back(logdet, 0), lam=lam,
                  converged=back(converged, 0).all(0),
                  terms=Terms(*(back(x, 1) for x in t), poisson=data.family == "poisson"),
@@ -309,7 +323,7 @@ def laplace(data: Data, theta: np.ndarray, beta: np.ndarray, *, u0: np.ndarray |
     modes : Modes
     """
     md = modes(data, theta, beta, u0=u0, u_alt=u_alt)
-    dev = (-2.0 * md.loglik + (md.u * md.u).sum(0) + md.logdet).sum(0)
+    dev = rowsum(-2.0 * md.loglik + rowsum(md.u * md.u) + md.logdet)
     dev = np.where(np.isfinite(dev), dev, np.inf)
     if not gradient:
         return dev, None, None, md
@@ -330,11 +344,11 @@ def _gradient(data: Data, md: Modes) -> tuple[np.ndarray, np.ndarray]:
     h = sum((2.0 if a != b else 1.0) * (Zc[a] * Zc[b]) * K[a, b][None]
             for a in range(q) for b in range(a + 1))
     av = h * t.dw
-    tv = np.stack([(av * Zc[a]).sum(0) for a in range(q)])                  # Z' a
-    C = [[(t.w * (Zc[a] * Xc[k])).sum(0) for k in range(p)] for a in range(q)]   # Z' W X
+    tv = np.stack([rowsum(av * Zc[a]) for a in range(q)])                  # Z' a
+    C = [[rowsum(t.w * (Zc[a] * Xc[k])) for k in range(p)] for a in range(q)]   # Z' W X
     Kt = _matvec(K, tv)
     e = av - 2.0 * t.r
-    gb = [((e * Xc[k]).sum(0) - sum(C[a][k] * Kt[a] for a in range(q))).sum(0)
+    gb = [rowsum(rowsum(e * Xc[k]) - sum(C[a][k] * Kt[a] for a in range(q)))
           for k in range(p)]
     LtA = np.stack([np.stack([sum(lam[c, a] * A[c, b] for c in range(a, q))
                               for b in range(q)]) for a in range(q)])        # Lambda' A
@@ -348,8 +362,8 @@ def _gradient(data: Data, md: Modes) -> tuple[np.ndarray, np.ndarray]:
         rhs = -LtA[:, rr] * uc[None]
         rhs[c] = rhs[c] + s[rr]
         du = _matvec(md.Minv, rhs)
-        g = (-2.0 * uc * s[rr] + 2.0 * MLA[c, rr] + uc * tv[rr] + (Lt_t * du).sum(0))
-        gt.append(g.sum(0))
+        g = (-2.0 * uc * s[rr] + 2.0 * MLA[c, rr] + uc * tv[rr] + rowsum(Lt_t * du))
+        gt.append(rowsum(g))
         dus.append(du)
     for k in range(p):                                  # d u / d beta_k = -M^-1 Lambda' C_k
         dus.append(-_matvec(md.Minv, _lam_t_v(lam, np.stack([C[a][k] for a in range(q)]))))

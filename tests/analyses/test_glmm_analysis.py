@@ -96,3 +96,16 @@ def test_a_replicate_without_successes_is_an_error_row_not_fatal():
     assert "constant" in out["error"][1]
     assert np.isnan(out["estimate"][1]) and not out["converged"][1]
     assert np.isfinite(out["estimate"][[0, 2]]).all()
+
+
+def test_results_do_not_depend_on_the_batch():
+    """Same bits whatever replicates share a batch (any chunking, any n_jobs)."""
+    reps = _replicates("bernoulli", 12, seed=4, missing=0.1)
+    an, ctx = get_analysis("glmm"), GlmmContext(family="bernoulli")
+    whole = an.run(reps, ctx)
+    for lo, hi in ((0, 5), (5, 6), (6, 12)):
+        part = SimpleNamespace(y=reps.y[lo:hi], observed=reps.observed[lo:hi],
+                               frame=reps.frame, n=hi - lo)
+        out = an.run(part, ctx)
+        for key in ("estimate", "se", "p", "lower", "upper"):
+            np.testing.assert_array_equal(out[key], whole[key][lo:hi])
