@@ -134,6 +134,12 @@ class GlmmAnalysis:
                                    "sets y), got replicates without y")
         data = replicate_data(reps, context.family)
         U, k, n = data.y.shape
+        if k < 2:                          # glmer: 'grouping factors must have > 1 sampled level'
+            failed = failed_columns(n, "glmm needs at least 2 subjects (glmer refuses a "
+                                       "grouping factor with one level)")
+            no = np.zeros(n, dtype=bool)
+            return {**failed, "z": failed["p"].copy(), "converged": no, "singular": no,
+                    "flagged": no, "subjects": np.full(n, float(k))}
         size = max(1, BATCH_CELLS // (U * k))
         parts = []
         for lo in range(0, n, size):

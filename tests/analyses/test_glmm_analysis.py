@@ -109,3 +109,10 @@ def test_results_do_not_depend_on_the_batch():
         out = an.run(part, ctx)
         for key in ("estimate", "se", "p", "lower", "upper"):
             np.testing.assert_array_equal(out[key], whole[key][lo:hi])
+
+
+def test_one_subject_is_an_error_row_as_in_glmer():
+    reps = _replicates("bernoulli", 2, k=1)
+    out = get_analysis("glmm").run(reps, GlmmContext(family="bernoulli"))
+    assert all("at least 2 subjects" in e for e in out["error"])
+    assert np.isnan(out["estimate"]).all()
