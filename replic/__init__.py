@@ -8,7 +8,12 @@ estimand (``effect_draws``), and simulate replication experiments with k new sub
 from replic.criteria import CRITERIA
 from replic.design import Design
 from replic.effects import effect_draws, summarise_draws, trajectory_bands
-from replic.errors import ReplicFitError, ReplicInputError, ReplicWarning
+from replic.errors import (
+    FlaggedReplicatesWarning,
+    ReplicFitError,
+    ReplicInputError,
+    ReplicWarning,
+)
 from replic.family import Family
 from replic.fitcheck import fit_bayes_fast
 from replic.glmm import fit_glmm
@@ -25,6 +30,7 @@ __all__ = [
     "CRITERIA",
     "Design",
     "Family",
+    "FlaggedReplicatesWarning",
     "Posterior",
     "ReplicFitError",
     "ReplicInputError",

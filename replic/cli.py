@@ -23,13 +23,15 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from replic.criteria import CRITERIA
-from replic.errors import ReplicFitError, ReplicInputError
+from replic.errors import FlaggedReplicatesWarning, ReplicFitError, ReplicInputError
+from replic.flagged import flagged_lines
 from replic.formula_grammar import check_name
 
 __all__ = ["main"]
@@ -112,13 +114,15 @@ def _run_and_write(post, spec, analyses: tuple[str, ...], options: dict, setting
 
     results = []
     for name in analyses:
-        results.append(run_study(
-            post, list(spec.designs), term=spec.term, analysis=name, **settings,
-            options=options[name],
-            target=args.target if args.target is not None else spec.target,
-            exclude_unconverged=args.exclude_unconverged or spec.exclude_unconverged,
-            # several analyses stream their chunks to their own folders under out/runs/
-            **(execution if len(analyses) == 1 else execution | {"out": out / "runs" / name})))
+        with warnings.catch_warnings():   # counted in the Warning: lines of the headline
+            warnings.simplefilter("ignore", FlaggedReplicatesWarning)
+            results.append(run_study(
+                post, list(spec.designs), term=spec.term, analysis=name, **settings,
+                options=options[name],
+                target=args.target if args.target is not None else spec.target,
+                exclude_unconverged=args.exclude_unconverged or spec.exclude_unconverged,
+                # several analyses stream their chunks to their own folders under out/runs/
+                **(execution if len(analyses) == 1 else execution | {"out": out / "runs" / name})))
     result = combine_results(results)
     result.info["study"] = spec.source
     result.info["criterion"] = args.criterion
@@ -234,38 +238,6 @@ def _print_headline(result) -> None:
             [family_words(str(row["family"]), params_vary)] if families else [])
         who = f" ({', '.join(parts)})" if parts else ""
         print(f"Smallest k reaching {row['target']:.0%}{who}: {k} (grid up to {int(row['k_max'])})")
-
-
-#: Why an analysis's fit counts in ``n_unconverged``.
-_UNCONVERGED_WHY = {
-    "bayes-fast": ("flagged (Pareto k-hat > 0.7: the importance-sampling posterior is "
-                   "unreliable; refit_flagged = true refits them with Stan)"),
-    "stan": "not converged (R-hat, bulk ESS or divergent transitions)",
-    "reml": "not converged (the optimiser's checks)",
-    "glmm": ("not converged or flagged (Newton did not converge, or the Hessian-based "
-             "covariance was not positive definite, as glmer warns)"),
-}
-
-
-def flagged_lines(head: pd.DataFrame, reps: int) -> list[str]:
-    """One warning line per analysis with flagged or unconverged replicate fits.
-
-    Parameters
-    ----------
-    head : DataFrame
-        Summary rows of one criterion (one row per design), with ``analysis`` and
-        ``n_unconverged``.
-    reps : int
-        Replicates per design.
-    """
-    out = []
-    for analysis, g in head.groupby("analysis", sort=False):
-        bad = int(g["n_unconverged"].sum())
-        if bad:
-            why = _UNCONVERGED_WHY.get(str(analysis), "not converged or flagged")
-            out.append(f"Warning: {analysis}: {bad} of {reps * len(g)} replicate fits {why}; "
-                       "exclude_unconverged = true leaves them out of the criteria")
-    return out
 
 
 def _report(args: argparse.Namespace) -> int:

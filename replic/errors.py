@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["ReplicFitError", "ReplicInputError", "ReplicWarning"]
+__all__ = ["FlaggedReplicatesWarning", "ReplicFitError", "ReplicInputError", "ReplicWarning"]
 
 
 class ReplicInputError(ValueError):
@@ -29,3 +29,18 @@ class ReplicFitError(RuntimeError):
 
 class ReplicWarning(UserWarning):
     """A result replic computed but does not trust (e.g. a bayes-fast fit with Pareto k > 0.7)."""
+
+
+class FlaggedReplicatesWarning(ReplicWarning):
+    """Replicate fits of a study that were flagged (bayes-fast: Pareto k-hat > 0.7) or did not
+    converge (Stan: R-hat, bulk ESS, divergences; REML: the optimiser's checks).
+
+    Attributes
+    ----------
+    counts : dict
+        ``{(analysis, design label): (n_unconverged, replicates)}`` for every design with any.
+    """
+
+    def __init__(self, message: str, counts: dict | None = None) -> None:
+        super().__init__(message)
+        self.counts = dict(counts or {})

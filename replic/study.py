@@ -27,6 +27,7 @@ from replic.custom_criteria import apply_criteria, check_criteria, summary_from_
 from replic.design import Design
 from replic.diagnosands import diagnosands, diagnosands_from_file
 from replic.errors import ReplicInputError
+from replic.flagged import warn_flagged
 from replic.newsubjects import design_frame, x_variable
 from replic.observations import default_observations
 from replic.outdir import check_out_dir
@@ -309,6 +310,12 @@ def run_study(posterior: Posterior | str | Path | pd.DataFrame, designs: Design 
     Returns
     -------
     StudyResult
+
+    Warns
+    -----
+    FlaggedReplicatesWarning
+        When any replicate fit was flagged (bayes-fast: Pareto k-hat > 0.7) or did not converge,
+        with the counts per analysis and design (also in the summary's ``n_unconverged``).
     """
     started = time.time()
     if not isinstance(reps, int | np.integer) or isinstance(reps, bool) or reps < 1:
@@ -379,6 +386,7 @@ def run_study(posterior: Posterior | str | Path | pd.DataFrame, designs: Design 
             "source": post.source,
             "formula": post.formula, "started": started, **run.info,
             "seconds": time.time() - started}
+    warn_flagged(summary, reps=int(reps), stacklevel=2)
     return StudyResult(replicates=table, summary=summary, k_needed=k_needed(summary, target=target),
                        type_sm=type_s_bound(tsm), original=original, info=info, posterior=post,
                        diagnosands=diag)

@@ -26,7 +26,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = tuple((name, frozenset(units)) 
     ("kernels", {"lmm", "glmm", "bayes_fast", "stan"}),
     ("science", {"effects", "simulate", "criteria", "summarise", "newsubjects", "observations",
                  "response_effects", "questions",
-                 "custom_criteria", "diagnosands", "fitcheck", "chunk"}),
+                 "custom_criteria", "diagnosands", "fitcheck", "chunk", "flagged"}),
     ("analyses", {"analyses"}),
     ("runner", {"runner"}),
     ("results", {"results_io"}),

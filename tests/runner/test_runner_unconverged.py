@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -21,8 +22,10 @@ OPTIONS = {"unconverged_every": 5, "flagged_every": 7, "fail_every": 11}
 
 def _run(post, out=None, **kw):
     kw = {"n_jobs": 1, "chunk_size": 128} | kw
-    return replic.run_study(post, DESIGNS, term="Days", analysis="flaky", reps=REPS, seed=4,
-                            options=OPTIONS, out=out, **kw)
+    with warnings.catch_warnings():             # test_warns_with_counts checks the warning
+        warnings.simplefilter("ignore", replic.FlaggedReplicatesWarning)
+        return replic.run_study(post, DESIGNS, term="Days", analysis="flaky", reps=REPS,
+                                seed=4, options=OPTIONS, out=out, **kw)
 
 
 def _expected(rep: pd.Series) -> np.ndarray:
@@ -61,9 +64,28 @@ def test_excluding_changes_only_the_unconverged(sleep_post, flaky):
                                   dropped.replicates.loc[~bad, list(CRITERIA)], check_exact=True)
 
 
+def test_warns_with_counts(sleep_post, flaky):
+    """run_study warns once, with the unconverged count of every design."""
+    with pytest.warns(replic.FlaggedReplicatesWarning) as caught:
+        res = replic.run_study(sleep_post, DESIGNS, term="Days", analysis="flaky", reps=REPS,
+                               seed=4, options=OPTIONS, n_jobs=1, chunk_size=128)
+    (w,) = [c for c in caught if c.category is replic.FlaggedReplicatesWarning]
+    per_design = int(_expected(res.replicates["rep"]).sum()) // len(DESIGNS)
+    labels = list(dict.fromkeys(res.summary["design"]))
+    assert w.message.counts == {("flaky", d): (per_design, REPS) for d in labels}
+    text = str(w.message)
+    assert f"flaky: {per_design * len(DESIGNS)} of {REPS * len(DESIGNS)} replicate fits" in text
+    for d in labels:
+        assert f"{d}: {per_design} of {REPS}" in text
+    assert "exclude_unconverged=True" in text
+    assert w.filename == __file__                  # points at the caller's line
+
+
 def test_summary_analysis_has_none(sleep_post):
-    res = replic.run_study(sleep_post, DESIGNS[:1], term="Days", reps=100, seed=1, n_jobs=1,
-                           exclude_unconverged=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")             # no FlaggedReplicatesWarning either
+        res = replic.run_study(sleep_post, DESIGNS[:1], term="Days", reps=100, seed=1,
+                               n_jobs=1, exclude_unconverged=True)
     assert (res.summary["n_unconverged"] == 0).all() and (res.summary["n"] == 100).all()
 
 
