@@ -1,38 +1,63 @@
-"""bayes-fast against long brms (Stan NUTS) runs with the same model and default priors.
+"""bayes-fast against long Stan runs with the same model and default priors.
 
-References: tests/r/bayes_fast_reference.R (4 long chains per data set).  Tolerances: mean, sd,
-2.5% and 97.5% quantiles within 0.15 posterior sd for every fixed effect, every sd, sigma and
-every correlation (issue 13's tolerance), except the 97.5% quantile of sd(Days) of the
-3-subject data set -- a prior-dominated heavy tail that bayes-fast puts 0.05-0.17 sd low over
-seeds (a known bias, issue 13): 0.2 there; P(b > 0) within 0.01.
+References: tests/r/bayes_fast_reference.R (brms, 4 chains x 20000 draws per data set) and, for
+the 3-subject data set ``sleep_k3``, tests/r/bayes_fast_marginal_reference.R: the same posterior
+sampled with the group-level effects integrated out (4 x 50000 draws).  brms samples the
+effects themselves, and with 3 subjects the sds have a funnel at 0: its run had 117 divergent
+transitions in 80000 draws (the marginal run 76 in 200000) and put the upper tail of sd(Days)
+above the marginal run (97.5% quantile 40.30 against 39.71, with about 2.5 times fewer
+effective tail draws; bayes-fast with 2 million draws: 39.58): the "bias" bayes-fast was once
+excused for, with 0.2 instead of 0.15 posterior sd.  At 20000 independent draws bayes-fast's own
+97.5% quantile of sd(Days) also varied by 0.07 posterior sd over seeds; scrambled Sobol points
+(:func:`replic.bayes_fast.fit.proposal_noise`) at 2^15 draws bring that to 0.02.
+
+Tolerances (issue 13): mean, sd, 2.5% and 97.5% quantiles within 0.15 posterior sd for every
+fixed effect, every sd, sigma and every correlation, at 5 seeds of 2^15 importance draws;
+P(b > 0) within 0.01.
 """
 
 import re
 
 import numpy as np
+import pandas as pd
+import pytest
 
 from replic.bayes_fast import summarise_bayes_fast
 from replic.priors import default_priors
 
+from .conftest import DATA
+
 TOL_SD = 0.15
-KNOWN = {("sleep_k3", "sd_Subject__Days", "q97.5"): 0.2}
 TOL_P = 0.01
 
 
-def test_agrees_with_brms(reference):
+@pytest.mark.parametrize("seed", range(5))
+def test_agrees_with_the_reference(reference, seed):
     name, ref = reference["name"], reference["summaries"]
-    ours = summarise_bayes_fast(reference["data"], reference["formula"], draws=20000, seed=1)
+    ours = summarise_bayes_fast(reference["data"], reference["formula"], draws=2**15, seed=seed)
     assert set(ours.index) == set(ref.index), name
     assert ours.attrs["khat"] < 0.7
     for par in ref.index:
         for stat in ("mean", "sd", "q2.5", "q97.5"):
             err = abs(ours.loc[par, stat] - ref.loc[par, stat]) / ref.loc[par, "sd"]
-            tol = KNOWN.get((name, par, stat), TOL_SD)
-            assert err < tol, (f"{name} {par} {stat}: {ours.loc[par, stat]:.4g} vs brms "
-                                  f"{ref.loc[par, stat]:.4g} ({err:.3f} posterior sd)")
+            assert err < TOL_SD, (f"{name} seed {seed} {par} {stat}: {ours.loc[par, stat]:.4g} "
+                                  f"vs {ref.loc[par, stat]:.4g} ({err:.3f} posterior sd)")
         if par.startswith("b_"):
             diff = abs(ours.loc[par, "prob_positive"] - ref.loc[par, "prob_positive"])
             assert diff < TOL_P, f"{name} {par}: P(> 0) differs by {diff:.4f}"
+
+
+def test_marginal_reference_is_the_brms_posterior():
+    """The marginal run is the posterior brms sampled for sleep_k3 (every statistic within 0.06
+    posterior sd: the largest differences are the upper tails above), sampled with a lower rate
+    of divergent transitions and more effective draws in every tail."""
+    brms = pd.read_csv(DATA / "summaries.csv").set_index(["dataset", "parameter"])
+    marginal = pd.read_csv(DATA / "marginal_summaries.csv").set_index(["dataset", "parameter"])
+    b = brms.loc[marginal.index]
+    for stat in ("mean", "sd", "q2.5", "q97.5"):
+        assert (abs(marginal[stat] - b[stat]) / b["sd"] < 0.06).all(), stat
+    assert (marginal["divergences"] / marginal["n_draws"] < b["divergences"] / b["n_draws"]).all()
+    assert (marginal["ess_tail"] > b["ess_tail"]).all() and marginal["rhat"].max() < 1.001
 
 
 def _student_t(text: str) -> tuple[float, ...]:
