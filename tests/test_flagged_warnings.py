@@ -58,8 +58,8 @@ def test_report_headline_mentions_flagged(flagged_study):
     n_flagged = int(flagged_study.replicates["flagged"].sum())
     (h,) = headlines(flagged_study.summary, flagged_study.k_needed, term="Days", target=0.8,
                      direction=1.0, reps=5)
-    assert f"Warning: {n_flagged} of the 10 replicate fits were flagged by Pareto k-hat" \
-        in h["detail"]
+    assert (f"Warning: {n_flagged} of the 10 replicate fits were flagged by bayes-fast's "
+            "Pareto k-hat check") in h["detail"]
 
 
 def test_no_line_without_flags(flagged_study):
