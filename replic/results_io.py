@@ -64,7 +64,8 @@ def _recommended(result) -> list[int]:
     kn = result.k_needed
     if kn is None or "criterion" not in kn:
         return []
-    k = pd.to_numeric(kn.loc[kn["criterion"] == "sig_same_direction", "k"], errors="coerce")
+    crit = (result.info or {}).get("criterion") or "sig_same_direction"  # replic run --criterion
+    k = pd.to_numeric(kn.loc[kn["criterion"] == crit, "k"], errors="coerce")
     return sorted({int(v) for v in k.dropna()})
 
 

@@ -16,7 +16,7 @@ from matplotlib.ticker import MaxNLocator
 
 from replic.report.data import add_series
 from replic.report.figures import Figure, encode_svg, figure_style, new_figure
-from replic.report.text import CRITERION_LABELS, fmt, fmt_pct
+from replic.report.text import CRITERION_HELP, CRITERION_LABELS, criterion_phrase, fmt, fmt_pct
 
 __all__ = ["HEADLINE", "all_criteria_figure", "headline_curve", "series_colours",
            "type_sm_figure"]
@@ -47,8 +47,9 @@ def _k_needed(k_needed: pd.DataFrame, criterion: str) -> pd.DataFrame:
 
 
 def headline_curve(summary: pd.DataFrame, k_needed: pd.DataFrame, *, term: str,
-                   target: float, direction: float = 1.0) -> Figure:
-    """The probability that a replication finds a significant effect, over k.
+                   target: float, direction: float = 1.0, criterion: str = HEADLINE) -> Figure:
+    """The probability that a replication meets the headline ``criterion`` (by default: finds
+    a significant effect in the original's direction), over k.
 
     Returns
     -------
@@ -57,12 +58,14 @@ def headline_curve(summary: pd.DataFrame, k_needed: pd.DataFrame, *, term: str,
         ``n_failed`` and the series' ``k_needed`` (NaN when no k reaches the target).
     """
     s = _in_order(add_series(summary))
-    s = s[s["criterion"] == HEADLINE]
+    s = s[s["criterion"] == criterion]
     d = s[["series", "k", "probability", "mcse", "lower", "upper", "n", "n_failed"]].merge(
-        _k_needed(k_needed, HEADLINE)[["series", "k_needed"]], on="series", how="left")
+        _k_needed(k_needed, criterion)[["series", "k_needed"]], on="series", how="left")
     order = list(dict.fromkeys(add_series(summary)["series"]))
     colours = series_colours(order)
     sign = "positive" if direction >= 0 else "negative"
+    label = CRITERION_LABELS.get(criterion, criterion)
+    significance = criterion == HEADLINE
     with figure_style():
         fig = new_figure(9, 4.8)
         ax = fig.add_subplot()
@@ -88,9 +91,11 @@ def headline_curve(summary: pd.DataFrame, k_needed: pd.DataFrame, *, term: str,
         ax.set_ylim(0, 1.02)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("k, number of new subjects in the replication")
-        ax.set_ylabel(f"P(significant {sign} effect)")
+        ax.set_ylabel(f"P(significant {sign} effect)" if significance else f"P({label})")
         ax.set_title(f"How often does a replication with k new subjects find the effect of "
-                     f"{term}?", loc="left")
+                     f"{term}?" if significance else f"How often does a replication with k "
+                     f"new subjects {criterion_phrase(criterion, term=term, sign=sign)}?",
+                     loc="left")
         if len(order) == 1:
             ax.legend(loc="lower right", fontsize=8.5, title=order[0], title_fontsize=8.5)
         else:  # below the axes, so it never hides a curve or a k label
@@ -107,12 +112,15 @@ def headline_curve(summary: pd.DataFrame, k_needed: pd.DataFrame, *, term: str,
                  if math.isfinite(kk) else f"not reaching the {fmt_pct(target)} target")
         parts.append(f"{name}: {fmt_pct(first['probability'])} at k = {int(first['k'])}, "
                      f"{fmt_pct(last['probability'])} at k = {int(last['k'])}, {reach}")
-    alt = (f"Line chart of the probability that a replication finds a significant {sign} "
-           f"effect of {term}, against k, with Monte Carlo error bands and a dashed target "
-           f"line. " + "; ".join(parts) + ".")
-    caption = ("Points: the share of simulated replications whose 95% interval excludes 0 on "
-               "the original's side. Band: its 95% Monte Carlo interval (more replicates "
-               "narrow it). Dotted line: the smallest k reaching the target.")
+    alt = (f"Line chart of the probability that a replication "
+           f"{criterion_phrase(criterion, term=term, sign=sign)}, against k, with Monte Carlo "
+           f"error bands and a dashed target line. " + "; ".join(parts) + ".")
+    meets = ("whose 95% interval excludes 0 on the original's side" if significance else
+             f"meeting '{label}' ({CRITERION_HELP[criterion]})" if criterion in CRITERION_HELP
+             else f"meeting the custom criterion '{criterion}'")
+    caption = (f"Points: the share of simulated replications {meets}. Band: its 95% Monte "
+               "Carlo interval (more replicates narrow it). Dotted line: the smallest k "
+               "reaching the target.")
     return Figure("curve", svg, alt, caption, d.reset_index(drop=True))
 
 

@@ -22,8 +22,9 @@ def _pm(x: float, se: float, digits: int = 3) -> str:
     return f"{fmt(x, digits)} ± {fmt(se, digits)}" if math.isfinite(se) else fmt(x, digits)
 
 
-def diagnosands_table(diag: pd.DataFrame) -> Table:
-    """Bias, RMSE, coverage and width per (series, k, target), each ± its MCSE."""
+def diagnosands_table(diag: pd.DataFrame, *, excluded: bool = False) -> Table:
+    """Bias, RMSE, coverage and width per (series, k, target), each ± its MCSE (``excluded``:
+    the study left unconverged and flagged fits out, which the notes say)."""
     d = add_series(diag)
     several = d["series"].nunique() > 1
     rows = [([r["series"]] if several else []) + [
@@ -39,4 +40,6 @@ def diagnosands_table(diag: pd.DataFrame) -> Table:
         "(average-subject) effect drawn for it, or the realised mean effect of its k new "
         "subjects. Bias: mean error; RMSE: root mean squared error; coverage: share of 95% "
         "intervals containing the truth (0.95 for a calibrated interval of beta); width: mean "
-        "interval width. ± one Monte Carlo standard error."])
+        "interval width. ± one Monte Carlo standard error.",
+        *(["Fits that did not converge or were flagged are left out (exclude_unconverged), "
+           "as they are from the criteria."] if excluded else [])])

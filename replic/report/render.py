@@ -43,7 +43,8 @@ from replic.report.text import (
     unit_names,
 )
 
-__all__ = ["TEMPLATE", "build_context", "render_html", "render_report", "write_report"]
+__all__ = ["TEMPLATE", "build_context", "headline_criterion", "render_html", "render_report",
+           "write_report"]
 
 #: The template file, in ``replic/report/templates/``.
 TEMPLATE = "report.html.j2"
@@ -87,7 +88,8 @@ def build_context(results: dict) -> dict:
     group = (info.get("posterior") or {}).get("group")
     units = str(info.get("units") or "")
     labelled = f"{response} ({units})" if units else response
-    ks = _recommended(k_needed)
+    crit = headline_criterion(info, summary)
+    ks = _recommended(k_needed, crit)
     if results.get("effect_draws") is not None:
         figures["effects"] = effects_figure(results["effect_draws"], term=term,
                                             response=labelled, group=group, recommended=ks)
@@ -98,7 +100,7 @@ def build_context(results: dict) -> dict:
                                                     data=data, columns=cols, units=units,
                                                     group=group)
     figures["curve"] = headline_curve(summary, k_needed, term=term, target=target,
-                                      direction=original.direction)
+                                      direction=original.direction, criterion=crit)
     figures["criteria"] = all_criteria_figure(summary, k_needed, target=target)
     tables["k_needed"] = k_needed_table(k_needed)
     tables["criteria"] = criteria_table(summary)
@@ -106,7 +108,8 @@ def build_context(results: dict) -> dict:
         figures["type_sm"] = type_sm_figure(results["type_sm"])
         tables["type_sm"] = type_sm_table(results["type_sm"])
     if results.get("diagnosands") is not None and len(results["diagnosands"]):
-        tables["diagnosands"] = diagnosands_table(results["diagnosands"])
+        tables["diagnosands"] = diagnosands_table(
+            results["diagnosands"], excluded=bool(info.get("exclude_unconverged")))
     reps = results.get("replicates")
     if reps is not None:
         tables["diagnostics"] = diagnostics_table(reps)
@@ -127,7 +130,8 @@ def build_context(results: dict) -> dict:
         "headlines": headlines(summary, k_needed, term=term, target=target,
                                direction=original.direction, reps=int(info.get("reps", 0)),
                                observed=observed_at(str(info.get("x_name") or term),
-                                                    info.get("x")), group=group),
+                                                    info.get("x")), group=group,
+                               criterion=crit),
         "guide": guide(results.get("effects"), term=term, response=response, group=group),
         "effect_sentences": effect_sentences(results["effects"], term=term, response=response,
                                              group=group, units=units)
@@ -147,16 +151,27 @@ def build_context(results: dict) -> dict:
     }
 
 
-def _recommended(k_needed: pd.DataFrame) -> list[int]:
+def headline_criterion(info: dict, summary: pd.DataFrame) -> str:
+    """The criterion of the report's headline: the one the run chose (``replic run
+    --criterion``, recorded in ``study.json``), by default significance in the original's
+    direction; refused when the summary has no such criterion (a hand-edited study.json)."""
+    crit = info.get("criterion") or HEADLINE
+    if not isinstance(crit, str) or crit not in set(summary["criterion"]):
+        raise ReplicInputError(f"study.json: criterion {crit!r} is not one of the criteria of "
+                               f"summary.csv ({', '.join(dict.fromkeys(summary['criterion']))})")
+    return crit
+
+
+def _recommended(k_needed: pd.DataFrame, criterion: str = HEADLINE) -> list[int]:
     """The smallest k reaching the target for the headline criterion, per design family."""
-    kn = k_needed[k_needed["criterion"] == HEADLINE]
+    kn = k_needed[k_needed["criterion"] == criterion]
     return sorted({int(k) for k in pd.to_numeric(kn["k"], errors="coerce").dropna()})
 
 
 def headlines(summary: pd.DataFrame, k_needed: pd.DataFrame, *, term: str, target: float,
               direction: float, reps: int, observed: str = "",
-              group: str | None = None) -> list[dict]:
-    """One headline (sentence and fine print) per series, for the headline criterion.
+              group: str | None = None, criterion: str = HEADLINE) -> list[dict]:
+    """One headline (sentence and fine print) per series, for the headline ``criterion``.
 
     Parameters
     ----------
@@ -174,6 +189,8 @@ def headlines(summary: pd.DataFrame, k_needed: pd.DataFrame, *, term: str, targe
         Where each new subject is observed (:func:`~replic.report.text.observed_at`).
     group : str, optional
         The grouping factor.
+    criterion : str
+        The headline criterion (:func:`headline_criterion`).
 
     Returns
     -------
@@ -181,9 +198,9 @@ def headlines(summary: pd.DataFrame, k_needed: pd.DataFrame, *, term: str, targe
         ``text``, ``detail``, ``series`` and ``label`` per series.
     """
     s = add_series(summary)
-    s = s[s["criterion"] == HEADLINE]
+    s = s[s["criterion"] == criterion]
     kn = add_series(k_needed)
-    kn = kn[kn["criterion"] == HEADLINE].set_index("series")
+    kn = kn[kn["criterion"] == criterion].set_index("series")
     several = s["series"].nunique() > 1
     out = []
     for name, g in s.groupby("series", sort=False):
@@ -195,7 +212,7 @@ def headlines(summary: pd.DataFrame, k_needed: pd.DataFrame, *, term: str, targe
                      prob=row["probability"], lower=row["lower"], upper=row["upper"],
                      target=target, k_max=int(g["k"].max()), reps=int(row["n"]) or reps,
                      series=name if several else "", observed=observed,
-                     params=str(row.get("params", "")), group=group)
+                     params=str(row.get("params", "")), group=group, criterion=criterion)
         bad = int(g["n_unconverged"].sum()) if "n_unconverged" in g else 0
         if bad:
             why = ("were flagged by bayes-fast's Pareto k-hat check (their importance-sampling "

@@ -13,10 +13,12 @@ __all__ = [
     "ANALYSIS_LABELS",
     "CRITERION_HELP",
     "CRITERION_LABELS",
+    "CRITERION_PHRASES",
     "CRITERION_SHORT",
     "DIAGNOSTIC_HELP",
     "ESTIMAND_LABELS",
     "READING_GUIDE",
+    "criterion_phrase",
     "effect_sentences",
     "estimand_label",
     "fmt",
@@ -87,6 +89,26 @@ CRITERION_HELP = {
     "sceptical_p": "the one-sided sceptical p-value (Held 2020), which asks original and "
                    "replication to convince a sceptic together, is below 0.025",
 }
+
+#: What a replication does to meet each criterion, as the headline sentence says it
+#: (``{sign}``: the original's sign, ``{term}``: the term).
+CRITERION_PHRASES = {
+    "sig_same_direction": "find a significant {sign} effect of {term}",
+    "same_sign": "find an effect of {term} with the original's sign ({sign})",
+    "orig_in_rep_ci": "hold the original estimate of {term} inside their 95% interval",
+    "rep_in_orig_ci": "estimate the effect of {term} inside the original's 95% interval",
+    "rep_in_pi": "estimate the effect of {term} inside the 95% prediction interval",
+    "small_telescopes": "pass the small-telescopes test for {term} (d33 not ruled out)",
+    "bf_rep": "give a replication Bayes factor above 1 for {term}",
+    "sceptical_p": "give a sceptical p-value below 0.025 for {term}",
+}
+
+
+def criterion_phrase(criterion: str, *, term: str, sign: str) -> str:
+    """What a replication does to meet ``criterion`` (custom criteria by their name)."""
+    phrase = CRITERION_PHRASES.get(criterion, "meet the criterion '{criterion}' for {term}")
+    return phrase.format(term=term, sign=sign, criterion=criterion)
+
 
 #: What each diagnostic count means.
 DIAGNOSTIC_HELP = {
@@ -190,7 +212,7 @@ def fmt_prob(p: float) -> str:
 def headline(*, term: str, direction: float, k: float, prob: float, lower: float,
              upper: float, target: float, k_max: int, reps: int, series: str = "",
              k_confident: float = math.nan, observed: str = "", params: str = "",
-             group: str | None = None) -> dict:
+             group: str | None = None, criterion: str = "sig_same_direction") -> dict:
     """The headline sentence and its fine print for one analysis.
 
     Parameters
@@ -220,6 +242,9 @@ def headline(*, term: str, direction: float, k: float, prob: float, lower: float
         The family's parameter mode (``posterior``: assurance; else conditional power).
     group : str, optional
         The grouping factor, whose levels the sentence counts (``Subject``: subjects).
+    criterion : str
+        The criterion the sentence is about (``replic run --criterion``; default: significant
+        in the original's direction).
 
     Returns
     -------
@@ -235,21 +260,28 @@ def headline(*, term: str, direction: float, k: float, prob: float, lower: float
             else "")
     mc = (f"Monte Carlo 95% interval {fmt_pct(lower)}–{fmt_pct(upper)} from {reps} simulated "
           f"replications per k")
+    does = criterion_phrase(criterion, term=term, sign=sign)
+    if criterion == "sig_same_direction":
+        meaning = f"'significant' means the replication's 95% interval lies {side} 0"
+    elif criterion in CRITERION_HELP:
+        meaning = (f"the criterion is '{CRITERION_LABELS[criterion]}': "
+                   f"{CRITERION_HELP[criterion]}")
+    else:
+        meaning = f"'{criterion}' is a custom criterion of the study"
     if math.isfinite(k):
-        text = (f"With {int(k)} new {units}{at}, {fmt_pct(prob)} of replications find a "
-                f"significant {sign} effect of {term}.")
+        text = f"With {int(k)} new {units}{at}, {fmt_pct(prob)} of replications {does}."
         detail = (f"k = {int(k)} is the smallest k in the grid reaching the {fmt_pct(target)} "
-                  f"target{where}; 'significant' means the replication's 95% interval lies "
-                  f"{side} 0. {mc}.")
+                  f"target{where}; {meaning}. {mc}.")
         if k_confident != k:
             detail += (f" Allowing for Monte Carlo error, the cautious choice is k = "
                        f"{int(k_confident)}." if math.isfinite(k_confident) else
                        " Allowing for Monte Carlo error, no k in the grid is sure to reach it.")
     else:
         text = (f"Even with {k_max} new {units}{at}, only {fmt_pct(prob)} of replications "
-                f"find a significant {sign} effect of {term}.")
+                f"{does}.")
+        told = "" if criterion == "sig_same_direction" else f"{meaning[0].upper()}{meaning[1:]}. "
         detail = (f"No k in the grid reaches the {fmt_pct(target)} target{where}; extend the "
-                  f"grid beyond k = {k_max}. {mc}.")
+                  f"grid beyond k = {k_max}. {told}{mc}.")
     return {"text": text, "detail": mode.strip() + (" " if mode else "") + detail}
 
 
