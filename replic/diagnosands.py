@@ -15,8 +15,9 @@ subjects' deviations``.  Against each of these targets, per design and analysis 
 ``width``
     mean width of the 95% interval, MCSE ``sd(width) / sqrt(n)``.
 
-Only successful fits count (``n``); a stored study's file is read in record batches, a few
-columns at a time, so memory stays bounded.
+Only successful fits count (``n``) -- and, with ``exclude_unconverged``, only those that
+converged and were not flagged (as for the criteria); a stored study's file is read in record
+batches, a few columns at a time, so memory stays bounded.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from replic.summarise import DESIGN_COLUMNS
+from replic.summarise import DESIGN_COLUMNS, DIAGNOSTIC_FLAGS, unconverged
 
 __all__ = ["DIAGNOSAND_COLUMNS", "TARGETS", "diagnosands", "diagnosands_from_file"]
 
@@ -35,16 +36,19 @@ TARGETS = {"beta": "true_effect", "replication_mean": "realised_effect"}
 #: The columns of :func:`diagnosands`.
 DIAGNOSAND_COLUMNS = [*DESIGN_COLUMNS, "target", "n", "bias", "bias_mcse", "rmse", "rmse_mcse",
                       "coverage", "coverage_mcse", "width", "width_mcse"]
-_READ = [*DESIGN_COLUMNS, "error", "estimate", "lower", "upper", *TARGETS.values()]
+_READ = [*DESIGN_COLUMNS, "error", "estimate", "lower", "upper", *TARGETS.values(),
+         *DIAGNOSTIC_FLAGS]
 _SUMS = ["n", "e1", "e2", "e4", "covered", "w1", "w2"]
 
 
-def _sums(table: pd.DataFrame) -> pd.DataFrame:
+def _sums(table: pd.DataFrame, exclude_unconverged: bool = False) -> pd.DataFrame:
     """Per (design, target): the sums from which every diagnosand follows."""
     if "family" not in table:  # tables written before designs had families
         table = table.assign(family="")
     ok = (table["error"].astype(str).to_numpy() == "") & np.isfinite(
         table["estimate"].to_numpy(dtype=float))
+    if exclude_unconverged:
+        ok &= ~unconverged(table)
     t = table.loc[ok]
     est = t["estimate"].to_numpy(dtype=float)
     lo, hi = t["lower"].to_numpy(dtype=float), t["upper"].to_numpy(dtype=float)
@@ -85,7 +89,8 @@ def _finish(sums: pd.DataFrame) -> pd.DataFrame:
     return out[DIAGNOSAND_COLUMNS]
 
 
-def diagnosands(replicates: pd.DataFrame) -> pd.DataFrame:
+def diagnosands(replicates: pd.DataFrame, *, exclude_unconverged: bool = False
+                ) -> pd.DataFrame:
     """Bias, RMSE, coverage and interval width of the analysis, per design and target.
 
     Parameters
@@ -94,6 +99,9 @@ def diagnosands(replicates: pd.DataFrame) -> pd.DataFrame:
         A replicate table (:attr:`replic.study.StudyResult.replicates`): the design columns,
         ``error``, ``estimate``, ``lower``, ``upper``, ``true_effect`` (beta) and
         ``realised_effect`` (beta + mean of the k new deviations).
+    exclude_unconverged : bool
+        Leave out fits that succeeded but did not converge or were flagged (``converged``
+        False, ``flagged`` True), as the criteria do under the same option.
 
     Returns
     -------
@@ -101,18 +109,33 @@ def diagnosands(replicates: pd.DataFrame) -> pd.DataFrame:
         Columns :data:`DIAGNOSAND_COLUMNS`, one row per (design, target) with target
         ``"beta"`` or ``"replication_mean"``, each diagnosand with its MCSE.
     """
-    return _finish(_sums(replicates))
+    return _finish(_sums(replicates, exclude_unconverged))
 
 
-def diagnosands_from_file(path: str | Path, *, batch_rows: int = 262_144) -> pd.DataFrame:
+def diagnosands_from_file(path: str | Path, *, exclude_unconverged: bool = False,
+                          batch_rows: int = 262_144) -> pd.DataFrame:
     """:func:`diagnosands` of a replicate parquet file, read in record batches."""
     from replic.parquet_io import iter_replicates  # row group by row group: bounded memory
 
     total, order = None, {}
-    for batch in iter_replicates(path, columns=_READ, batch_rows=batch_rows):
-        part = _sums(batch)
-        order |= dict.fromkeys(part.index)
+
+    def add(batches: list[pd.DataFrame]) -> None:
+        nonlocal total
+        part = _sums(pd.concat(batches, ignore_index=True) if len(batches) > 1 else batches[0],
+                     exclude_unconverged)
+        order.update(dict.fromkeys(part.index))
         total = part if total is None else total.add(part, fill_value=0)
+
+    pending: list[pd.DataFrame] = []  # small row groups (one per chunk) summed together
+    held = 0
+    for batch in iter_replicates(path, columns=_READ, batch_rows=batch_rows):
+        pending.append(batch)
+        held += len(batch)
+        if held >= batch_rows:
+            add(pending)
+            pending, held = [], 0
+    if pending:
+        add(pending)
     if total is None:
         return pd.DataFrame(columns=DIAGNOSAND_COLUMNS)
     return _finish(total.reindex(list(order)))

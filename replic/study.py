@@ -369,14 +369,14 @@ def run_study(posterior: Posterior | str | Path | pd.DataFrame, designs: Design 
         table = apply_criteria(run.replicates, custom,
                                exclude_unconverged=bool(exclude_unconverged))
         summary, tsm = criteria_summary(table, [*CRITERIA, *custom]), type_sm(table)
-        diag = diagnosands(table)
+        diag = diagnosands(table, exclude_unconverged=bool(exclude_unconverged))
     else:
         table, summary, tsm = run.replicates_file, run.summary, run.type_sm
         if custom:
             summary = _in_design_order(pd.concat([summary, summary_from_file(
                 table, custom, exclude_unconverged=bool(exclude_unconverged))],
                 ignore_index=True))
-        diag = diagnosands_from_file(table)
+        diag = diagnosands_from_file(table, exclude_unconverged=bool(exclude_unconverged))
     info = {"term": term, "analysis": analysis, "reps": int(reps), "seed": int(seed),
             "n_jobs": n_jobs, "target": target, "options": dict(options or {}),
             "exclude_unconverged": bool(exclude_unconverged), "criteria": list(custom),

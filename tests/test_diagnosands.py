@@ -88,3 +88,30 @@ def test_stored_study_reads_the_file_in_batches(sleep_post, tmp_path):
     disk.write(tmp_path / "s")
     back = pd.read_csv(tmp_path / "s" / "diagnosands.csv")
     assert list(back.columns) == DIAGNOSAND_COLUMNS and len(back) == 4
+
+
+def test_exclude_unconverged_leaves_out_what_the_criteria_leave_out(tmp_path):
+    """Fits that succeeded but did not converge (or were flagged) count unless excluded; with
+    ``exclude_unconverged`` the diagnosands are those of the remaining fits, from memory and
+    from a file alike."""
+    rng = np.random.default_rng(3)
+    n = 400
+    truth = rng.normal(10, 1, n)
+    est = truth + rng.normal(0, 1, n)
+    t = pd.DataFrame({"design": "k=5", "k": 5, "missing": 0.0, "params": "posterior",
+                      "family": "", "analysis": "reml", "error": "", "estimate": est,
+                      "lower": est - 2, "upper": est + 2, "true_effect": truth,
+                      "realised_effect": truth, "converged": rng.random(n) > 0.2,
+                      "flagged": rng.random(n) < 0.1})
+    t.loc[~t["converged"] | t["flagged"], "estimate"] += 50  # the bad fits are far off
+    bad = (~t["converged"] | t["flagged"]).to_numpy()
+    kept = diagnosands(t)
+    dropped = diagnosands(t, exclude_unconverged=True)
+    clean = diagnosands(t.loc[~bad].drop(columns=["converged", "flagged"]))
+    assert (kept["n"] == n).all() and (dropped["n"] == n - bad.sum()).all()
+    pd.testing.assert_frame_equal(dropped, clean)
+    assert (kept["bias"] > 5).all() and (dropped["bias"].abs() < 0.5).all()
+    t.to_parquet(tmp_path / "r.parquet", index=False)
+    from_file = diagnosands_from_file(tmp_path / "r.parquet", exclude_unconverged=True,
+                                      batch_rows=64)
+    pd.testing.assert_frame_equal(from_file, dropped, check_exact=False, rtol=1e-12)

@@ -52,6 +52,10 @@ def test_counted_and_optionally_excluded(sleep_post, flaky, tmp_path, exclude):
     assert crit.isna().all().all() if exclude else crit.notna().all().all()
     assert table.loc[bad, "estimate"].notna().all()  # the fit itself is kept
     assert memory.info["exclude_unconverged"] is exclude
+    # the diagnosands (bias, RMSE, coverage) leave out the same fits as the criteria
+    d = memory.diagnosands
+    assert (d["n"] == REPS - failed - (per_design if exclude else 0)).all()
+    pd.testing.assert_frame_equal(stored.diagnosands, d, check_exact=False, rtol=1e-12)
 
 
 def test_excluding_changes_only_the_unconverged(sleep_post, flaky):
