@@ -59,6 +59,7 @@ def test_run_bad_study_leaves_nothing(tmp_path, capsys):
 
 def test_console_script_exit_code(tmp_path):
     r = subprocess.run([sys.executable, "-m", "replic", "effects", str(tmp_path / "x.csv"),
-                        "--term", "Days"], capture_output=True, text=True, cwd=tmp_path)
+                        "--term", "Days"], capture_output=True, text=True, cwd=tmp_path,
+                       timeout=300)
     assert r.returncode == 2 and "no such draws file" in r.stderr and r.stdout == ""
     assert not list(Path(tmp_path).iterdir())

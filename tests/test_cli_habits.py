@@ -6,10 +6,12 @@ from __future__ import annotations
 import fcntl
 import os
 import pty
+import select
 import struct
 import subprocess
 import sys
 import termios
+import time
 from pathlib import Path
 
 import pytest
@@ -48,7 +50,10 @@ def test_bars_name_their_analysis_on_a_terminal(tmp_path):
                             env=env, cwd=tmp_path)
     os.close(secondary)
     chunks = []
-    while True:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:  # never waits longer: a hung run fails the test
+        if not select.select([primary], [], [], 1.0)[0]:
+            continue
         try:
             data = os.read(primary, 4096)
         except OSError:  # the child closed the terminal
@@ -56,7 +61,9 @@ def test_bars_name_their_analysis_on_a_terminal(tmp_path):
         if not data:
             break
         chunks.append(data)
-    out, _ = proc.communicate(timeout=300)
+    else:
+        proc.kill()
+    out, _ = proc.communicate(timeout=60)
     os.close(primary)
     err = b"".join(chunks).decode(errors="replace")
     assert proc.returncode == 0, err

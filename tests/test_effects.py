@@ -198,12 +198,13 @@ def test_cli_effects_at_and_non_varying_term(tmp_path):
 
     draws = str(REF / "orthodont_draws.csv.gz")
     out = subprocess.run([sys.executable, "-m", "replic", "effects", draws, "--term", "age",
-                          "--at", "Sex=Male"], capture_output=True, text=True, check=True).stdout
+                          "--at", "Sex=Male"], capture_output=True, text=True, check=True,
+                         timeout=300).stdout
     assert "Effect of age at Sex=Male" in out and "new_gaussian" in out
     out = subprocess.run([sys.executable, "-m", "replic", "effects", draws, "--term", "SexMale"],
-                         capture_output=True, text=True, check=True).stdout
+                         capture_output=True, text=True, check=True, timeout=300).stdout
     lines = [ln for ln in out.splitlines() if ln.strip()]
     assert "does not vary by subject" in out and len(lines) == 4  # title, note, header, one row
     bad = subprocess.run([sys.executable, "-m", "replic", "effects", draws, "--term", "age",
-                          "--at", "Sex"], capture_output=True, text=True)
+                          "--at", "Sex"], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and bad.stderr.startswith("replic: error: --at 'Sex'")

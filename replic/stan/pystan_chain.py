@@ -40,6 +40,8 @@ NUTS_DEFAULTS = {"init_radius": 2.0, "num_thin": 1, "save_warmup": False, "steps
 _SAMPLE = b'{"version":1,"topic":"sample","values":{'
 _LOGGER = b'{"version":1,"topic":"logger"'
 _LOADED: dict[str, tuple[ModuleType, int]] = {}
+#: Seconds the reader may take to drain the chain's sockets once the chain has returned.
+_DRAIN_SECONDS = 60
 
 
 def module_path(model_name: str) -> str | None:
@@ -207,9 +209,12 @@ def run_chain(model_name: str, data: dict, *, seed: int, chain: int, warmup: int
             error = str(exc)
         finally:
             reader.done.set()
-            reader.join()
+            reader.join(timeout=_DRAIN_SECONDS)  # a writer left open must not hang the fit
             os.unlink(path)
             os.rmdir(folder)
+    if reader.is_alive():
+        raise ReplicFitError(f"chain {chain}: its output was still not read {_DRAIN_SECONDS} s "
+                             "after the chain ended")
     if reader.failure is not None:
         raise ReplicFitError(f"reading chain {chain}'s output failed: {reader.failure}")
     if code is None or code != 0:

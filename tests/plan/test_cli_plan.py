@@ -98,7 +98,8 @@ def test_plan_bad_input(tmp_path, capsys, args, message):
 
 def test_plan_subprocess(tmp_path):
     r = subprocess.run([sys.executable, "-m", "replic", "plan", _study(tmp_path), "--target",
-                        "0.6", "--out", str(tmp_path / "o")], capture_output=True, text=True)
+                        "0.6", "--out", str(tmp_path / "o")], capture_output=True, text=True,
+                       timeout=600)
     assert r.returncode == 0 and r.stdout.startswith("k = 5 new subjects")
 
 

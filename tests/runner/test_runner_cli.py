@@ -55,6 +55,13 @@ def _replic_run(*args: str) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True)
 
 
+def _stopped(proc: subprocess.Popen) -> tuple[str, str]:
+    """The output of ``proc`` for an assertion message: killed first, so that a run which
+    hangs cannot hang the test as well."""
+    proc.kill()
+    return proc.communicate(timeout=30)
+
+
 def test_replic_run_killed_then_resumed(tmp_path, monkeypatch, capsys):
     study = tmp_path / "study.toml"
     study.write_text(STUDY)
@@ -62,7 +69,7 @@ def test_replic_run_killed_then_resumed(tmp_path, monkeypatch, capsys):
     proc = _replic_run("run", str(study), "--out", str(out), "--jobs", "1")
     deadline = time.monotonic() + 60
     while len(list((out / "chunks").glob("*.parquet"))) < 6:
-        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        assert proc.poll() is None and time.monotonic() < deadline, _stopped(proc)
         time.sleep(0.02)
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=30)
@@ -107,7 +114,7 @@ def test_replic_run_ctrl_c_says_how_to_resume(tmp_path):
     proc = _replic_run(*args)
     deadline = time.monotonic() + 60
     while len(list((out / "chunks").glob("*.parquet"))) < 4:
-        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        assert proc.poll() is None and time.monotonic() < deadline, _stopped(proc)
         time.sleep(0.02)
     os.kill(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=60)

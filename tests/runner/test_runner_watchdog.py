@@ -33,6 +33,13 @@ delay = 1.0
 """
 
 
+def _stopped(proc: subprocess.Popen) -> tuple[str, str]:
+    """The output of ``proc`` for an assertion message: killed first, so that a run which
+    hangs cannot hang the test as well."""
+    proc.kill()
+    return proc.communicate(timeout=30)
+
+
 def _children(pid: int) -> list[int]:
     out = []
     for d in Path("/proc").iterdir():
@@ -63,7 +70,7 @@ def test_workers_stop_when_replic_run_is_killed(tmp_path, backend):
     deadline = time.monotonic() + 120
     try:
         while len(list(chunks.glob("*.parquet"))) < 2:  # both workers busy with 1 s chunks
-            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            assert proc.poll() is None and time.monotonic() < deadline, _stopped(proc)
             time.sleep(0.02)
         workers = [p for p in _children(proc.pid) if watchdog.alive(p)]
         assert len(workers) >= 2
@@ -89,7 +96,7 @@ def test_payload_files_of_a_killed_run_are_removed(sleep_post):
     from replic import Design
 
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True).stdout.strip()
+                          capture_output=True, text=True, check=True, timeout=60).stdout.strip()
     root = Path(tempfile.gettempdir())
     stale = Path(tempfile.mkdtemp(prefix=f"replic-payload-{dead}-", dir=root))
     live = Path(tempfile.mkdtemp(prefix=f"replic-payload-{os.getppid()}-", dir=root))

@@ -116,7 +116,7 @@ def test_import_replic_stays_light():
             "print(sorted(m for m in ('stan', 'httpstan', 'arviz', 'cmdstanpy') "
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
+                         check=True, timeout=300).stdout
     assert out.strip() == "[]"
 
 

@@ -30,7 +30,8 @@ def test_isolated_build_keeps_cwd_and_stderr_clean(tmp_path, monkeypatch, capfd)
     monkeypatch.chdir(tmp_path)
     with isolated_build() as log:
         Path("build", "temp.linux").mkdir(parents=True)  # what setuptools does
-        subprocess.run(["sh", "-c", "echo 'x.cpp:1: warning: unused' >&2"], check=True)
+        subprocess.run(["sh", "-c", "echo 'x.cpp:1: warning: unused' >&2"], check=True,
+                       timeout=60)
         inside = Path.cwd()
     assert Path.cwd() == tmp_path and inside != tmp_path
     assert not inside.exists() and list(tmp_path.iterdir()) == []

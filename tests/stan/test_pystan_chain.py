@@ -21,6 +21,6 @@ def test_chain_runs_only_in_the_thread_that_loads_the_model(pystan_model):
     seen = []
     t = threading.Thread(target=lambda: seen.append(runs_here(pystan_model.model_name)))
     t.start()
-    t.join()
+    t.join(timeout=60)
     assert seen == [False]
 
