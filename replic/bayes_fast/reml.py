@@ -14,7 +14,7 @@ its own pattern and the cost is one matrix product over groups per batch of thet
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -27,9 +27,9 @@ from replic.kernel.smallmat import (
     solve_upper,
 )
 from replic.kernel.stats import GroupStats
-from replic.kernel.woodbury import group_sums, pattern_outer
+from replic.kernel.woodbury import group_sums
 
-__all__ = ["Conditional", "Products", "draw_random_effects", "reml_conditional"]
+__all__ = ["Conditional", "draw_random_effects", "reml_conditional"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -64,62 +64,19 @@ class Conditional:
         return self.sigma[..., None, None] ** 2 * chol_solve(self.chol_f, eye)
 
 
-@dataclass(frozen=True, eq=False)
-class Products:
-    """The data's part of the REML likelihood, computed once per batch of data sets.
-
-    Attributes
-    ----------
-    ZtZ : ndarray, shape (n|1, G, Q, Q)
-    outer : ndarray, shape (n, t G, (P + 1)^2)
-        :func:`replic.kernel.woodbury.pattern_outer`.
-    count : ndarray, shape (n|1, G), or None when every pattern is one group
-    XytXy : ndarray, shape (n, P + 1, P + 1)
-        ``[X y]'[X y]``.
-    nobs : ndarray, shape (n,)
-    """
-
-    ZtZ: np.ndarray
-    outer: np.ndarray
-    count: np.ndarray | None
-    XytXy: np.ndarray
-    nobs: np.ndarray
-
-    @classmethod
-    def from_stats(cls, stats: GroupStats) -> Products:
-        """The products of ``stats``."""
-        n, P = stats.Xty.shape
-        count = np.broadcast_to(stats.count, (n, stats.count.shape[-1]))
-        XytXy = np.empty((n, P + 1, P + 1))
-        XytXy[:, :P, :P] = np.einsum("ng,ngab->nab", count,
-                                     np.broadcast_to(stats.XtX, (n, *stats.XtX.shape[1:])))
-        XytXy[:, :P, P] = XytXy[:, P, :P] = stats.Xty
-        XytXy[:, P, P] = stats.yty
-        return cls(ZtZ=stats.ZtZ, outer=pattern_outer(stats.count, stats.ZtX, stats.zy,
-                                                      stats.Szz),
-                   count=None if np.all(stats.count == 1) else stats.count, XytXy=XytXy,
-                   nobs=stats.nobs)
-
-    def take(self, idx: np.ndarray | slice) -> Products:
-        """The products of data sets ``idx``."""
-        n = self.nobs.shape[0]
-
-        def pick(a: np.ndarray | None) -> np.ndarray | None:
-            return a if a is None or (a.shape[0] == 1 and n != 1) else a[idx]
-        return Products(**{f.name: pick(getattr(self, f.name)) for f in fields(self)})
-
-
 def _lambda(theta: Theta) -> np.ndarray:
     return theta.sd[..., :, None] * theta.L / theta.sigma[..., None, None]
 
 
-def reml_conditional(stats: GroupStats | Products, theta: Theta) -> Conditional:
+def reml_conditional(stats: GroupStats, theta: Theta) -> Conditional:
     """REML log likelihood and conditional ``beta`` moments.
 
     Parameters
     ----------
-    stats : GroupStats or Products
-        ``n`` data sets (:class:`Products` when the same data sets are evaluated many times).
+    stats : GroupStats
+        ``n`` data sets; their :attr:`~replic.kernel.stats.GroupStats.outer` and
+        :attr:`~replic.kernel.stats.GroupStats.XytXy` are computed once and cached (and carried
+        along by :meth:`~replic.kernel.stats.GroupStats.take`).
     theta : Theta
         Batch of shape (n, M): ``M`` values of theta for each data set.
 
@@ -127,17 +84,17 @@ def reml_conditional(stats: GroupStats | Products, theta: Theta) -> Conditional:
     -------
     Conditional
     """
-    prod = stats if isinstance(stats, Products) else Products.from_stats(stats)
-    ld_l2, S = group_sums(_lambda(theta), prod.ZtZ, prod.outer, count=prod.count)
+    ld_l2, S = group_sums(_lambda(theta), stats.ZtZ, stats.outer,
+                          count=None if stats.per_group else stats.count)
     n, M = ld_l2.shape
-    P = prod.XytXy.shape[-1] - 1
-    C = prod.XytXy[:, None] - S.reshape(n, M, P + 1, P + 1)
+    P = stats.p
+    C = stats.XytXy[:, None] - S.reshape(n, M, P + 1, P + 1)
     CF = cholesky(C[..., :P, :P])                            # F = sigma^2 X'V^-1 X
     Fy = C[..., :P, P]
     beta_hat = chol_solve(CF, Fy[..., None])[..., 0]
     s2 = theta.sigma ** 2
     quad = (C[..., P, P] - np.einsum("nmp,nmp->nm", Fy, beta_hat)) / s2
-    logdetV = prod.nobs[:, None] * np.log(s2) + ld_l2
+    logdetV = stats.nobs[:, None] * np.log(s2) + ld_l2
     logdetXVX = chol_logdet(CF) - P * np.log(s2)
     loglik = -0.5 * (logdetV + logdetXVX + quad)
     return Conditional(loglik=loglik, beta_hat=beta_hat, chol_f=CF, sigma=theta.sigma)

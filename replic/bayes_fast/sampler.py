@@ -25,7 +25,7 @@ from replic.bayes_fast.batch_priors import BatchPriors
 from replic.bayes_fast.mode import Mode, find_mode
 from replic.bayes_fast.proposal import Defensive, SplitT
 from replic.bayes_fast.psis import psis, weights_ess
-from replic.bayes_fast.reml import Conditional, Products, reml_conditional
+from replic.bayes_fast.reml import Conditional, reml_conditional
 from replic.bayes_fast.transform import (
     Theta,
     cpc_pairs,
@@ -136,14 +136,14 @@ def importance_sample(stats: GroupStats, priors: BatchPriors, Q: int, noise: dic
     -------
     ImportanceDraws
     """
-    products = Products.from_stats(stats)
+    _ = stats.with_outer().XytXy          # cached once, carried along by take()
 
     def log_density(eta: np.ndarray, rows: np.ndarray | slice = slice(None)
                     ) -> tuple[Conditional, Theta, np.ndarray]:
         p = priors.take(rows)
         theta, _ = from_unconstrained(eta, Q)
         with np.errstate(all="ignore"):
-            cond = reml_conditional(products.take(rows), theta)
+            cond = reml_conditional(stats.take(rows), theta)
         lp = cond.loglik + log_prior_eta(eta, Q, sd_prior=p.sd, sigma_prior=p.sigma, lkj=p.lkj)
         # the likelihood loses all precision far out (sd = e^17 sigma); the prior mass there is
         # < 1e-9, so those points get density 0 rather than a meaningless value
