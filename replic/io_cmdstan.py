@@ -78,10 +78,10 @@ def read_cmdstan_csv(paths: Sequence[str | Path]) -> pd.DataFrame:
             df = df.iloc[int(cfg.get("num_warmup", 0)):]
         if df.empty or "lp__" not in df.columns:
             raise ReplicInputError(f"{p}: no draws (expected a header with lp__ and draw rows)")
-        df = df.reset_index(drop=True)
-        df[".chain"] = chain
-        df[".iteration"] = range(1, len(df) + 1)
-        frames.append(df)
+        # one concat, not two inserts: pandas 3 reads one block per column and warns
+        # (PerformanceWarning) on inserting into a frame of over 100 blocks (50+ groups)
+        frames.append(pd.concat([df.reset_index(drop=True), pd.DataFrame(
+            {".chain": chain, ".iteration": np.arange(1, len(df) + 1)})], axis=1))
     if not frames:
         raise ReplicInputError("read_cmdstan_csv: no CSV files given")
     cols = [list(f.columns) for f in frames]
@@ -166,7 +166,7 @@ def _column(flat: pd.DataFrame, name: str) -> np.ndarray:
 
 
 def brms_draws(flat: pd.DataFrame, *, fixed: tuple[str, ...], varying: tuple[str, ...],
-               group: str, levels: tuple[str, ...]) -> pd.DataFrame:
+               group: str, levels: tuple[str, ...], family: str = "gaussian") -> pd.DataFrame:
     """Rename the program's flat output to brms's columns.
 
     Parameters
@@ -181,11 +181,15 @@ def brms_draws(flat: pd.DataFrame, *, fixed: tuple[str, ...], varying: tuple[str
         Grouping-factor name.
     levels : tuple of str
         Levels of the grouping factor, in the order of the data's ``g`` codes.
+    family : str
+        The model's family: ``sigma`` (the program's ``sigma.1``, or ``sigma`` in output of
+        older versions) is read for ``gaussian`` only.
 
     Returns
     -------
     DataFrame
-        Columns ``b_<term>``, ``sd_<group>__<term>``, ``cor_<group>__<t1>__<t2>``, ``sigma``,
+        Columns ``b_<term>``, ``sd_<group>__<term>``, ``cor_<group>__<t1>__<t2>``, ``sigma``
+        (Gaussian),
         ``r_<group>[<level>,<term>]``, ``lp__``, ``.chain``, ``.iteration``, ``.draw``.
     """
     out: dict[str, np.ndarray] = {}
@@ -201,7 +205,8 @@ def brms_draws(flat: pd.DataFrame, *, fixed: tuple[str, ...], varying: tuple[str
     for j in range(2, len(varying) + 1):
         for i in range(1, j):
             out[cor_name(group, varying[i - 1], varying[j - 1])] = _column(flat, f"Cor_1.{i}.{j}")
-    out["sigma"] = _column(flat, "sigma")
+    if family == "gaussian":
+        out["sigma"] = _column(flat, "sigma" if "sigma" in flat.columns else "sigma.1")
     for q, name in enumerate(varying, start=1):
         for j, level in enumerate(levels, start=1):
             out[r_name(group, level, name)] = _column(flat, f"r_1.{j}.{q}")

@@ -1,10 +1,13 @@
-"""Priors of replic's Gaussian LMM, with brms's defaults computed from the data as brms does.
+"""Priors of replic's (G)LMMs, with brms's defaults computed from the data as brms does.
 
-brms (2.18, ``get_prior`` for ``gaussian()``): the intercept (on centred predictors) gets
-``student_t(3, round(median(y), 1), scale)``, every sd and sigma ``student_t(3, 0, scale)``
-(half-t through their lower bound 0), the other fixed effects a flat prior, the correlation
-matrix ``lkj(1)``; ``scale = max(round(mad(y), 1), 2.5)``.  On sleepstudy:
-``student_t(3, 288.7, 59.3)``.
+brms (2.18, ``get_prior``; ``brms:::def_scale_prior.brmsterms``): the intercept (on centred
+predictors) gets ``student_t(3, round(median(y_link), 1), scale)``, every sd (and sigma)
+``student_t(3, 0, scale)`` (half-t through their lower bound 0), the other fixed effects a flat
+prior, the correlation matrix ``lkj(1)``; ``scale = max(round(mad(y_link), 1), 2.5)``.  The
+response on the link scale ``y_link`` is ``y`` for the identity link (``gaussian``; on
+sleepstudy ``student_t(3, 288.7, 59.3)``) and ``log(y)``, zeros replaced by 0.1, for the log
+link (``poisson``; brms's epilepsy counts: ``student_t(3, 1.4, 2.5)``); for the logit link
+(``bernoulli``, ``binomial``) brms uses no data: ``student_t(3, 0, 2.5)`` for both.
 """
 
 from __future__ import annotations
@@ -15,7 +18,11 @@ import numpy as np
 
 from replic.errors import ReplicInputError
 
-__all__ = ["Priors", "StudentT", "default_parameters", "default_priors"]
+__all__ = ["FAMILY_LINKS", "Priors", "StudentT", "default_parameters", "default_priors"]
+
+#: The families whose brms default priors replic computes, with their (only) link.
+FAMILY_LINKS = {"gaussian": "identity", "bernoulli": "logit", "binomial": "logit",
+                "poisson": "log"}
 
 
 @dataclass(frozen=True)
@@ -35,12 +42,13 @@ class StudentT:
 class Priors:
     """Priors of the model: intercept (centred), sds, sigma, LKJ shape; flat on other b.
 
-    ``intercept=None`` means a flat prior on the intercept too.
+    ``intercept=None`` means a flat prior on the intercept too; ``sigma`` is the residual sd's
+    prior of a Gaussian model (None for the families without one).
     """
 
     intercept: StudentT | None
     sd: StudentT
-    sigma: StudentT
+    sigma: StudentT | None = None
     lkj: float = 1.0
 
     def __post_init__(self) -> None:
@@ -62,8 +70,30 @@ def default_parameters(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.round(med, 1), np.maximum(np.round(mad, 1), 2.5)
 
 
-def default_priors(y: np.ndarray) -> Priors:
-    """brms's default priors for a Gaussian LMM with response ``y``."""
-    loc, scale = (float(v[0]) for v in default_parameters(np.asarray(y, dtype=float)[None]))
+def default_priors(y: np.ndarray, *, family: str = "gaussian") -> Priors:
+    """brms's default priors for a model of response ``y`` in ``family``.
+
+    Parameters
+    ----------
+    y : array_like
+        The response (for ``binomial``: the successes; brms uses no data for the logit link).
+    family : {"gaussian", "bernoulli", "binomial", "poisson"}
+        With its link: identity, logit, logit, log.
+
+    Returns
+    -------
+    Priors
+        ``sigma`` set for ``gaussian`` only.
+    """
+    link = FAMILY_LINKS.get(family)
+    if link is None:
+        raise ReplicInputError(f"family={family!r}; brms default priors are known for "
+                               f"{', '.join(FAMILY_LINKS)}")
+    if link == "logit":
+        return Priors(intercept=StudentT(3.0, 0.0, 2.5), sd=StudentT(3.0, 0.0, 2.5), lkj=1.0)
+    y = np.asarray(y, dtype=float)
+    if link == "log":
+        y = np.log(np.where(y == 0, 0.1, y))
+    loc, scale = (float(v[0]) for v in default_parameters(y[None]))
     return Priors(intercept=StudentT(3.0, loc, scale), sd=StudentT(3.0, 0.0, scale),
-                  sigma=StudentT(3.0, 0.0, scale), lkj=1.0)
+                  sigma=StudentT(3.0, 0.0, scale) if family == "gaussian" else None, lkj=1.0)

@@ -1,6 +1,7 @@
 """Data for replic's Stan program, prepared as brms prepares it.
 
-A :class:`StanData` holds the response, the fixed-effect design ``X`` (brms term names,
+A :class:`StanData` holds the family (``gaussian``, ``bernoulli``, ``binomial`` with its
+``trials``, ``poisson``), the response, the fixed-effect design ``X`` (brms term names,
 ``Intercept`` first when present), the varying-term design ``Z``, the group of each observation
 (all built by :class:`replic.spec.ModelSpec`, as for every engine) and the priors;
 :meth:`StanData.to_stan` gives the program's data block. brms centres the non-intercept predictors
@@ -16,15 +17,46 @@ import numpy as np
 import pandas as pd
 
 from replic.errors import ReplicInputError
-from replic.priors import Priors, default_priors
-from replic.spec import LmmFormula, model_data
+from replic.priors import FAMILY_LINKS, Priors, default_priors
+from replic.spec import LmmFormula, ModelSpec
 
-__all__ = ["StanData", "stan_data"]
+__all__ = ["FAMILY_CODES", "StanData", "stan_data", "stan_family"]
+
+#: The program's ``family`` data value of each family (its link is brms's default).
+FAMILY_CODES = {"gaussian": 0, "bernoulli": 1, "binomial": 2, "poisson": 3}
+
+
+def _check_response(y: np.ndarray, family: str, trials: np.ndarray | None) -> None:
+    """One clear error when ``y`` (and ``trials``) cannot be a response of ``family``."""
+    if family not in FAMILY_CODES:
+        raise ReplicInputError(f"Stan data: family={family!r}; expected one of "
+                               f"{', '.join(FAMILY_CODES)}")
+    if (trials is not None) != (family == "binomial"):
+        raise ReplicInputError("Stan data: trials are given for the binomial family only "
+                               f"(and required there); family={family!r}")
+    if family == "gaussian":
+        return
+    bad = ~np.isfinite(y) | (y < 0) | (y != np.round(y))
+    what = "non-negative integers"
+    if family == "bernoulli":
+        bad |= y > 1
+        what = "0 or 1"
+    elif family == "binomial":
+        t = np.asarray(trials, dtype=float)
+        if t.shape != y.shape or not np.all(np.isfinite(t) & (t >= 0) & (t == np.round(t))):
+            raise ReplicInputError("Stan data: binomial trials must be non-negative integers, "
+                                   "one per observation")
+        bad |= y > t
+        what = "integers from 0 to the trials"
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ReplicInputError(f"Stan data: the {family} response must be {what}; observation "
+                               f"{i + 1} is {y[i]!r}")
 
 
 @dataclass(frozen=True, eq=False)
 class StanData:
-    """Data of one fit of the Gaussian LMM.
+    """Data of one fit of a (G)LMM.
 
     Attributes
     ----------
@@ -48,6 +80,10 @@ class StanData:
         Response name.
     n_dropped : int
         Rows dropped for a missing value in a used column (as brms does).
+    family : str
+        ``gaussian`` (identity link), ``bernoulli``, ``binomial`` (logit) or ``poisson`` (log).
+    trials : ndarray of int, shape (N,), optional
+        Trials of each observation (``binomial`` only; ``y`` counts the successes).
     """
 
     y: np.ndarray
@@ -61,6 +97,8 @@ class StanData:
     priors: Priors
     response: str = "y"
     n_dropped: int = 0
+    family: str = "gaussian"
+    trials: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         N = self.y.shape[0]
@@ -72,6 +110,10 @@ class StanData:
             raise ReplicInputError("Stan data: the model needs at least one varying term")
         if N < 2 or not np.all(np.isfinite(self.y)):
             raise ReplicInputError(f"Stan data: need at least 2 finite responses, got {N}")
+        _check_response(self.y, self.family, self.trials)
+        if self.family == "gaussian" and self.priors.sigma is None:
+            raise ReplicInputError("Stan data: a Gaussian model needs a prior for sigma "
+                                   "(priors.sigma)")
 
     def to_stan(self) -> dict:
         """The data block of ``lmm.stan`` (plain Python/numpy values)."""
@@ -79,8 +121,14 @@ class StanData:
         keep = [i for i, n in enumerate(self.fixed) if n != "Intercept"]
         p = self.priors
         icpt = p.intercept
+        gaussian = self.family == "gaussian"
+        sigma = p.sigma if p.sigma is not None else p.sd  # unused by the other families
         return {
-            "N": int(self.y.size), "Y": self.y.astype(float),
+            "family": FAMILY_CODES[self.family], "N": int(self.y.size),
+            "Y": self.y.astype(float) if gaussian else np.zeros(0),
+            "Y_int": np.zeros(0, dtype=int) if gaussian else self.y.astype(int),
+            "trials": np.zeros(0, dtype=int) if self.trials is None else
+            np.asarray(self.trials).astype(int),
             "K": len(keep), "X": self.X[:, keep].astype(float),
             "has_intercept": int(has_icpt), "J": len(self.levels), "M": len(self.varying),
             "g": (self.g + 1).astype(int), "Z": self.Z.astype(float),
@@ -88,12 +136,12 @@ class StanData:
             "prior_intercept": [3.0, 0.0, 1.0] if icpt is None else
             [icpt.df, icpt.location, icpt.scale],
             "prior_sd": [p.sd.df, p.sd.location, p.sd.scale],
-            "prior_sigma": [p.sigma.df, p.sigma.location, p.sigma.scale],
+            "prior_sigma": [sigma.df, sigma.location, sigma.scale],
             "lkj_eta": float(p.lkj), "prior_only": 0,
         }
 
 
-def stan_data(data: pd.DataFrame, formula: str | LmmFormula, *,
+def stan_data(data: pd.DataFrame, formula: str | LmmFormula, *, family: object = None,
               priors: Priors | None = None, source: str = "data") -> StanData:
     """Prepare ``data`` for the Stan program as brms would for ``formula``.
 
@@ -103,7 +151,11 @@ def stan_data(data: pd.DataFrame, formula: str | LmmFormula, *,
         One row per observation; rows with a missing value in a used column are dropped (as
         brms does) and counted in ``n_dropped``.
     formula : str or LmmFormula
-        ``"Reaction ~ 1 + Days + (1 + Days | Subject)"``.
+        ``"Reaction ~ 1 + Days + (1 + Days | Subject)"``; a binomial response is
+        ``successes | trials(n)`` (brms) or ``cbind(successes, failures)`` (lme4).
+    family : str or Family, optional
+        ``"gaussian"`` (default), ``"bernoulli"``, ``"binomial"`` (implied by a trials or
+        cbind response) or ``"poisson"``, each with brms's default link.
     priors : Priors, optional
         Defaults to brms's defaults computed from the response (:func:`default_priors`).
     source : str
@@ -116,12 +168,32 @@ def stan_data(data: pd.DataFrame, formula: str | LmmFormula, *,
     Raises
     ------
     ReplicInputError
-        For a bad formula, a missing column, or unusable values.
+        For a bad formula, a missing column, unusable values, or a family or link the program
+        does not fit.
     """
-    md = model_data(data, formula, source=source)
+    md = ModelSpec.parse(formula, family=family).bind(data, source=source)
+    name = stan_family(md.spec.family)
     if len(md.y) < 2:
         raise ReplicInputError(f"{source}: fewer than 2 complete rows for {md.spec.formula!r}")
     return StanData(y=md.y, X=md.X, Z=md.Z, g=md.codes, fixed=md.fixed, varying=md.varying,
                     group=md.group, levels=md.levels,
-                    priors=priors if priors is not None else default_priors(md.y),
-                    response=md.response, n_dropped=md.n_dropped)
+                    priors=priors if priors is not None else default_priors(md.y, family=name),
+                    response=md.response, n_dropped=md.n_dropped, family=name,
+                    trials=md.trials if name == "binomial" else None)
+
+
+def stan_family(family: object) -> str:
+    """The program's name of ``family`` (a :class:`replic.family.Family` or a name).
+
+    Raises
+    ------
+    ReplicInputError
+        For a family or link the program does not fit (e.g. ``bernoulli(probit)``).
+    """
+    from replic.family import Family
+
+    fam = Family.of(family)
+    if fam.name not in FAMILY_CODES or fam.link != FAMILY_LINKS[fam.name]:
+        raise ReplicInputError(f"family {fam}: replic's Stan program fits "
+                               f"{', '.join(f'{f}({k})' for f, k in FAMILY_LINKS.items())}")
+    return fam.name

@@ -1,4 +1,7 @@
-"""``fit_posterior``: fit replic's Gaussian LMM with Stan and return a brms-named Posterior.
+"""``fit_posterior``: fit replic's (G)LMM with Stan and return a brms-named Posterior.
+
+Families (brms's default links and priors): ``gaussian``, ``bernoulli``, ``binomial`` (with
+trials) and ``poisson``; one compiled program fits them all (:mod:`replic.stan.program`).
 
 A study can start from data: the returned :class:`~replic.Posterior` carries the data, formula
 and response, so designs default to the original's x values.
@@ -18,7 +21,7 @@ from replic.formula_grammar import check_formula
 from replic.io_cmdstan import brms_draws
 from replic.posterior import Posterior
 from replic.priors import Priors
-from replic.spec import model_data
+from replic.spec import ModelSpec
 from replic.stan.backends import StanModel, compile_model
 from replic.stan.data import StanData, stan_data
 from replic.stan.diagnostics import convergence
@@ -55,12 +58,12 @@ def sample_draws(model: StanModel, data: StanData, *, chains: int, warmup: int, 
     flat = model.sample(data.to_stan(), chains=chains, warmup=warmup, draws=draws, seed=seed,
                         workdir=workdir, quiet=quiet, parallel_chains=parallel_chains)
     table = brms_draws(flat, fixed=data.fixed, varying=data.varying, group=data.group,
-                       levels=data.levels)
+                       levels=data.levels, family=data.family)
     return table, flat
 
 
-def fit_draws(data: pd.DataFrame, formula: str, *, chains: int = 4, warmup: int = 1000,
-              draws: int = 1000, seed: int = 0, priors: Priors | None = None,
+def fit_draws(data: pd.DataFrame, formula: str, *, family: object = None, chains: int = 4,
+              warmup: int = 1000, draws: int = 1000, seed: int = 0, priors: Priors | None = None,
               backend: str = "auto", output_dir: str | Path | None = None,
               quiet: bool = False) -> tuple[pd.DataFrame, dict]:
     """Fit ``formula`` to ``data`` and return brms-named draws with diagnostics.
@@ -76,7 +79,7 @@ def fit_draws(data: pd.DataFrame, formula: str, *, chains: int = 4, warmup: int 
     """
     formula = check_formula(formula, where="formula")  # before anything evaluates it
     _check_counts(chains, warmup, draws, seed)
-    sd = stan_data(data, formula, priors=priors)
+    sd = stan_data(data, formula, family=family, priors=priors)
     model = compile_model(backend=backend)
     started = time.perf_counter()
     workdir = None
@@ -90,11 +93,11 @@ def fit_draws(data: pd.DataFrame, formula: str, *, chains: int = 4, warmup: int 
 
         write_model_names(workdir, {"fixed": sd.fixed, "varying": sd.varying, "group": sd.group,
                                     "levels": sd.levels, "formula": formula,
-                                    "response": sd.response})
+                                    "response": sd.response, "family": sd.family})
     diag = convergence(table, flat.get("divergent__"), ess_min=100.0 * chains)
     info = {**diag, "backend": model.backend, "chains": chains, "warmup": warmup,
             "draws": draws, "seed": seed, "seconds": time.perf_counter() - started,
-            "priors": dataclasses.asdict(sd.priors)}
+            "priors": dataclasses.asdict(sd.priors), "family": sd.family}
     if not diag["converged"]:
         log.warning("Stan fit of %r may not have converged: max R-hat %.3f, min bulk ESS %.0f, "
                     "%d divergent transitions", formula, diag["rhat"], diag["ess_bulk"],
@@ -102,8 +105,9 @@ def fit_draws(data: pd.DataFrame, formula: str, *, chains: int = 4, warmup: int 
     return table, info
 
 
-def fit_posterior(data: pd.DataFrame, formula: str, *, chains: int = 4, warmup: int = 1000,
-                  draws: int = 1000, seed: int = 0, priors: Priors | None = None,
+def fit_posterior(data: pd.DataFrame, formula: str, *, family: object = None, chains: int = 4,
+                  warmup: int = 1000, draws: int = 1000, seed: int = 0,
+                  priors: Priors | None = None,
                   backend: str = "auto", output_dir: str | Path | None = None,
                   quiet: bool = False) -> Posterior:
     """Fit ``formula`` to ``data`` with Stan (NUTS), brms's model and default priors.
@@ -114,13 +118,19 @@ def fit_posterior(data: pd.DataFrame, formula: str, *, chains: int = 4, warmup: 
         One row per observation.
     formula : str
         ``"Reaction ~ 1 + Days + (1 + Days | Subject)"``: one grouping factor, any number of
-        correlated varying terms.
+        correlated varying terms; a binomial response is ``successes | trials(n)`` (brms) or
+        ``cbind(successes, failures)`` (lme4).
+    family : str or Family, optional
+        ``"gaussian"`` (default; identity link), ``"bernoulli"`` (logit), ``"binomial"``
+        (logit; implied by a trials/cbind response) or ``"poisson"`` (log).
     chains, warmup, draws : int
         Chains, warm-up iterations and kept draws per chain (brms's defaults: 4, 1000, 1000).
     seed : int
         Random seed.
     priors : Priors, optional
-        Defaults to brms's data-dependent defaults (:func:`replic.priors.default_priors`).
+        Defaults to brms's defaults for the family (:func:`replic.priors.default_priors`):
+        logit link: ``student_t(3, 0, 2.5)`` on the centred intercept and the sds; log link and
+        identity: computed from the response.
     backend : {"auto", "pystan", "cmdstan"}
         Stan backend; ``auto`` uses CmdStan when installed, else PyStan.
     output_dir : path, optional
@@ -146,10 +156,12 @@ def fit_posterior(data: pd.DataFrame, formula: str, *, chains: int = 4, warmup: 
     from replic.io_brms import posterior_from_brms
 
     formula = check_formula(formula, where="formula")  # before anything evaluates it
-    table, info = fit_draws(data, formula, chains=chains, warmup=warmup, draws=draws, seed=seed,
-                            priors=priors, backend=backend, output_dir=output_dir, quiet=quiet)
-    post = posterior_from_brms(table, source=f"stan ({info['backend']})")
-    md = model_data(data, formula)
+    table, info = fit_draws(data, formula, family=family, chains=chains, warmup=warmup,
+                            draws=draws, seed=seed, priors=priors, backend=backend,
+                            output_dir=output_dir, quiet=quiet)
+    md = ModelSpec.parse(formula, family=family).bind(data)
+    post = posterior_from_brms(table, source=f"stan ({info['backend']})",
+                               family=md.spec.family)
     return dataclasses.replace(post, formula=formula, response=md.response, data=data,
                                spec=md.spec, diagnostics={**post.diagnostics, **info,
                                                           "n_dropped": md.n_dropped})
