@@ -107,7 +107,8 @@ def posterior_from_arviz(idata: Any, *, names: Mapping | None = None,
         Posterior draws with ``chain`` and ``draw`` dimensions, named as bambi, replic's Stan
         program or brms name them (see the module docstring).
     names : mapping, optional
-        For replic's Stan program only: ``fixed``, ``varying``, ``group``, ``levels``.
+        For replic's Stan program only: ``fixed``, ``varying``, ``group``, ``levels``, and
+        ``family`` for a non-Gaussian model.
     source : str, optional
         Name used in messages (default: the inference library named in the attributes).
 
@@ -146,13 +147,15 @@ def _from_groups(groups: dict, *, names: Mapping | None, source: str) -> Posteri
                                    "chain and draw")
     variables = [str(v) for v in post.data_vars]
     stats = groups.get("sample_stats")
-    if {"b", "sd_1", "sigma"} <= set(variables):
+    family = None
+    if {"b", "sd_1", "sigma"} <= set(variables) or {"b", "sd_1", "Cor_1"} <= set(variables):
         table = _from_stan(post, stats, names=names, source=source)
+        family = (names or {}).get("family")
     elif any("|" in v for v in variables):
         table = _from_bambi(post, groups.get("observed_data"), source=source)
     else:
         table = _flatten(post, [v for v in variables if v != "lp__"])
-    p = posterior_from_brms(table, source=source)
+    p = posterior_from_brms(table, source=source, family=family)
     diag = dict(p.diagnostics)
     if stats is not None and "diverging" in stats:
         diag["divergences"] = int(np.asarray(stats["diverging"]).sum())
@@ -208,9 +211,16 @@ def _from_stan(post: Any, stats: Any, *, names: Mapping | None, source: str) -> 
         raise ReplicInputError(f"names for {source}: missing {', '.join(missing)}")
     try:
         return brms_draws(flat, fixed=tuple(names["fixed"]), varying=tuple(names["varying"]),
-                          group=str(names["group"]), levels=tuple(map(str, names["levels"])))
+                          group=str(names["group"]), levels=tuple(map(str, names["levels"])),
+                          family=_family_name(names.get("family")))
     except Exception as exc:  # ReplicFitError: not the output of lmm.stan
         raise ReplicInputError(f"{source}: {exc}") from None
+
+
+def _family_name(family: Any) -> str:
+    from replic.family import Family
+
+    return Family.of(family, where="names: family").name
 
 
 def _response(observed: Any) -> str | None:

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from replic.errors import ReplicFitError, ReplicInputError
+from replic.family import Family
 from replic.posterior import Posterior
 from replic.spec.names import b_name, cor_name, r_name, sd_name
 
@@ -94,8 +95,8 @@ def read_cmdstan_csv(paths: Sequence[str | Path]) -> pd.DataFrame:
 def write_model_names(directory: str | Path, names: Mapping) -> Path:
     """Write the model's term names next to CmdStan CSV files (``replic-model.json``).
 
-    ``names`` holds ``fixed``, ``varying``, ``group``, ``levels`` and optionally ``formula``
-    and ``response``.
+    ``names`` holds ``fixed``, ``varying``, ``group``, ``levels`` and optionally ``formula``,
+    ``response`` and ``family`` (default Gaussian).
     """
     path = Path(directory) / NAMES_FILE
     path.write_text(json.dumps({k: (list(v) if isinstance(v, tuple) else v)
@@ -148,11 +149,13 @@ def posterior_from_cmdstan(paths: Sequence[str | Path], *,
     if missing:
         raise ReplicInputError(f"model names for {source}: missing {', '.join(missing)}")
     try:
+        family = Family.of(names.get("family"), where=f"model names for {source}: family")
         table = brms_draws(flat, fixed=tuple(names["fixed"]), varying=tuple(names["varying"]),
-                           group=str(names["group"]), levels=tuple(map(str, names["levels"])))
+                           group=str(names["group"]), levels=tuple(map(str, names["levels"])),
+                           family=family.name)
     except ReplicFitError as exc:
         raise ReplicInputError(f"{source}: {exc}") from None
-    post = posterior_from_brms(table, source=source)
+    post = posterior_from_brms(table, source=source, family=family)
     return dataclasses.replace(post, formula=names.get("formula"), response=names.get("response"),
                                diagnostics={**post.diagnostics, "divergences": int(
                                    flat["divergent__"].sum()) if "divergent__" in flat else 0})
@@ -206,6 +209,10 @@ def brms_draws(flat: pd.DataFrame, *, fixed: tuple[str, ...], varying: tuple[str
         for i in range(1, j):
             out[cor_name(group, varying[i - 1], varying[j - 1])] = _column(flat, f"Cor_1.{i}.{j}")
     if family == "gaussian":
+        if "sigma" not in flat.columns and "sigma.1" not in flat.columns:
+            raise ReplicFitError("Stan output has no sigma, so the model is not Gaussian; give "
+                                 "its family (replic-model.json's 'family', or names={..., "
+                                 "'family': 'bernoulli'})")
         out["sigma"] = _column(flat, "sigma" if "sigma" in flat.columns else "sigma.1")
     for q, name in enumerate(varying, start=1):
         for j, level in enumerate(levels, start=1):

@@ -49,5 +49,5 @@ def test_log_link_priors_follow_the_log_response():
 
 
 def test_unknown_family_is_refused():
-    with pytest.raises(ReplicInputError, match="family='gamma'.*gaussian, bernoulli"):
+    with pytest.raises(ReplicInputError, match=r"family='gamma'.*gaussian, bernoulli"):
         default_priors(np.ones(3), family="gamma")

@@ -42,7 +42,7 @@ ANALYSES = {
 FAMILIES: dict[str, tuple[str, ...]] = {
     "summary": ("gaussian",),
     "reml": ("gaussian",),
-    "stan": ("gaussian",),
+    "stan": ("gaussian", "bernoulli", "binomial", "poisson"),
     "bayes-fast": ("gaussian",),
     "glmm": ("bernoulli", "binomial", "poisson"),
 }

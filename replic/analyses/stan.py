@@ -1,5 +1,9 @@
 """The ``stan`` analysis: a full Bayesian refit of every replicate with the original's model.
 
+Families: ``gaussian``, ``bernoulli``, ``binomial`` (with each observation's trials) and
+``poisson``, with brms's default links (identity, logit, logit, log); the estimate, interval and
+P(effect > 0) are those of the term's coefficient (the link scale, as brms's ``b_<term>``).
+
 ``prepare`` compiles replic's Stan program once, in the parent process (logged), and fixes the
 priors: the original's brms defaults (computed from the posterior's data) unless ``priors`` is
 given; when the posterior carries no data, each replicate gets brms's defaults for its own data,
@@ -59,6 +63,7 @@ class StanContext:
     quiet: bool
     parallel_chains: int | None = None
     home: tuple[str, int] = ("", 0)
+    family: str = "gaussian"
 
     def chains_at_once(self) -> int:
         """``parallel_chains``, or by default all chains in the preparing process, else 1."""
@@ -76,10 +81,19 @@ def replicate_data(reps: Replicates, i: int, context: StanContext):
     ok = np.isfinite(y)
     subj, time = np.nonzero(ok)
     yy = y[ok]
+    trials = None
+    if context.family == "binomial":
+        trials = getattr(reps.frame, "trials", None)
+        if trials is None:
+            raise ReplicInputError("stan analysis: the binomial design gives no trials per "
+                                   "observation")
+        trials = np.broadcast_to(np.asarray(trials, dtype=float), y.shape)[ok]
+    priors = context.priors if context.priors is not None else \
+        default_priors(yy, family=context.family)
     return StanData(y=yy, X=reps.frame.X[time], Z=reps.frame.Z[time], g=subj,
                     fixed=context.fixed, varying=context.varying, group="subject",
-                    levels=tuple(str(j + 1) for j in range(k)),
-                    priors=context.priors if context.priors is not None else default_priors(yy))
+                    levels=tuple(str(j + 1) for j in range(k)), priors=priors,
+                    family=context.family, trials=trials)
 
 
 def _seed(reps: Replicates, i: int, root: int) -> int:
@@ -117,9 +131,13 @@ class StanAnalysis:
         priors = o["priors"]
         if priors is not None and not isinstance(priors, Priors):
             raise ReplicInputError(f"stan analysis: priors={priors!r}; expected a replic.Priors")
+        from replic.stan.data import stan_family
+
+        family = stan_family(posterior.family)
         data, response = posterior.data, posterior.response
         if priors is None and data is not None and response in getattr(data, "columns", ()):
-            priors = default_priors(data[response].to_numpy(dtype=float))
+            priors = default_priors(data[response].dropna().to_numpy(dtype=float),
+                                    family=family)
             log.info("stan analysis: the original's brms default priors %s", priors)
         elif priors is None:
             log.info("stan analysis: the posterior carries no data; each replicate gets brms's "
@@ -134,7 +152,8 @@ class StanAnalysis:
                            draws=int(o["draws"]), seed=int(o["seed"]),
                            rhat_max=float(o["rhat_max"]), ess_min=float(ess_min),
                            quiet=bool(o["quiet"]),
-                           parallel_chains=None if width is None else int(width), home=_here())
+                           parallel_chains=None if width is None else int(width), home=_here(),
+                           family=family)
 
     def run(self, reps: Replicates, context: StanContext) -> dict[str, np.ndarray]:
         if reps.y is None:

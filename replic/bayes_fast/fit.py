@@ -17,7 +17,7 @@ from replic.formula_grammar import check_formula
 from replic.kernel.stats import GroupStats, stats_from_long
 from replic.posterior import Posterior
 from replic.priors import Priors, default_priors
-from replic.spec import ModelData, model_data
+from replic.spec import ModelData, ModelSpec
 from replic.spec.names import b_name, cor_name, sd_name
 
 __all__ = ["fit_bayes_fast", "proposal_noise", "summarise_bayes_fast"]
@@ -48,9 +48,29 @@ def _systematic(w: np.ndarray, S: int, rng: np.random.Generator) -> np.ndarray:
     return rng.permutation(idx)
 
 
+def gaussian_only(spec: ModelSpec, where: str) -> None:
+    """Refuse a non-Gaussian model, naming the family and the fits that handle it.
+
+    bayes-fast is exact only because a Gaussian model's fixed and group-level effects are
+    jointly Gaussian given the variance parameters, so they integrate out in closed form (the
+    REML likelihood); with a bernoulli, binomial or poisson likelihood they do not, and a
+    Laplace approximation with importance sampling would need its own validation against Stan.
+    """
+    if not spec.family.gaussian:
+        raise ReplicInputError(
+            f"{where}: family {spec.family} is not supported: bayes-fast is exact for Gaussian "
+            "models only (their effects integrate out in closed form); fit "
+            f"{spec.family.name} models with fit_posterior(..., family={spec.family.name!r}) "
+            "(Stan) or fit_glmm (Laplace, as glmer), and in studies with analysis 'stan' or "
+            "'glmm'")
+
+
 def _importance(data: pd.DataFrame, formula: str, priors: Priors | None, M: int,
-                rng: np.random.Generator) -> tuple[ModelData, GroupStats, ImportanceDraws]:
-    md = model_data(data, formula)
+                rng: np.random.Generator, family: object = None
+                ) -> tuple[ModelData, GroupStats, ImportanceDraws]:
+    spec = ModelSpec.parse(formula, family=family)
+    gaussian_only(spec, "fit_bayes_fast")
+    md = spec.bind(data)
     if len(md.levels) < 2:
         raise ReplicInputError(f"fit_bayes_fast: group {md.group!r} has {len(md.levels)} level; "
                                "expected at least 2")
@@ -65,7 +85,8 @@ def _importance(data: pd.DataFrame, formula: str, priors: Priors | None, M: int,
 
 
 def summarise_bayes_fast(data: pd.DataFrame, formula: str, *, priors: Priors | None = None,
-                         draws: int = 2**15, seed: int = 0) -> pd.DataFrame:
+                         draws: int = 2**15, seed: int = 0, family: object = None
+                         ) -> pd.DataFrame:
     """Posterior summaries of every parameter, in brms names, from the weighted draws.
 
     Fixed effects are summarised from their exact normal mixture (Rao-Blackwellised over the
@@ -74,7 +95,7 @@ def summarise_bayes_fast(data: pd.DataFrame, formula: str, *, priors: Priors | N
 
     Parameters
     ----------
-    data, formula, priors
+    data, formula, priors, family
         As for :func:`fit_bayes_fast`.
     draws : int
         Number of importance draws (a power of 2 makes the scrambled Sobol points of
@@ -88,7 +109,8 @@ def summarise_bayes_fast(data: pd.DataFrame, formula: str, *, priors: Priors | N
         Columns: ``mean``, ``sd``, ``q2.5``, ``q97.5``, ``prob_positive``; ``attrs`` holds
         ``khat`` and ``ess`` of the weights.
     """
-    md, _, res = _importance(data, formula, priors, int(draws), np.random.default_rng(seed))
+    md, _, res = _importance(data, formula, priors, int(draws), np.random.default_rng(seed),
+                             family)
     rows = {}
     for t, name in enumerate(md.fixed):
         s = mixture_summary(*res.term_moments(t), res.log_weights)
@@ -110,7 +132,8 @@ def summarise_bayes_fast(data: pd.DataFrame, formula: str, *, priors: Priors | N
 
 
 def fit_bayes_fast(data: pd.DataFrame, formula: str, *, priors: Priors | None = None,
-                   draws: int = 4000, seed: int = 0, oversample: int = 4) -> Posterior:
+                   draws: int = 4000, seed: int = 0, oversample: int = 4,
+                   family: object = None) -> Posterior:
     """Posterior draws of a Gaussian LMM by importance sampling (brms's model and priors).
 
     Parameters
@@ -128,6 +151,10 @@ def fit_bayes_fast(data: pd.DataFrame, formula: str, *, priors: Priors | None = 
         Seed of every random number used.
     oversample : int
         Importance draws per returned draw; the returned draws are a systematic resample.
+    family : str or Family, optional
+        Gaussian only (the default); any other family (also one implied by a ``trials`` or
+        ``cbind`` response) is refused with a :class:`~replic.ReplicInputError` naming the fits
+        that handle it (:func:`replic.stan.fit_posterior`, ``fit_glmm``).
 
     Returns
     -------
@@ -142,7 +169,7 @@ def fit_bayes_fast(data: pd.DataFrame, formula: str, *, priors: Priors | None = 
         raise ReplicInputError(f"fit_bayes_fast: draws={draws!r}; expected an integer >= 2")
     rng = np.random.default_rng(seed)
     M = int(oversample) * int(draws)
-    md, stats, res = _importance(data, formula, priors, M, rng)
+    md, stats, res = _importance(data, formula, priors, M, rng, family)
     Q, J = md.Z.shape[1], len(md.levels)
     idx = _systematic(np.exp(res.log_weights[0]), draws, rng)
     theta = Theta(sd=res.theta.sd[:, idx], L=res.theta.L[:, idx],

@@ -28,30 +28,18 @@ FAMILY_CODES = {"gaussian": 0, "bernoulli": 1, "binomial": 2, "poisson": 3}
 
 def _check_response(y: np.ndarray, family: str, trials: np.ndarray | None) -> None:
     """One clear error when ``y`` (and ``trials``) cannot be a response of ``family``."""
+    from replic.family import Family
+
     if family not in FAMILY_CODES:
         raise ReplicInputError(f"Stan data: family={family!r}; expected one of "
                                f"{', '.join(FAMILY_CODES)}")
     if (trials is not None) != (family == "binomial"):
         raise ReplicInputError("Stan data: trials are given for the binomial family only "
                                f"(and required there); family={family!r}")
-    if family == "gaussian":
-        return
-    bad = ~np.isfinite(y) | (y < 0) | (y != np.round(y))
-    what = "non-negative integers"
-    if family == "bernoulli":
-        bad |= y > 1
-        what = "0 or 1"
-    elif family == "binomial":
-        t = np.asarray(trials, dtype=float)
-        if t.shape != y.shape or not np.all(np.isfinite(t) & (t >= 0) & (t == np.round(t))):
-            raise ReplicInputError("Stan data: binomial trials must be non-negative integers, "
-                                   "one per observation")
-        bad |= y > t
-        what = "integers from 0 to the trials"
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ReplicInputError(f"Stan data: the {family} response must be {what}; observation "
-                               f"{i + 1} is {y[i]!r}")
+    if trials is not None and np.shape(trials) != np.shape(y):
+        raise ReplicInputError(f"Stan data: {np.shape(trials)} trials for {np.shape(y)} "
+                               "responses; expected one per observation")
+    Family(family).check_response(y, trials=trials, where="Stan data: response")
 
 
 @dataclass(frozen=True, eq=False)

@@ -53,7 +53,8 @@ COMPILING_MESSAGE = "replic: compiling the Stan model once (about 2 minutes; cac
 
 # A tiny valid data set: pystan.build() checks the data against the compiled program.
 _PROBE = {"family": 0, "N": 4, "Y": [1.0, 2.0, 3.0, 5.0], "Y_int": [], "trials": [], "K": 1,
-          "X": [[0.0], [1.0], [0.0], [1.0]], "has_intercept": 1, "J": 2, "M": 1, "g": [1, 1, 2, 2], "Z": [[1.0]] * 4,
+          "X": [[0.0], [1.0], [0.0], [1.0]], "has_intercept": 1, "J": 2, "M": 1,
+          "g": [1, 1, 2, 2], "Z": [[1.0]] * 4,
           "intercept_flat": 0, "prior_intercept": [3.0, 2.5, 2.5], "prior_sd": [3.0, 0.0, 2.5],
           "prior_sigma": [3.0, 0.0, 2.5], "lkj_eta": 1.0, "prior_only": 0}
 
