@@ -83,7 +83,9 @@ def replicate_data(reps: Replicates, i: int, context: StanContext):
     yy = y[ok]
     trials = None
     if context.family == "binomial":
-        trials = getattr(reps.frame, "trials", None)
+        trials = getattr(reps, "trials", None)
+        if trials is None:
+            trials = getattr(reps.frame, "trials", None)
         if trials is None:
             raise ReplicInputError("stan analysis: the binomial design gives no trials per "
                                    "observation")
