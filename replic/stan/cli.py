@@ -35,9 +35,9 @@ def fit_command(args: argparse.Namespace) -> int:
         raise ReplicInputError(f"--out {out}: exists and is not a draws CSV replic wrote; "
                                "choose a new file name (replic never overwrites other files)")
     data = read_data(args.data)
-    table, info = fit_draws(data, formula, chains=args.chains, warmup=args.warmup,
-                            draws=args.draws, seed=args.seed, backend=args.backend,
-                            quiet=not args.progress)
+    table, info = fit_draws(data, formula, family=args.family, chains=args.chains,
+                            warmup=args.warmup, draws=args.draws, seed=args.seed,
+                            backend=args.backend, quiet=not args.progress)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
         table.to_csv(tmp, index=False)
@@ -47,7 +47,8 @@ def fit_command(args: argparse.Namespace) -> int:
     b = [c for c in table.columns if c.startswith(("b_", "sd_", "cor_", "sigma"))]
     summary = table[b].agg(["mean", "std"]).T
     with pd.option_context("display.float_format", "{:.3f}".format):
-        print(f"{args.formula}: {len(table)} draws ({info['chains']} chains, {info['backend']}), "
+        print(f"{args.formula} ({info['family']}): {len(table)} draws ({info['chains']} "
+              f"chains, {info['backend']}), "
               f"max R-hat {info['rhat']:.3f}, min bulk ESS {info['ess_bulk']:.0f}, "
               f"{info['divergences']} divergent transitions")
         print(summary.to_string())
@@ -75,6 +76,10 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("data", help="data CSV, one row per observation")
     p.add_argument("formula", help="e.g. 'Reaction ~ 1 + Days + (1 + Days | Subject)'")
     p.add_argument("--out", required=True, help="where to write the draws CSV")
+    p.add_argument("--family", choices=["gaussian", "bernoulli", "binomial", "poisson"],
+                   default=None, help="response family with brms's default link (default "
+                   "gaussian; binomial for a 'successes | trials(n)' or cbind response); read "
+                   "the draws back with read_draws(..., family=...)")
     p.add_argument("--chains", type=int, default=4)
     p.add_argument("--warmup", type=int, default=1000, help="warm-up iterations per chain")
     p.add_argument("--draws", type=int, default=1000, help="kept draws per chain")

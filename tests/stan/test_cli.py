@@ -33,3 +33,24 @@ def test_fit_command_input_errors(args, message, tmp_path, capsys):
     assert main(["fit", *args, "--out", str(tmp_path / "d.csv")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("replic: error:") and message in err and err.count("\n") == 1
+
+
+def test_fit_command_binomial_with_trials(stan_model, backend, tmp_path, capsys):
+    """A binomial model (implied by the trials response) and a bernoulli one (--family)."""
+    from tests.stan.glmm_reference import DATA
+
+    out = tmp_path / "cbpp.csv"
+    code = main(["fit", str(DATA / "cbpp.csv"), "incidence | trials(size) ~ period + (1 | herd)",
+                 "--out", str(out), "--chains", "2", "--warmup", "150", "--draws", "100",
+                 "--backend", backend])
+    assert code == 0 and "(binomial): 200 draws" in capsys.readouterr().out
+    post = replic.read_draws(out, family="binomial")
+    assert post.sigma is None and post.fixed == ("Intercept", "period2", "period3", "period4")
+    assert main(["fit", str(DATA / "bacteria.csv"), "y ~ week + (1 | ID)", "--family",
+                 "bernoulli", "--out", str(tmp_path / "b.csv"), "--chains", "1", "--warmup",
+                 "100", "--draws", "50", "--backend", backend]) == 0
+    assert "(bernoulli): 50 draws" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as stop:
+        main(["fit", str(DATA / "bacteria.csv"), "y ~ week + (1 | ID)", "--family", "gamma",
+              "--out", str(tmp_path / "g.csv")])
+    assert stop.value.code == 2 and "invalid choice: 'gamma'" in capsys.readouterr().err
