@@ -45,7 +45,7 @@ def test_fit_command_binomial_with_trials(stan_model, backend, tmp_path, capsys)
                  "--backend", backend])
     assert code == 0 and "(binomial): 200 draws" in capsys.readouterr().out
     post = replic.read_draws(out, family="binomial")
-    assert post.sigma is None and post.fixed == ("Intercept", "period2", "period3", "period4")
+    assert post.sigma is None and post.fixed == ("Intercept", "period")  # numbers in the CSV
     assert main(["fit", str(DATA / "bacteria.csv"), "y ~ week + (1 | ID)", "--family",
                  "bernoulli", "--out", str(tmp_path / "b.csv"), "--chains", "1", "--warmup",
                  "100", "--draws", "50", "--backend", backend]) == 0
