@@ -56,15 +56,18 @@ def test_bernoulli_study(bacteria, backend):
     assert np.isfinite(t["estimate"]).all() and (t["se"] > 0).all()
     assert ((t["lower"] < t["estimate"]) & (t["estimate"] < t["upper"])).all()
     assert t["prob_positive"].between(0, 1).all() and np.isfinite(t["rhat"]).all()
-    assert "significant" in res.summary.columns or len(res.summary) > 0
+    sig = res.summary.set_index("criterion").loc["sig_same_direction"]
+    assert sig["n"] == 2 and sig["n_failed"] == 0 and 0 <= sig["probability"] <= 1
+    assert np.isfinite(sig["mcse"])
 
 
 def test_binomial_replicates_on_both_backends_and_failures(cbpp):
     """Binomial refits with each row's trials: identical on PyStan and CmdStan; a replicate with
     more successes than trials is a recorded failure, not an exception."""
-    frame = model_frame(cbpp, "period2", Design(6))
-    reps = simulate(cbpp, Design(6), frame, start=0, stop=2, seed=8)
-    assert reps.trials is not None and (reps.y <= reps.trials).all()
+    design = Design(6, within="original")  # the original herds' rows and sizes (trials)
+    frame = model_frame(cbpp, "period2", design)
+    reps = simulate(cbpp, design, frame, start=0, stop=2, seed=8)
+    assert len(set(reps.trials)) > 1 and np.nanmax(reps.y - reps.trials) <= 0
     an = get_analysis("stan")
     out = []
     for name in BACKENDS:
