@@ -32,6 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from replic.errors import ReplicInputError
+
 __all__ = ["CRITERIA", "Original", "bf_rep", "d33", "evaluate", "sceptical_p", "t_isf"]
 
 CRITERIA = ("sig_same_direction", "same_sign", "orig_in_rep_ci", "rep_in_orig_ci", "rep_in_pi",
@@ -46,6 +48,14 @@ class Original:
     se: float
     lower: float
     upper: float
+
+    def __post_init__(self) -> None:
+        if not (np.isfinite(self.estimate) and np.isfinite(self.se) and self.se > 0):
+            raise ReplicInputError(
+                f"the original's posterior of the term has mean {self.estimate!r} and sd "
+                f"{self.se!r}; the replication criteria compare each replicate with the "
+                "original's uncertainty, so they need a finite mean and an sd above 0 (draws "
+                "that all have the same value of the term have none)")
 
     @property
     def direction(self) -> float:

@@ -112,3 +112,20 @@ def test_sceptical_p_formula():
 def test_bf_rep_symmetry():
     assert bf_rep(0.0, 1.0, 0.0, 1e-9) == pytest.approx(1.0, rel=1e-6)
     assert bf_rep([10.0], [1.0], 10.0, 1.0)[0] > 1e6
+
+
+@pytest.mark.parametrize("se", [0.0, float("nan"), -1.0])
+def test_original_without_uncertainty_is_one_clear_error(se):
+    from replic import ReplicInputError
+
+    with pytest.raises(ReplicInputError, match="need a finite mean and an sd above 0"):
+        Original(estimate=1.0, se=se, lower=1.0, upper=1.0)
+
+
+def test_a_posterior_of_equal_draws_is_refused_before_any_replicate(sleep_post):
+    import replic
+
+    draws = sleep_post.to_frame().iloc[[0, 0, 0]]
+    with pytest.raises(replic.ReplicInputError, match="sd above 0"):
+        replic.run_study(replic.read_draws(draws), [replic.Design(4, x=range(5))], term="Days",
+                         reps=10, seed=1)
