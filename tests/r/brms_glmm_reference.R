@@ -12,7 +12,7 @@
 #                      (the committed file was rebuilt from the rows this script prints, as R rounds
 #                      them, because the 2026-11-30 run on a machine at load 12 reached the
 #                      2-hour timeout of its caller while writing it; brms gave identical fits for
-#                      seeds 0 and 1 of every model: update(seed = 0) does not reseed)
+#                      seeds 0 and 1 of every model (cause not investigated))
 #   priors.csv         dataset, class, prior: brms's default priors (get_prior) of each model
 #   versions.txt       R / brms / rstan / posterior / lme4 / MASS versions and run settings
 #   brms_glmm_reference.log   console output: brms's Stan code of each model, summaries
