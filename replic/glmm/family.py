@@ -63,11 +63,6 @@ def _kind(family: str) -> str:
     return "poisson" if family == "poisson" else "binomial"
 
 
-def mean(family: str, eta: np.ndarray) -> np.ndarray:
-    """The mean per trial (probability, or expected count) at ``eta``."""
-    return np.exp(eta) if _kind(family) == "poisson" else special.expit(eta)
-
-
 def terms(family: str, eta: np.ndarray, y: np.ndarray, m: np.ndarray) -> Terms:
     """Log-likelihood, score, weight and mean at ``eta`` (see module docstring).
 
