@@ -57,14 +57,15 @@ def fit_command(args: argparse.Namespace) -> int:
 
 
 def _is_draws_csv(path: Path) -> bool:
-    """True when ``path`` starts with a header of brms draws (b_*, sigma, .chain)."""
+    """True when ``path`` starts with a header of brms draws (b_* and .chain; sigma too for a
+    gaussian model, none for a bernoulli, binomial or poisson one)."""
     try:
         with open(path, encoding="utf-8") as fh:
             head = fh.readline()
     except (OSError, UnicodeDecodeError):
         return False
     names = [n.strip('"') for n in head.strip().split(",")]
-    return any(n.startswith("b_") for n in names) and "sigma" in names and ".chain" in names
+    return any(n.startswith("b_") for n in names) and ".chain" in names
 
 
 def register(subparsers) -> argparse.ArgumentParser:

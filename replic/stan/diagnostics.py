@@ -1,7 +1,8 @@
 """Convergence diagnostics of a Stan fit (arviz): R-hat, bulk ESS, divergences.
 
 Computed on the model's parameters (fixed effects, sds, correlations, sigma), with arviz's
-rank-normalised split R-hat and bulk ESS (Vehtari et al. 2021).  A fit is "converged" when
+rank-normalised split R-hat and bulk ESS (Vehtari et al. 2021); a single chain's R-hat is that
+of its two halves (as Stan splits every chain).  A fit is "converged" when
 max R-hat < ``rhat_max``, min bulk ESS >= ``ess_min`` and it has no divergent transitions.
 """
 
@@ -21,6 +22,13 @@ def by_chain(x: np.ndarray, chain: np.ndarray) -> np.ndarray:
     """Reshape draws ``x`` (S,) into (chains, draws) by their chain ids (equal-length chains)."""
     ids = np.unique(chain)
     return np.stack([x[chain == c] for c in ids])
+
+
+def _halves(arr: np.ndarray) -> np.ndarray:
+    """One chain (1, S, p) as two chains: its first and second halves (a middle draw of an odd
+    S is left out)."""
+    h = arr.shape[1] // 2
+    return np.stack([arr[0, :h], arr[0, arr.shape[1] - h:]])
 
 
 def convergence(table: pd.DataFrame, divergent: np.ndarray | None = None, *,
@@ -49,8 +57,9 @@ def convergence(table: pd.DataFrame, divergent: np.ndarray | None = None, *,
     cols = [c for c in table.columns if c.startswith(PARAMETER_PREFIXES)]
     arr = np.stack([by_chain(table[c].to_numpy(dtype=float), chain) for c in cols], axis=-1)
     ds = az.convert_to_dataset({"p": arr})
-    rhat = az.rhat(ds, method="rank")["p"].to_numpy().reshape(-1) if arr.shape[0] > 1 \
-        else np.full(len(cols), np.nan)
+    halves = arr if arr.shape[0] > 1 else _halves(arr)
+    rhat = az.rhat(az.convert_to_dataset({"p": halves}), method="rank")["p"].to_numpy() \
+        .reshape(-1) if halves.shape[1] >= 4 else np.full(len(cols), np.nan)
     ess = az.ess(ds, method="bulk")["p"].to_numpy().reshape(-1)
     max_rhat = float(np.nanmax(rhat)) if np.isfinite(rhat).any() else float("nan")
     min_ess = float(np.nanmin(ess)) if np.isfinite(ess).any() else float("nan")

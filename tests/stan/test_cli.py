@@ -49,6 +49,13 @@ def test_fit_command_binomial_with_trials(stan_model, backend, tmp_path, capsys)
     assert main(["fit", str(DATA / "bacteria.csv"), "y ~ week + (1 | ID)", "--family",
                  "bernoulli", "--out", str(tmp_path / "b.csv"), "--chains", "1", "--warmup",
                  "100", "--draws", "50", "--backend", backend]) == 0
+    printed = capsys.readouterr().out
+    assert "(bernoulli): 50 draws" in printed
+    assert "R-hat nan" not in printed   # one chain: the R-hat of its two halves
+    # its own draws file (no sigma in a bernoulli model) is one replic may replace
+    assert main(["fit", str(DATA / "bacteria.csv"), "y ~ week + (1 | ID)", "--family",
+                 "bernoulli", "--out", str(tmp_path / "b.csv"), "--chains", "1", "--warmup",
+                 "100", "--draws", "50", "--backend", backend, "--seed", "2"]) == 0
     assert "(bernoulli): 50 draws" in capsys.readouterr().out
     with pytest.raises(SystemExit) as stop:
         main(["fit", str(DATA / "bacteria.csv"), "y ~ week + (1 | ID)", "--family", "gamma",
