@@ -77,135 +77,64 @@ def _at(items: Sequence[str]) -> dict[str, object]:
 
 
 def _run(args: argparse.Namespace) -> int:
+    """``replic run``: the study file and the flags become one :func:`replic.run_study` call
+    (which checks everything before anything is written), then the results are written."""
     from replic.outdir import check_out_dir, locked_out_dir
-    from replic.runner import execution_options
+    from replic.runner.options import check_scheduler, execution_options
+    from replic.study import run_study
     from replic.studyfile import BUILTIN_STUDY, load_study
 
     spec = load_study(args.study or BUILTIN_STUDY)
-    analyses = tuple(args.analysis or spec.analysis)
-    if len(set(analyses)) < len(analyses):
-        raise ReplicInputError(f"--analysis {' '.join(analyses)}: each analysis at most once")
-    options = spec.options_for(analyses)
+    analyses = list(args.analysis or spec.analysis)
     out = check_out_dir(Path(args.out) if args.out else Path("reports") / spec.name,
                         where="--out")
     execution = execution_options(jobs=args.jobs, scheduler=args.scheduler, cluster=args.cluster,
                                   resume=args.resume, quiet=args.quiet, out=out,
                                   keep_chunks=args.keep_chunks)
-    if execution["scheduler"] is not None:
-        _quiet_dask()
-        if args.scheduler is not None:
-            _check_scheduler(args.scheduler)
+    check_scheduler(execution)
     post = spec.posterior()
-    settings = {"reps": args.reps if args.reps is not None else spec.reps,
-                "seed": args.seed if args.seed is not None else spec.seed}
-    _check_study(post, spec, analyses, options, **settings)  # before anything is written
     with locked_out_dir(out, where="--out"):  # one run at a time writes into out/
-        result = _run_and_write(post, spec, analyses, options, settings, execution, out, args)
+        with warnings.catch_warnings():  # counted in the Warning: lines of the headline
+            warnings.simplefilter("ignore", FlaggedReplicatesWarning)
+            result = run_study(
+                post, list(spec.designs), term=spec.term, analysis=analyses,
+                options=spec.options_for(analyses),
+                reps=args.reps if args.reps is not None else spec.reps,
+                seed=args.seed if args.seed is not None else spec.seed,
+                target=args.target if args.target is not None else spec.target,
+                exclude_unconverged=args.exclude_unconverged or spec.exclude_unconverged,
+                **execution)
+        result.info.update(study=spec.source, criterion=args.criterion, name=spec.name,
+                           units=spec.units)
+        if not args.quiet:
+            print(f"replic: writing the tables and the report to {out}/ ...", file=sys.stderr,
+                  flush=True)
+        result.write(out)
+        from replic.plan.io import read_plan
+
+        if read_plan(out) is not None:  # a plan saved here by 'replic plan' keeps its section
+            from replic.report import write_report
+
+            write_report(out)
     _print_headline(result)
     print(f"wrote {out}/summary.csv, {out}/replicates.parquet, {out}/report.html")
     return 0
 
 
-def _run_and_write(post, spec, analyses: tuple[str, ...], options: dict, settings: dict,
-                   execution: dict, out: Path, args: argparse.Namespace):
-    """Run every analysis of the study and write its results into ``out``."""
-    from replic.combine import combine_results
-    from replic.study import run_study
+def _integer(low: int):
+    """An argparse type: an integer from ``low`` to 2^63 - 1 (``--reps``, ``--seed``)."""
 
-    results = []
-    for name in analyses:
-        with warnings.catch_warnings():   # counted in the Warning: lines of the headline
-            warnings.simplefilter("ignore", FlaggedReplicatesWarning)
-            results.append(run_study(
-                post, list(spec.designs), term=spec.term, analysis=name, **settings,
-                options=options[name],
-                target=args.target if args.target is not None else spec.target,
-                exclude_unconverged=args.exclude_unconverged or spec.exclude_unconverged,
-                # several analyses stream their chunks to their own folders under out/runs/
-                **(execution if len(analyses) == 1 else execution | {"out": out / "runs" / name})))
-    result = combine_results(results)
-    result.info["study"] = spec.source
-    result.info["criterion"] = args.criterion
-    result.info.update(name=spec.name, units=spec.units)
-    if not args.quiet:
-        print(f"replic: writing the tables and the report to {out}/ ...", file=sys.stderr,
-              flush=True)
-    result.write(out)
-    if len(results) > 1 and result.replicates_file is not None:
-        from replic.runner.resume import hand_over
-
-        result.replicates_file.unlink(missing_ok=True)  # the combined file, copied to out/
-        if not args.keep_chunks:  # the runs' own files go, so the replicates are on disk
-            # once; their manifests say where their rows are, so --resume restores them
-            hand_over([r.replicates_file for r in results], out / "replicates.parquet")
-    from replic.plan.io import read_plan
-
-    if read_plan(out) is not None:  # a plan saved here by 'replic plan' keeps its section
-        from replic.report import write_report
-
-        write_report(out)
-    return result
-
-
-def _check_study(post, spec, analyses: tuple[str, ...], options: dict[str, dict], *,
-                 reps: int, seed: int) -> None:
-    """Validate every design and every analysis's options before any analysis runs (and so
-    before anything is written): an error in the last analysis must not come after the first
-    one has run."""
-    import numpy as np
-
-    from replic.analyses import check_family, get_analysis
-    from replic.newsubjects import design_frame
-    from replic.simulate import replicate_params
-    from replic.study import _feasible_chunk, resolve_designs
-
-    for name, value in (("--reps", reps), ("--seed", seed)):
-        low = 1 if name == "--reps" else 0
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
         if not low <= value < 2**63:
-            raise ReplicInputError(f"{name} {value}: expected an integer from {low} to 2^63 - 1")
-    post.fixed_index(spec.term)
-    for name in analyses:
-        get_analysis(name)
-        check_family(name, post.family)
-    designs = resolve_designs(post, list(spec.designs), spec.term)
-    frames = [design_frame(post, d, spec.term) for d in designs]
-    for d in designs:
-        if d.params != "posterior":
-            replicate_params(post, d, np.full(1, -1))
-    for name in analyses:
-        an = get_analysis(name)
-        check = getattr(an, "check", None)
-        for d, f in zip(designs, frames, strict=True):
-            if check is not None:
-                check(f, d)
-        _feasible_chunk(an, designs, frames, reps=reps, chunk_size=None)
-        an.prepare(post, frames[0], dict(options[name]))
+            raise argparse.ArgumentTypeError(f"{value}: expected an integer from {low} to "
+                                             "2^63 - 1")
+        return value
 
-
-def _check_scheduler(address: str) -> None:
-    """Refuse a malformed or unreachable dask scheduler address before anything starts."""
-    import re
-    import socket
-
-    m = re.fullmatch(r"(?:tcp|tls)://(\[[0-9A-Fa-f:]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})", address)
-    if m is None or not 0 < int(m[2]) < 65536:
-        raise ReplicInputError(f"--scheduler {address!r}: expected a dask scheduler address "
-                               "tcp://HOST:PORT (or tls://HOST:PORT)")
-    try:
-        socket.create_connection((m[1].strip("[]"), int(m[2])), timeout=5).close()
-    except OSError as exc:
-        raise ReplicInputError(f"--scheduler {address}: cannot connect to a dask scheduler "
-                               f"there ({exc.strerror or exc})") from None
-
-
-def _quiet_dask() -> None:
-    """dask's own log lines (workers starting and stopping) stay off stderr: replic prints
-    one line per error.  Set before dask starts, so LocalCluster workers inherit it."""
-    import logging
-    import os
-
-    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
-    logging.getLogger("distributed").setLevel(logging.ERROR)
+    return parse
 
 
 def _print_headline(result) -> None:
@@ -306,8 +235,9 @@ def _parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="run a replication study")
     r.add_argument("study", nargs="?", help="study TOML file (default: the bundled sleepstudy)")
-    r.add_argument("--reps", type=int, help="replicates per design (overrides the study)")
-    r.add_argument("--seed", type=int, help="root seed (overrides the study)")
+    r.add_argument("--reps", type=_integer(1), help="replicates per design (overrides the "
+                   "study)")
+    r.add_argument("--seed", type=_integer(0), help="root seed (overrides the study)")
     r.add_argument("--jobs", type=int, help="parallel workers (default: all cores)")
     r.add_argument("--scheduler", metavar="ADDR", help="run on a dask cluster: the address of "
                    "its scheduler, e.g. tcp://host:8786")

@@ -15,12 +15,13 @@ from pathlib import Path
 import pandas as pd
 
 from replic.errors import ReplicInputError
-from replic.study import StudyResult
+from replic.study_result import StudyResult
 
 __all__ = ["combine_results"]
 
 
-def combine_results(results: Sequence[StudyResult]) -> StudyResult:
+def combine_results(results: Sequence[StudyResult], *,
+                    into: str | Path | None = None) -> StudyResult:
     """Stack the tables of studies that differ only in their analysis.
 
     Parameters
@@ -28,6 +29,10 @@ def combine_results(results: Sequence[StudyResult]) -> StudyResult:
     results : sequence of StudyResult
         Runs of one study (same posterior, term, designs, replicates and seed) with different
         analyses.
+    into : path, optional
+        Where the concatenated replicate files go when every run kept its replicates on disk
+        (moved there, complete, from the hidden file below; :func:`replic.study.run_study`
+        puts them in ``OUT/replicates.parquet``).
 
     Returns
     -------
@@ -37,7 +42,7 @@ def combine_results(results: Sequence[StudyResult]) -> StudyResult:
         on disk (``out=``), so does the result: their files are concatenated, one row group
         at a time, into a hidden ``.combined-*.parquet`` file in the first run's parent
         folder (its :attr:`~replic.study.StudyResult.replicates_file`; remove it once the
-        result is written, if you wish).
+        result is written, if you wish) unless ``into`` is given.
     """
     if not results:
         raise ReplicInputError("combine_results: expected at least one study result")
@@ -64,7 +69,7 @@ def combine_results(results: Sequence[StudyResult]) -> StudyResult:
         "seconds": sum(r.info.get("seconds", 0.0) for r in results),
     }
     files = [r.replicates_file for r in results]
-    replicates = _concat_files(files) if all(files) else cat("replicates")
+    replicates = _concat_files(files, into) if all(files) else cat("replicates")
     diag = [r.diagnosands for r in results if r.diagnosands is not None]
     return StudyResult(replicates=replicates, summary=cat("summary"),
                        k_needed=cat("k_needed"), type_sm=cat("type_sm"), original=first.original,
@@ -72,15 +77,20 @@ def combine_results(results: Sequence[StudyResult]) -> StudyResult:
                        diagnosands=pd.concat(diag, ignore_index=True) if diag else None)
 
 
-def _concat_files(files: list[Path]) -> Path:
-    """The runs' replicate files concatenated into a new file beside the first run's folder."""
+def _concat_files(files: list[Path], into: str | Path | None) -> Path:
+    """The runs' replicate files concatenated into a new file beside the first run's folder
+    (then moved to ``into``, if given)."""
     from replic.runner.store import concat_parquet
 
     fd, name = tempfile.mkstemp(prefix=".combined-", suffix=".parquet",
                                 dir=files[0].parent.parent)
     os.close(fd)
     try:
-        return concat_parquet(files, name)
+        path = concat_parquet(files, name)
+        if into is None:
+            return path
+        os.replace(path, into)
+        return Path(into)
     except BaseException:
         Path(name).unlink(missing_ok=True)
         raise

@@ -128,7 +128,8 @@ def _holder(path: Path) -> str:
 @contextlib.contextmanager
 def locked_out_dir(directory: str | Path, *, where: str = "--out") -> Iterator[Path]:
     """Hold ``directory``'s lock (``DIR/.replic.lock``, created and removed here) while the
-    block runs; the directory is created if needed (and removed again if it is still empty).
+    block runs; the directory is created if needed (and removed again, with the parents this
+    created, if it is still empty: a run refused inside the block leaves no trace).
 
     Re-entrant within one thread (the CLI locks ``--out`` and the study it runs locks it again).
 
@@ -143,7 +144,7 @@ def locked_out_dir(directory: str | Path, *, where: str = "--out") -> Iterator[P
         yield Path(directory)
         return
     d = Path(directory)
-    created = not d.exists()
+    created = [p for p in (d, *d.parents) if not p.exists()]  # deepest first
     d.mkdir(parents=True, exist_ok=True)
     key, me = d.resolve(), threading.get_ident()
     if key in _HELD and _HELD[key][0] == me:
@@ -188,6 +189,6 @@ def locked_out_dir(directory: str | Path, *, where: str = "--out") -> Iterator[P
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)  # while still holding the lock
         os.close(fd)
-        if created:
-            with contextlib.suppress(OSError):
-                d.rmdir()  # only when empty: nothing was written
+        with contextlib.suppress(OSError):
+            for p in created:
+                p.rmdir()  # only when empty: nothing was written

@@ -16,7 +16,7 @@ import pandas as pd
 
 from replic.criteria import Original
 from replic.errors import ReplicInputError
-from replic.study import StudyResult
+from replic.study_result import StudyResult
 
 __all__ = ["read_results"]
 

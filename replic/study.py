@@ -1,253 +1,82 @@
-"""``run_study``: simulate and analyse replicates of a grid of designs, then summarise.
+"""``run_study``: simulate and analyse replicates of a grid of designs with one analysis or
+several, then summarise.
 
-Validation and preparation happen here; execution is delegated to :mod:`replic.runner`
-(joblib/loky or dask workers, results streamed to disk, resume, progress).  Tasks are
-(design, replicate range) chunks whose numbers depend only on the root seed, the design and the
-replicate indices (see :mod:`replic.simulate`), so results are bit-identical for any ``n_jobs``
-and any backend.
+Everything is validated and prepared here, for every analysis and every design, before the
+first analysis runs and before anything is written; execution is delegated to
+:mod:`replic.runner` (joblib/loky or dask workers, results streamed to disk, resume, progress).
+Tasks are (design, replicate range) chunks whose numbers depend only on the root seed, the
+design and the replicate indices (see :mod:`replic.simulate`), so results are bit-identical for
+any ``n_jobs`` and any backend, and every analysis of a study sees the same replicates.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import os
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from replic.analyses import check_family, get_analysis
+from replic.analyses import ANALYSES, check_family, get_analysis
 from replic.chunk import Payload, slim_posterior
+from replic.combine import combine_results
 from replic.criteria import CRITERIA, Original
 from replic.custom_criteria import apply_criteria, check_criteria, summary_from_file
 from replic.design import Design
 from replic.diagnosands import diagnosands, diagnosands_from_file
 from replic.errors import ReplicInputError
 from replic.flagged import warn_flagged
-from replic.newsubjects import design_frame, x_variable
-from replic.observations import default_observations
-from replic.outdir import check_out_dir
+from replic.newsubjects import design_frame
+from replic.outdir import check_out_dir, locked_out_dir
 from replic.posterior import Posterior
 from replic.read import read_draws
-from replic.runner.backends import resolve_backend
+from replic.runner.backends import Backend, resolve_backend
 from replic.runner.engine import execute
 from replic.runner.manifest import fingerprint
-from replic.runner.tasks import chunk_size as default_chunk_size
+from replic.runner.resume import hand_over
+from replic.simulate import replicate_params
+from replic.study_designs import feasible_chunk, resolve_designs
+from replic.study_result import StudyResult
 from replic.summarise import criteria_summary, k_needed, type_s_bound, type_sm
-from replic.terms import variable_kinds
 
 __all__ = ["StudyResult", "resolve_designs", "run_study"]
 
-#: Memory one task may use for its simulated data (bytes); larger tasks are split.
-TASK_BYTES = 1 << 30
-#: Most new subjects one design may have.
-MAX_K = 1_000_000
-#: Most tasks one study may plan.
-MAX_TASKS = 2_000_000
 
+@dataclass(frozen=True, eq=False)
+class _Study:
+    """What every analysis of one study shares (validated)."""
 
-class _Replicates:
-    """The replicate table: a DataFrame held in memory, or a parquet file read on each access.
-
-    A data descriptor used as the default of :attr:`StudyResult.replicates`, so that studies
-    run with ``out=DIR`` never hold every row in memory unless asked to.
-    """
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.slot = f"_{name}"
-
-    def __get__(self, obj: Any, owner: type | None = None) -> pd.DataFrame:
-        if obj is None:
-            raise AttributeError("replicates")  # no class-level default: the field is required
-        value = obj.__dict__[self.slot]
-        return pd.read_parquet(value) if isinstance(value, Path) else value
-
-    def __set__(self, obj: Any, value: pd.DataFrame | Path) -> None:
-        if not isinstance(value, pd.DataFrame | Path):
-            raise TypeError(f"replicates: expected a DataFrame or a parquet Path, got "
-                            f"{type(value).__name__}")
-        obj.__dict__[self.slot] = value
+    post: Posterior
+    designs: tuple[Design, ...]
+    frames: tuple
+    term: str
+    reps: int
+    seed: int
+    target: float
+    exclude: bool
+    custom: dict
+    original: Original
+    n_jobs: int | None
 
 
 @dataclass(frozen=True, eq=False)
-class StudyResult:
-    """The outcome of :func:`run_study`.
+class _Prepared:
+    """One analysis of the study, checked against every design and prepared."""
 
-    Attributes
-    ----------
-    replicates : DataFrame
-        One row per (design, replicate): draw, seed, true and realised effect, the analysis's
-        estimate, se, df, interval, p and diagnostics, ``error`` ("" when the fit succeeded),
-        and each criterion (1.0 / 0.0, NaN for failed fits).  Constructed from a DataFrame or
-        from the Path of a parquet file; in the latter case (studies run with ``out=DIR``)
-        every access reads the file, so keep the frame if you need it repeatedly, or read
-        only the columns you need from :attr:`replicates_file`.
-    summary : DataFrame
-        Per (design, criterion): ``probability``, ``mcse``, 95% ``lower``/``upper``, counts.
-    k_needed : DataFrame
-        Smallest k reaching the target probability per criterion.
-    type_sm : DataFrame
-        Type S and Type M rates among significant replicates per design, with
-        ``type_s_upper``, the one-sided 95% Clopper-Pearson bound of Type S.
-    original : Original
-        The original's estimate of the term (posterior mean, sd, 95% interval).
-    info : dict
-        Study settings, provenance and timing.
-    posterior : Posterior or None
-        The original's posterior.
-    diagnosands : DataFrame or None
-        Per (design, target) the analysis's bias, RMSE, 95% interval coverage and mean
-        interval width against each replicate's truth, each with its MCSE
-        (:func:`replic.diagnosands.diagnosands`); targets ``"beta"`` (the drawn population
-        effect) and ``"replication_mean"`` (beta + the mean of the k new subjects' deviations).
-    """
-
-    replicates: pd.DataFrame = _Replicates()  # type: ignore[assignment]
-    summary: pd.DataFrame
-    k_needed: pd.DataFrame
-    type_sm: pd.DataFrame
-    original: Original
-    info: dict = field(default_factory=dict)
-    posterior: Posterior | None = None
-    diagnosands: pd.DataFrame | None = None
-
-    @property
-    def replicates_file(self) -> Path | None:
-        """The parquet file holding :attr:`replicates`, or None when they are in memory."""
-        value = self.__dict__["_replicates"]
-        return value if isinstance(value, Path) else None
-
-    def __repr__(self) -> str:
-        from replic.display import study_text
-
-        return study_text(self)
-
-    def _repr_html_(self) -> str:
-        from replic.display import study_html
-
-        return study_html(self)
-
-    def plot(self, *, criterion: str = "sig_same_direction", ax=None):
-        """The curve over k of ``criterion`` (default: significant in the original's
-        direction) per design family, with 95% Monte Carlo bands and the target.
-
-        Returns
-        -------
-        matplotlib.figure.Figure
-        """
-        from replic.display import plot_study
-
-        return plot_study(self, criterion=criterion, ax=ax)
-
-    def write(self, directory: str | Path, *, report: bool = True) -> Path:
-        """Write tables (and the HTML report) to ``directory``; see :mod:`replic.results_io`."""
-        from replic.report import render_report
-        from replic.results_io import write_results
-
-        return write_results(self, directory, render=render_report if report else None)
-
-
-def resolve_designs(posterior: Posterior, designs, term: str) -> list[Design]:
-    """Normalise ``designs`` (a Design, an int k, or a sequence of either) and fill in how
-    subjects are observed.
-
-    A design that says neither ``x`` nor ``within`` gets the original subjects' observation
-    patterns (every row, repeats included) when the posterior carries its data: the one pattern
-    all original subjects share, or ``within="original"`` (whole subjects resampled) when they
-    differ.  Labels are made distinct: designs that would share a label get their key appended.
-    """
-    if isinstance(designs, Design | int | np.integer):
-        designs = [designs]
-    if isinstance(designs, str) or not isinstance(designs, Iterable):
-        raise ReplicInputError(f"designs={designs!r}; expected Design objects or integers k")
-    out = []
-    for d in designs:
-        d = d if isinstance(d, Design) else Design(d)
-        if d.k > MAX_K:  # new subjects' matrices are built k rows at a time
-            raise ReplicInputError(f"Design(k={d.k}): expected at most {MAX_K} new subjects")
-        if not d.resolved:
-            d = default_observations(posterior, d, term)
-        _check_memory(d, posterior)
-        if d.x is not None:
-            _, factors = variable_kinds(posterior.data, levels={
-                v: [lv for lv, _ in levels] for v, levels in d.between})
-            given = {v for v, _ in d.between} | {v for v, _ in d.covariates}
-            d = d.with_x_name(x_variable(posterior, term, factors=factors, exclude=given)
-                              or "rows")
-        out.append(d)
-    if not out:
-        raise ReplicInputError("designs: expected at least one design")
-    if len({d.key for d in out}) < len(out):
-        raise ReplicInputError("designs: the same design is listed twice")
-    families = {}
-    for d in out:
-        families.setdefault(d.family, set()).add(dataclasses.replace(d, k=2).key)
-    out = [d.tagged(f"{dataclasses.replace(d, k=2).key:08x}") if len(families[d.family]) > 1
-           else d for d in out]
-    labels = [d.label for d in out]
-    if len(set(labels)) < len(labels):
-        raise ReplicInputError(f"designs: two designs are labelled alike ({labels}); give them "
-                               "distinct names")
-    return out
-
-
-def _memory() -> int:
-    """This machine's physical memory in bytes (16 GiB where it cannot be read)."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return 16 << 30
-
-
-def _check_memory(d: Design, posterior: Posterior) -> None:
-    """Refuse a design whose new subjects' matrices alone would not fit in memory (about 16
-    arrays of k x rows x coefficients numbers), before they are built."""
-    w = d.within
-    rows = len(d.x) if d.x is not None else (w if isinstance(w, int) else len(w[0][1])
-                                             if isinstance(w, tuple) and w else 1)
-    need = 16 * 8 * d.k * rows * max(1, len(posterior.fixed))
-    if need > _memory() // 2:
-        raise ReplicInputError(f"Design(k={d.k}): {d.k} subjects x {rows} rows need about "
-                               f"{need / 2**30:.1f} GiB of memory; this machine has "
-                               f"{_memory() / 2**30:.1f} GiB; expected fewer subjects or rows")
-
-
-def _feasible_chunk(an: Any, designs: list[Design], frames: list, *, reps: int,
-                    chunk_size: int | None) -> int | None:
-    """The chunk size to use, after refusing what cannot be computed.
-
-    Whole data sets (the ``full`` representation) take about 16 arrays of k x T numbers per
-    replicate while simulated and refitted: a replicate larger than half this machine's memory
-    is refused; the default chunk is cut so that one task stays under :data:`TASK_BYTES`.
-    """
-    full = an.representation == "full" or any(not d.balanced for d in designs)
-    per_rep = max(16 * 8 * d.k * f.x.size * max(1, f.X.shape[1]) for d, f in zip(
-        designs, frames, strict=True)) if full else 1024
-    memory = _memory()
-    if per_rep > memory // 2:
-        worst = max(designs, key=lambda d: d.k)
-        raise ReplicInputError(f"Design(k={worst.k}): one replicate of the '{an.name}' analysis "
-                               f"needs about {per_rep / 2**30:.1f} GiB of memory; this machine "
-                               f"has {memory / 2**30:.1f} GiB; expected a smaller k")
-    size = chunk_size or default_chunk_size(an, reps=reps)
-    if chunk_size is None and full and size * per_rep > TASK_BYTES:
-        size = max(1, TASK_BYTES // per_rep)
-    tasks = len(designs) * -(-reps // size)
-    if tasks > MAX_TASKS:
-        raise ReplicInputError(f"reps={reps} x {len(designs)} designs in chunks of {size} is "
-                               f"{tasks} tasks; expected at most {MAX_TASKS} (fewer replicates "
-                               "or designs)")
-    return size if chunk_size is None and size != default_chunk_size(an, reps=reps) else \
-        chunk_size
+    name: str
+    options: dict
+    analysis: Any
+    context: Any
+    chunk_size: int
 
 
 def run_study(posterior: Posterior | str | Path | pd.DataFrame, designs: Design | int | Sequence,
-              *, term: str, analysis: str = "summary", reps: int, seed: int,
-              n_jobs: int | None = None, options: Mapping | None = None, target: float = 0.8,
+              *, term: str, analysis: str | Sequence[str] | Mapping[str, Mapping | None] =
+              "summary", reps: int, seed: int, n_jobs: int | None = None,
+              options: Mapping | None = None, target: float = 0.8,
               chunk_size: int | None = None, scheduler: Any = None,
               out: str | Path | None = None, resume: bool = False,
               exclude_unconverged: bool = False, quiet: bool = False,
@@ -263,8 +92,13 @@ def run_study(posterior: Posterior | str | Path | pd.DataFrame, designs: Design 
         The replication designs (an int k means ``Design(k)``).
     term : str
         The term whose effect is compared (``"Days"``).
-    analysis : {"summary", "reml", "stan", "bayes-fast", "glmm"}
-        How each replicate is analysed.
+    analysis : str, sequence of str, or mapping of str to mapping
+        How each replicate is analysed: ``"summary"``, ``"reml"``, ``"stan"``,
+        ``"bayes-fast"`` or ``"glmm"``; several (``["summary", "reml"]``) to compare them
+        on the same replicates (same designs, seeds and draws: only the analysis differs),
+        or a mapping ``{name: options}`` giving each its options.  Everything (every
+        analysis's options, and every design for every analysis) is checked before the first
+        analysis runs and before anything is written.
     reps : int
         Replicates per design.
     seed : int
@@ -273,7 +107,9 @@ def run_study(posterior: Posterior | str | Path | pd.DataFrame, designs: Design 
         Workers: 1 runs in this process; None or -1 uses all cores (joblib's loky processes,
         or the workers of a LocalCluster with ``scheduler="local"``).
     options : mapping, optional
-        Options for the analysis (e.g. Stan's ``chains``).
+        Options for the analysis (e.g. Stan's ``chains``: ``{"chains": 2}``).  With a list of
+        analyses, a mapping keyed by analysis names (``{"stan": {"chains": 2}}``; analyses
+        not named get their defaults).
     target : float
         Probability for :attr:`StudyResult.k_needed`.
     chunk_size : int, optional
@@ -286,7 +122,11 @@ def run_study(posterior: Posterior | str | Path | pd.DataFrame, designs: Design 
         Stream each finished chunk to ``out/chunks/`` with a run manifest (which records each
         chunk's SHA-256), and keep the replicate table on disk (``out/replicates.parquet``,
         merged from the chunks, which are then removed); summaries are computed from
-        per-chunk counts, so memory stays bounded however many replicates.
+        per-chunk counts, so memory stays bounded however many replicates.  With several
+        analyses each streams to its own ``out/runs/<analysis>/`` and their replicates are
+        combined into ``out/replicates.parquet`` (the runs' own files are then removed,
+        unless ``keep_chunks``: their manifests record where their rows are, so ``resume``
+        restores them from the combined file instead of recomputing).
     resume : bool
         Continue the interrupted study in ``out``, skipping finished chunks; refused with a
         :class:`~replic.errors.ReplicInputError` when the study or its data changed.
@@ -310,14 +150,66 @@ def run_study(posterior: Posterior | str | Path | pd.DataFrame, designs: Design 
     Returns
     -------
     StudyResult
+        With several analyses, their tables stacked (:func:`replic.combine.combine_results`;
+        the ``analysis`` column tells them apart, ``info["analyses"]`` keeps each run's info).
 
     Warns
     -----
     FlaggedReplicatesWarning
         When any replicate fit was flagged (bayes-fast: Pareto k-hat > 0.7) or did not converge,
-        with the counts per analysis and design (also in the summary's ``n_unconverged``).
+        with the counts per analysis and design (also in the summary's ``n_unconverged``);
+        once per call, for every analysis.
     """
     started = time.time()
+    _check_settings(reps=reps, seed=seed, target=target, chunk_size=chunk_size,
+                    exclude_unconverged=exclude_unconverged)
+    custom = check_criteria(criteria)
+    routed = _route(analysis, options)
+    if out is not None:
+        check_out_dir(out, where="out")
+        for name in routed if len(routed) > 1 else ():
+            check_out_dir(Path(out) / "runs" / name, where="out")
+    backend = resolve_backend(n_jobs=n_jobs, scheduler=scheduler)
+    post = read_draws(posterior)
+    post.fixed_index(term)
+    for name in routed:
+        get_analysis(name)
+        check_family(name, post.family)
+    ds = resolve_designs(post, designs, term)
+    frames = [design_frame(post, d, term) for d in ds]  # built once, for every analysis
+    for d in ds:
+        if d.params != "posterior":  # a parameter table naming unknown terms is refused now
+            replicate_params(post, d, np.full(1, -1))
+    prepared = [_prepare(name, opts, post, ds, frames, reps=int(reps), chunk_size=chunk_size)
+                for name, opts in routed.items()]
+    original = Original(**{("se" if k == "sd" else k): v
+                           for k, v in post.term_summary(term).items()})
+    study = _Study(post=post, designs=tuple(ds), frames=tuple(frames), term=term,
+                   reps=int(reps), seed=int(seed), target=target,
+                   exclude=bool(exclude_unconverged), custom=custom, original=original,
+                   n_jobs=n_jobs)
+    run = dict(backend=backend, quiet=quiet, resume=resume, keep_chunks=bool(keep_chunks))
+    if len(prepared) == 1:
+        result = _run_one(prepared[0], study, out=out, started=started, **run)
+    elif out is None:
+        result = combine_results([_run_one(p, study, out=None, started=started if i == 0
+                                           else time.time(), **run)
+                                  for i, p in enumerate(prepared)])
+    else:
+        out = Path(out)
+        with locked_out_dir(out, where="out"):  # one run at a time writes into out/
+            results = [_run_one(p, study, out=out / "runs" / p.name, started=started if i == 0
+                                else time.time(), **run) for i, p in enumerate(prepared)]
+            result = combine_results(results, into=out / "replicates.parquet")
+            if not keep_chunks:  # the replicates on disk once: the runs' manifests say where
+                hand_over([r.replicates_file for r in results], out / "replicates.parquet")
+    warn_flagged(result.summary, reps=int(reps), stacklevel=2)
+    return result
+
+
+def _check_settings(*, reps: Any, seed: Any, target: Any, chunk_size: Any,
+                    exclude_unconverged: Any) -> None:
+    """Refuse (:class:`ReplicInputError`) settings of the wrong type or out of range."""
     if not isinstance(reps, int | np.integer) or isinstance(reps, bool) or reps < 1:
         raise ReplicInputError(f"reps={reps!r}; expected a positive integer")
     if not isinstance(seed, int | np.integer) or isinstance(seed, bool) or not \
@@ -332,64 +224,96 @@ def run_study(posterior: Posterior | str | Path | pd.DataFrame, designs: Design 
     if not isinstance(exclude_unconverged, bool | np.bool_):
         raise ReplicInputError(f"exclude_unconverged={exclude_unconverged!r}; expected True or "
                                "False")
-    custom = check_criteria(criteria)
-    if out is not None:
-        check_out_dir(out, where="out")
-    backend = resolve_backend(n_jobs=n_jobs, scheduler=scheduler)
-    post = read_draws(posterior)
-    post.fixed_index(term)
-    get_analysis(analysis)
-    check_family(analysis, post.family)
-    ds = resolve_designs(post, designs, term)
-    frames = [design_frame(post, d, term) for d in ds]
-    an = get_analysis(analysis)
+
+
+def _route(analysis: Any, options: Any) -> dict[str, dict]:
+    """``{analysis name: its options}``, in the given order, from ``run_study``'s ``analysis``
+    (a name, a sequence of names, or a mapping of names to options) and ``options`` (the one
+    analysis's options, or a mapping keyed by the analyses' names)."""
+    if isinstance(analysis, str):
+        if not isinstance(options, Mapping | None):
+            raise ReplicInputError(f"options={options!r}; expected a mapping of option names "
+                                   "to values")
+        return {analysis: dict(options or {})}
+    if isinstance(analysis, Mapping):
+        if options is not None:
+            raise ReplicInputError("options: with analysis={name: options} the options are "
+                                   "given there; expected options=None")
+        names, given, where = list(analysis), dict(analysis), "analysis"
+    elif isinstance(analysis, Sequence):
+        if not isinstance(options, Mapping | None):
+            raise ReplicInputError(f"options={options!r}; expected a mapping keyed by analysis "
+                                   "names")
+        names, given, where = list(analysis), dict(options or {}), "options"
+    else:
+        raise ReplicInputError(f"analysis={analysis!r}; expected an analysis name, a list of "
+                               "names or a mapping {name: options}")
+    if not names or not all(isinstance(n, str) for n in names):
+        raise ReplicInputError(f"analysis={analysis!r}; expected one or more analysis names "
+                               f"from {', '.join(ANALYSES)}")
+    if len(set(names)) < len(names):
+        raise ReplicInputError(f"analysis={names!r}: each analysis at most once")
+    unknown = [k for k in given if k not in names]
+    if unknown and not any(k in ANALYSES for k in given):  # one analysis's flat options
+        key = names[-1] if len(names) > 1 else names[0]
+        raise ReplicInputError(f"options={given!r} with analysis={names!r}: expected a mapping "
+                               f"keyed by analysis names, e.g. options={{{key!r}: {given!r}}}")
+    if unknown:
+        raise ReplicInputError(f"options: {unknown[0]!r} is not one of the analyses run "
+                               f"({', '.join(names)}); expected options keyed by those names")
+    for k, v in given.items():
+        if not isinstance(v, Mapping | None):
+            raise ReplicInputError(f"{where}[{k!r}]={v!r}; expected a mapping of option names "
+                                   "to values")
+    return {n: dict(given.get(n) or {}) for n in names}
+
+
+def _prepare(name: str, options: dict, post: Posterior, designs: list[Design], frames: list, *,
+             reps: int, chunk_size: int | None) -> _Prepared:
+    """Check analysis ``name`` against every design (and its options), and prepare it."""
+    an = get_analysis(name)
     check = getattr(an, "check", None)
-    for d, f in zip(ds, frames, strict=True):
+    for d, f in zip(designs, frames, strict=True):
         if check is not None:
             check(f, d)
-    if not isinstance(options, Mapping | None):
-        raise ReplicInputError(f"options={options!r}; expected a mapping of option names to "
-                               "values")
-    chunk_size = _feasible_chunk(an, ds, frames, reps=int(reps), chunk_size=chunk_size)
-    context = an.prepare(post, frames[0], dict(options or {}))
-    original = Original(**{("se" if k == "sd" else k): v
-                           for k, v in post.term_summary(term).items()})
-    payload = Payload(posterior=slim_posterior(post), designs=tuple(ds), frames=tuple(frames),
-                      seed=int(seed), analysis_name=analysis, analysis=an, context=context,
-                      original=original, exclude_unconverged=bool(exclude_unconverged))
-    run = execute(payload, reps=int(reps),
-                  chunk_size=int(chunk_size or default_chunk_size(an, reps=int(reps))),
-                  backend=backend, quiet=quiet, out=out, resume=resume,
-                  keep_chunks=bool(keep_chunks),
-                  fingerprint=fingerprint(post, ds, term=term, analysis=analysis,
-                                          options=dict(options or {}), reps=int(reps),
-                                          seed=int(seed),
-                                          exclude_unconverged=bool(exclude_unconverged)))
+    size = feasible_chunk(an, designs, frames, reps=reps, chunk_size=chunk_size)
+    return _Prepared(name=name, options=options, analysis=an,
+                     context=an.prepare(post, frames[0], dict(options)), chunk_size=size)
+
+
+def _run_one(p: _Prepared, s: _Study, *, out: str | Path | None, backend: Backend, quiet: bool,
+             resume: bool, keep_chunks: bool, started: float) -> StudyResult:
+    """Run the prepared analysis ``p`` of study ``s`` and summarise it (no warning)."""
+    payload = Payload(posterior=slim_posterior(s.post), designs=s.designs, frames=s.frames,
+                      seed=s.seed, analysis_name=p.name, analysis=p.analysis,
+                      context=p.context, original=s.original, exclude_unconverged=s.exclude)
+    run = execute(payload, reps=s.reps, chunk_size=p.chunk_size, backend=backend, quiet=quiet,
+                  out=out, resume=resume, keep_chunks=keep_chunks,
+                  fingerprint=fingerprint(s.post, s.designs, term=s.term, analysis=p.name,
+                                          options=p.options, reps=s.reps, seed=s.seed,
+                                          exclude_unconverged=s.exclude))
     if run.replicates is not None:
-        table = apply_criteria(run.replicates, custom,
-                               exclude_unconverged=bool(exclude_unconverged))
-        summary, tsm = criteria_summary(table, [*CRITERIA, *custom]), type_sm(table)
-        diag = diagnosands(table, exclude_unconverged=bool(exclude_unconverged))
+        table = apply_criteria(run.replicates, s.custom, exclude_unconverged=s.exclude)
+        summary, tsm = criteria_summary(table, [*CRITERIA, *s.custom]), type_sm(table)
+        diag = diagnosands(table, exclude_unconverged=s.exclude)
     else:
         table, summary, tsm = run.replicates_file, run.summary, run.type_sm
-        if custom:
+        if s.custom:
             summary = _in_design_order(pd.concat([summary, summary_from_file(
-                table, custom, exclude_unconverged=bool(exclude_unconverged))],
-                ignore_index=True))
-        diag = diagnosands_from_file(table, exclude_unconverged=bool(exclude_unconverged))
-    info = {"term": term, "analysis": analysis, "reps": int(reps), "seed": int(seed),
-            "n_jobs": n_jobs, "target": target, "options": dict(options or {}),
-            "exclude_unconverged": bool(exclude_unconverged), "criteria": list(custom),
-            "designs": [d.label for d in ds],
-            "x": list(ds[0].x) if ds[0].x is not None else sorted(set(frames[0].x.tolist())),
-            "x_name": ds[0].x_name if ds[0].x is not None and ds[0].x_name != "x" else term,
-            "source": post.source,
-            "formula": post.formula, "started": started, **run.info,
-            "seconds": time.time() - started}
-    warn_flagged(summary, reps=int(reps), stacklevel=2)
-    return StudyResult(replicates=table, summary=summary, k_needed=k_needed(summary, target=target),
-                       type_sm=type_s_bound(tsm), original=original, info=info, posterior=post,
-                       diagnosands=diag)
+                table, s.custom, exclude_unconverged=s.exclude)], ignore_index=True))
+        diag = diagnosands_from_file(table, exclude_unconverged=s.exclude)
+    d0, f0 = s.designs[0], s.frames[0]
+    info = {"term": s.term, "analysis": p.name, "reps": s.reps, "seed": s.seed,
+            "n_jobs": s.n_jobs, "target": s.target, "options": dict(p.options),
+            "exclude_unconverged": s.exclude, "criteria": list(s.custom),
+            "designs": [d.label for d in s.designs],
+            "x": list(d0.x) if d0.x is not None else sorted(set(f0.x.tolist())),
+            "x_name": d0.x_name if d0.x is not None and d0.x_name != "x" else s.term,
+            "source": s.post.source, "formula": s.post.formula, "started": started,
+            **run.info, "seconds": time.time() - started}
+    return StudyResult(replicates=table, summary=summary,
+                       k_needed=k_needed(summary, target=s.target), type_sm=type_s_bound(tsm),
+                       original=s.original, info=info, posterior=s.post, diagnosands=diag)
 
 
 def _in_design_order(summary: pd.DataFrame) -> pd.DataFrame:
@@ -397,4 +321,3 @@ def _in_design_order(summary: pd.DataFrame) -> pd.DataFrame:
     rank = {d: i for i, d in enumerate(dict.fromkeys(summary["design"]))}
     return (summary.assign(_d=summary["design"].map(rank)).sort_values("_d", kind="stable")
             .drop(columns="_d").reset_index(drop=True))
-

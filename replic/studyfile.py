@@ -122,7 +122,7 @@ class StudySpec:
 
     def options_for(self, analyses: tuple[str, ...] | list[str]) -> dict[str, dict]:
         """The options of each of ``analyses``: ``[options]`` for a study with one analysis,
-        ``[options.NAME]`` tables otherwise.
+        ``[options.NAME]`` tables otherwise (the ``options`` of :func:`replic.run_study`).
 
         Raises
         ------
@@ -130,14 +130,9 @@ class StudySpec:
             For options under a name that is not one of ``analyses`` (e.g. misspelled), or
             flat options in a study comparing several analyses.
         """
-        from replic.analyses import ANALYSES
-
         opts = self.options
-        tables = {k for k, v in opts.items() if isinstance(v, dict)}
-        per = bool(opts) and (all(k in ANALYSES for k in opts) or (
-            len(analyses) > 1 and tables == set(opts)))
-        if not per:
-            if len(analyses) > 1 and opts:
+        if not self._per_analysis(analyses):
+            if len(set(analyses)) > 1 and opts:
                 raise ReplicInputError(
                     f"{self.source}: [options] with several analyses must be tables per "
                     f"analysis, [options.NAME] with NAME in {', '.join(analyses)}; got "
@@ -154,6 +149,25 @@ class StudySpec:
                 raise ReplicInputError(f"{self.source}: options.{k} = {v!r}; expected a table "
                                        f"[options.{k}]")
         return {a: dict(opts.get(a, {})) for a in analyses}
+
+    def options_of(self, analysis: str) -> dict:
+        """The options of one ``analysis`` (run or planned, perhaps not one of the study's own
+        analyses): its ``[options.NAME]`` table ({} when it has none), or the flat
+        ``[options]`` of a study with one analysis.  The study's tables are checked as
+        :meth:`options_for` checks them."""
+        if not self._per_analysis(self.analysis):
+            return dict(self.options)
+        return self.options_for(self.analysis).get(analysis, {})
+
+    def _per_analysis(self, analyses: tuple[str, ...] | list[str]) -> bool:
+        """True when ``[options]`` holds ``[options.NAME]`` tables: every key names an
+        analysis, or (several analyses) every value is a table."""
+        from replic.analyses import ANALYSES
+
+        opts = self.options
+        tables = {k for k, v in opts.items() if isinstance(v, dict)}
+        return bool(opts) and (all(k in ANALYSES for k in opts) or (
+            len(set(analyses)) > 1 and tables == set(opts)))
 
 
 def resolve_path(value: str, base: Path, *, key: str = "path") -> Path:

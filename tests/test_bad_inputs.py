@@ -167,7 +167,7 @@ CASES: list[tuple[str, Callable, str]] = [
         t, 'analysis = ["summary", "reml"]\n[options.reml]\nlevel = "high"\n')), "level='high'"),
     ("seed-2^64", lambda t, d: _run(_toml(t, "seed = 18446744073709551616")), "seed = "),
     ("seed-negative", lambda t, d: _run(_toml(t, "seed = -1")), "seed = -1"),
-    ("reps-zero", lambda t, d: _run(_toml(t, ""), "--reps", "0"), "--reps 0"),
+    ("reps-zero", lambda t, d: _run(_toml(t, ""), "--reps", "0"), "--reps: 0"),
     ("reps-bool", lambda t, d: _run(_write(t, "s.toml", f'draws = "{DRAWS}"\nterm = "Days"\n'
                                            "reps = true\n[design]\nk = 3\n")), "reps = True"),
     ("term-injection", lambda t, d: _run(_write(t, "s.toml", f'draws = "{DRAWS}"\n'

@@ -31,8 +31,8 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = tuple((name, frozenset(units)) 
     ("runner", {"runner"}),
     ("results", {"results_io"}),
     ("report", {"report", "display"}),
-    ("study", {"study"}),
-    ("shell", {"combine", "studyfile", "plan", "saved", "cli", "__main__", "__init__"}),
+    ("study", {"study", "study_result", "study_designs", "combine"}),
+    ("shell", {"studyfile", "plan", "saved", "cli", "__main__", "__init__"}),
 ))
 #: The numerical core: numpy/scipy/pandas computations that never reach for files, schedulers,
 #: reports or the command line.

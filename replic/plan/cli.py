@@ -40,7 +40,7 @@ def plan_command(args: argparse.Namespace) -> int:
     """Handler of ``replic plan``."""
     from replic.plan import cheapest_design, find_k
     from replic.plan.io import check_plan_dir, write_plan
-    from replic.study import resolve_designs
+    from replic.study_designs import resolve_designs
     from replic.studyfile import BUILTIN_STUDY, load_study
 
     spec = load_study(args.study or BUILTIN_STUDY)
@@ -63,10 +63,7 @@ def plan_command(args: argparse.Namespace) -> int:
                   k_min=k_min, k_max=k_max, confidence=args.confidence,
                   tolerance=args.tolerance, seed=seed, n_jobs=args.jobs,
                   exclude_unconverged=spec.exclude_unconverged)
-    from replic.analyses import ANALYSES
-
-    per_analysis = bool(spec.options) and all(k in ANALYSES for k in spec.options)
-    opts = spec.options.get(analysis, {}) if per_analysis else spec.options
+    opts = spec.options_of(analysis)
     if costs[0] is None:
         if args.sessions or args.dropout:
             raise ReplicInputError("--sessions/--dropout: only with --cost-subject and "

@@ -54,7 +54,7 @@ from replic.errors import ReplicInputError
 from replic.plan.sampler import Sampler
 from replic.posterior import Posterior
 from replic.read import read_draws
-from replic.study import resolve_designs
+from replic.study_designs import resolve_designs
 from replic.summarise import wilson
 
 __all__ = ["DIRECTIONS", "KSearch", "clopper_pearson", "find_k", "search_plan"]

@@ -7,6 +7,9 @@
                                        cluster=args.cluster, resume=args.resume,
                                        quiet=args.quiet, out=out,
                                        keep_chunks=args.keep_chunks))
+
+and, before anything starts, :func:`check_scheduler` refuses a malformed or unreachable
+``--scheduler`` address (and keeps dask's own log lines off stderr).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Any
 
 from replic.errors import ReplicInputError
 
-__all__ = ["execution_options"]
+__all__ = ["check_scheduler", "execution_options"]
 
 
 def execution_options(*, jobs: int | None = None, scheduler: str | None = None,
@@ -64,3 +67,44 @@ def execution_options(*, jobs: int | None = None, scheduler: str | None = None,
     return {"n_jobs": jobs, "scheduler": scheduler if scheduler is not None else cluster,
             "out": out, "resume": bool(resume), "quiet": bool(quiet),
             "keep_chunks": bool(keep_chunks)}
+
+
+def check_scheduler(options: dict[str, Any]) -> None:
+    """Before a study runs on dask (``options`` from :func:`execution_options`): keep dask's own
+    log lines (workers starting and stopping) off stderr, and refuse a scheduler address that
+    is malformed or where no scheduler answers within 5 seconds.
+
+    Raises
+    ------
+    ReplicInputError
+        ``--scheduler ADDR: expected a dask scheduler address tcp://HOST:PORT`` or
+        ``--scheduler ADDR: cannot connect to a dask scheduler there``.
+    """
+    address = options.get("scheduler")
+    if address is None:
+        return
+    _quiet_dask()
+    if address == "local":
+        return
+    import re
+    import socket
+
+    m = re.fullmatch(r"(?:tcp|tls)://(\[[0-9A-Fa-f:]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})", address)
+    if m is None or not 0 < int(m[2]) < 65536:
+        raise ReplicInputError(f"--scheduler {address!r}: expected a dask scheduler address "
+                               "tcp://HOST:PORT (or tls://HOST:PORT)")
+    try:
+        socket.create_connection((m[1].strip("[]"), int(m[2])), timeout=5).close()
+    except OSError as exc:
+        raise ReplicInputError(f"--scheduler {address}: cannot connect to a dask scheduler "
+                               f"there ({exc.strerror or exc})") from None
+
+
+def _quiet_dask() -> None:
+    """dask's own log lines stay off stderr: replic prints one line per error.  Set before
+    dask starts, so LocalCluster workers inherit it."""
+    import logging
+    import os
+
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
+    logging.getLogger("distributed").setLevel(logging.ERROR)
