@@ -123,3 +123,20 @@ def test_design_templates_and_allocation(tmp_path):
                        ('between = { Sex = 0.5 }', r"between\['Sex'\]=0.5")):
         with pytest.raises(ReplicInputError, match=match):
             load_study(_study(tmp_path, BASE + f"[design]\nk = 4\n{bad}\n"))
+
+
+@pytest.mark.parametrize(("analysis", "options", "routed", "planned"), [
+    ('"bayes-fast"', "[options]\ndraws = 200\n", {"bayes-fast": {"draws": 200}},
+     {"bayes-fast": {"draws": 200}, "reml": {"draws": 200}}),
+    ('"reml"', "[options.reml]\nlevel = 0.9\n", {"reml": {"level": 0.9}},
+     {"reml": {"level": 0.9}, "summary": {}}),
+    ('["summary", "reml"]', "[options.reml]\nlevel = 0.9\n",
+     {"summary": {}, "reml": {"level": 0.9}}, {"reml": {"level": 0.9}, "stan": {}}),
+])
+def test_options_per_analysis(tmp_path, analysis, options, routed, planned):
+    """``options_for`` gives run_study its ``options`` keyed by analysis; ``options_of`` (replic
+    plan) one analysis's, perhaps not one the study runs."""
+    spec = load_study(_study(tmp_path, f"{BASE}analysis = {analysis}\n[design]\nk = 3\n"
+                                       f"{options}"))
+    assert spec.options_for(spec.analysis) == routed
+    assert {a: spec.options_of(a) for a in planned} == planned
