@@ -22,6 +22,13 @@ from replic.family import GAUSSIAN, Family
 from replic.spec.formula import LmmFormula, parse_formula
 from replic.spec.levels import is_categorical, level_label, r_levels
 from replic.spec.names import brms_term, lme4_term
+from replic.spec.response import (
+    check_trials_given,
+    read_trials,
+    response_family,
+    response_values,
+    trials_columns,
+)
 
 __all__ = ["DesignMatrices", "ModelData", "ModelSpec"]
 
@@ -94,12 +101,7 @@ class ModelSpec:
         analyses' business (they refuse clearly); the spec only records it.
         """
         f = formula if isinstance(formula, LmmFormula) else parse_formula(formula)
-        if family is None and f.binomial:
-            family = "binomial"
-        fam = Family.of(family, link=link)
-        if f.binomial and fam.name != "binomial":
-            raise ReplicInputError(f"formula={f.text!r}: a cbind(...) or trials(...) response "
-                                   f"is binomial, but family={fam.name!r}")
+        fam = response_family(f, family, link)
         return cls(formula=f.text, response=f.response, group=f.group, fixed_formula=f.fixed,
                    random_formula=f.random, family=fam, trials=f.trials, failures=f.failures)
 
@@ -154,9 +156,7 @@ class ModelSpec:
     def trials_columns(self) -> tuple[str, ...]:
         """Data columns the binomial trials come from (``trials(n)``'s column, or cbind's
         successes and failures); empty otherwise."""
-        if isinstance(self.trials, str):
-            return (self.trials,)
-        return (self.response, self.failures) if self.failures else ()
+        return trials_columns(self.response, self.trials, self.failures)
 
     @property
     def parsed(self) -> LmmFormula:
@@ -201,6 +201,8 @@ class ModelSpec:
             ``data`` not a DataFrame, a missing column, a non-numeric response, no complete
             rows, terms formulaic cannot build, or a rank-deficient fixed-effect design.
         """
+        from replic.spec.rcoding import check_full_rank, model_matrix
+
         if not isinstance(data, pd.DataFrame):
             raise ReplicInputError(f"{source}: expected a pandas DataFrame, got "
                                    f"{type(data).__name__}")
@@ -215,29 +217,14 @@ class ModelSpec:
                 if var not in data.columns:
                     raise ReplicInputError(f"formula={self.formula!r}: column {var!r} ({what}) "
                                            f"is not in the {source}; columns are {cols}")
-        for col in (c for c in (self.failures, self.trials) if isinstance(c, str)):
-            if col not in data.columns:
-                raise ReplicInputError(f"formula={self.formula!r}: column {col!r} (binomial "
-                                       f"trials) is not in the {source}; columns are {cols}")
-        if self.family.needs_trials and self.trials is None and self.failures is None:
-            raise ReplicInputError(f"formula={self.formula!r}: a binomial model needs its "
-                                   "trials; write successes | trials(n) (brms) or "
-                                   "cbind(successes, failures) (lme4)")
-        extra = [c for c in (self.failures, self.trials) if isinstance(c, str)]
+        extra = check_trials_given(self.formula, self.family, self.trials, self.failures,
+                                   data.columns, source)
         used = list(dict.fromkeys([self.response, self.group, *extra, *fixed_vars,
                                    *random_vars]))
         complete = data[used].notna().all(axis=1).to_numpy()
         df = data.loc[complete].reset_index(drop=True)
-        resp = df[self.response]
-        if not pd.api.types.is_numeric_dtype(resp) or pd.api.types.is_bool_dtype(resp):
-            raise ReplicInputError(f"column {self.response!r} (response): expected numbers, got "
-                                   f"dtype {data[self.response].dtype}")
-        if df.empty:
-            raise ReplicInputError(f"{source}: no complete rows in the columns {used}")
-        y = resp.to_numpy(dtype=float)
-        if not np.all(np.isfinite(y)):
-            raise ReplicInputError(f"column {self.response!r} (response) has non-finite values")
-        trials = self._trials(df, source)
+        y = response_values(data, df, self.response, used, source)
+        trials = read_trials(df, self.response, self.trials, self.failures, source)
         self.family.check_response(y, trials=trials,
                                    where=f"{source}: column {self.response!r} (response)")
         variables = [v for v in dict.fromkeys([*fixed_vars, *random_vars])]
@@ -249,7 +236,7 @@ class ModelSpec:
         encoders, mats, names = [], [], []
         for rhs, what in ((self.fixed_formula, "fixed-effect"),
                           (self.random_formula, "random-effect")):
-            mm = _model_matrix(rhs, prepared, self.formula, what)
+            mm = model_matrix(rhs, prepared, self.formula, what)
             encoders.append(mm.model_spec)
             mats.append(np.asarray(mm, dtype=float))
             names.append(tuple(str(c) for c in mm.columns))
@@ -263,35 +250,11 @@ class ModelSpec:
         spec = replace(spec, fixed=fixed, varying=varying, lme4_fixed=lme4,
                        _encoders=tuple(encoders))
         X, Z = mats
-        if X.shape[1] and np.linalg.matrix_rank(X) < X.shape[1]:
-            dep = [lme4[j] for j in _dependent_columns(X)]
-            raise ReplicInputError(f"formula={self.formula!r}: the fixed-effect design "
-                                   f"({', '.join(lme4)}) is rank deficient: "
-                                   + (f"{dep[0]} is a combination of the columns before it "
-                                      "(lme4 drops it" if len(dep) == 1 else
-                                      f"{', '.join(dep)} are combinations of the columns "
-                                      "before them (lme4 drops them")
-                                   + "; replic needs a full-rank design: change the formula)")
+        check_full_rank(X, lme4, self.formula)
         codes = pd.Categorical(df[self.group], categories=list(glevels)).codes.astype(int)
         return ModelData(spec=spec, y=y, X=X, Z=Z, codes=codes, data=df,
                          rows=np.flatnonzero(complete), n_dropped=int((~complete).sum()),
                          trials=trials)
-
-    def _trials(self, df: pd.DataFrame, where: str) -> np.ndarray | None:
-        """Binomial trials of the rows of ``df`` (None when not binomial or not given)."""
-        if isinstance(self.trials, int):
-            return np.full(len(df), float(self.trials))
-        cols = self.trials_columns
-        if not cols or not all(c in df.columns for c in cols):
-            return None
-        parts = []
-        for c in cols:
-            v = pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float)
-            if not np.all(np.isfinite(v) & (v >= 0) & (v == np.round(v))):
-                raise ReplicInputError(f"{where}: column {c!r} (binomial trials) must hold "
-                                       "non-negative integers")
-            parts.append(v)
-        return parts[0] if len(parts) == 1 else parts[0] + parts[1]
 
     def design(self, rows: pd.DataFrame, *, where: str = "design") -> DesignMatrices:
         """``X`` and ``Z`` of ``rows`` (e.g. one new subject's observations) with this spec's
@@ -335,8 +298,8 @@ class ModelSpec:
             except Exception as exc:  # formulaic's errors on unusable values
                 raise ReplicInputError(f"{where}: cannot build the {what} design of "
                                        f"{self.formula!r}: {exc}") from None
-        trials = self._trials(rows.reset_index(drop=True), where) if (
-            self.family.needs_trials) else None
+        trials = read_trials(rows.reset_index(drop=True), self.response, self.trials,
+                             self.failures, where) if self.family.needs_trials else None
         return DesignMatrices(X=mats[0], Z=mats[1], fixed=self.fixed, varying=self.varying,
                               trials=trials)
 
@@ -414,29 +377,3 @@ class ModelData:
     @property
     def group(self) -> str:
         return self.spec.group
-
-
-def _dependent_columns(X: np.ndarray) -> list[int]:
-    """Columns of ``X`` in the span of the independent columns before them (lme4's choice of
-    columns to drop from a rank-deficient design)."""
-    kept: list[int] = []
-    out = []
-    for j in range(X.shape[1]):
-        if np.linalg.matrix_rank(X[:, [*kept, j]]) > len(kept):
-            kept.append(j)
-        else:
-            out.append(j)
-    return out
-
-
-def _model_matrix(rhs: str, df: pd.DataFrame, formula: str, what: str):
-    import formulaic
-
-    from replic.spec.rcoding import RMaterializer
-
-    try:
-        return formulaic.model_matrix(rhs, df, na_action="raise", materializer=RMaterializer,
-                                      materializer_params={"order": rhs})
-    except Exception as exc:  # formulaic raises many types for bad terms or values
-        raise ReplicInputError(f"formula={formula!r}: cannot build the {what} design from "
-                               f"{rhs!r}: {exc}") from None

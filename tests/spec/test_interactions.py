@@ -14,8 +14,8 @@ from replic.errors import ReplicInputError
 from replic.lmm import fit_lmm
 from replic.spec import ModelSpec
 from replic.spec.levels import is_categorical, r_levels
-from replic.spec.model import _model_matrix
 from replic.spec.names import lme4_term
+from replic.spec.rcoding import model_matrix
 
 from .conftest import SPEC
 
@@ -36,7 +36,7 @@ def test_columns_and_values_as_model_matrix(name):
     variables = list(spec.variables(data.columns)[0])
     factors = tuple((v, r_levels(data[v])) for v in variables if is_categorical(data[v]))
     prepared = replace(spec, factors=factors)._prepare(data, variables)
-    mm = _model_matrix(spec.fixed_formula, prepared, spec.formula, "fixed-effect")
+    mm = model_matrix(spec.fixed_formula, prepared, spec.formula, "fixed-effect")
     assert [lme4_term(str(c)) for c in mm.columns] == list(ref["name"])
     np.testing.assert_array_equal(np.asarray(mm, dtype=float), X.to_numpy(dtype=float))
     # new rows (e.g. new subjects) get the same columns from the recorded coding
