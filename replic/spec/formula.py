@@ -11,6 +11,7 @@ and :attr:`LmmFormula.trials` / :attr:`LmmFormula.failures` say where the trials
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from replic.errors import ReplicInputError
@@ -61,6 +62,28 @@ class LmmFormula:
     def binomial(self) -> bool:
         """True when the response is written as a binomial one (``cbind`` or ``trials``)."""
         return self.trials is not None or self.failures is not None
+
+    def variables(self, columns: Collection[str] | None = None) -> tuple[tuple[str, ...], ...]:
+        """Variables of the fixed and of the varying terms (the names formulaic needs).
+
+        With ``columns``, also every identifier of the terms that is one of the columns (some
+        transforms hide their variable from formulaic's list).
+        """
+        from formulaic import Formula
+
+        out = []
+        for what, rhs in (("fixed-effect", self.fixed),
+                          ("random-effect", self.random)):
+            try:
+                names = set(Formula(rhs).required_variables)
+            except Exception as exc:  # formulaic's parser errors
+                raise ReplicInputError(f"formula={self.text!r}: cannot read the {what} "
+                                       f"terms {rhs!r}: {exc}") from None
+            if columns is not None:
+                names |= {v for v in re.findall(r"[A-Za-z_.][A-Za-z0-9_.]*", rhs)
+                          if v in columns}
+            out.append(tuple(sorted(names)))
+        return tuple(out)
 
 
 def _check_grammar(formula: str) -> str:

@@ -8,6 +8,7 @@ case-insensitively first (``a A b B``) and only then lower case before upper cas
 characters (``T10 < T2``), accents after the letter (``e < é < f``).  :func:`r_sort_key` is that
 order; ``tests/r/spec_reference.R`` checks it against R.  A pandas ``Categorical`` keeps its own
 category order (an R factor with explicit levels); unused categories are dropped as lme4 does.
+:func:`as_factors` gives a data set's factors a model's levels, refusing levels it did not have.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ import unicodedata
 import numpy as np
 import pandas as pd
 
-__all__ = ["is_categorical", "level_label", "r_levels", "r_sort_key"]
+from replic.errors import ReplicInputError
+
+__all__ = ["as_factors", "is_categorical", "level_label", "r_levels", "r_sort_key"]
 
 # ICU root (CLDR) primary order of the ASCII whitespace, punctuation and symbols
 _ASCII_ORDER = "\t\n\v\f\r " + "_-,;:!?.'\"()[]{}@*/\\&#%`^+<=>|~$"
@@ -78,3 +81,28 @@ def r_levels(col: pd.Series) -> tuple:
     if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
         return tuple(sorted(values))
     return tuple(sorted(values, key=lambda v: r_sort_key(level_label(v))))
+
+
+def as_factors(df: pd.DataFrame, factors: tuple[tuple[str, tuple], ...], *,
+               where: str = "data") -> pd.DataFrame:
+    """A copy of ``df`` with each variable of ``factors`` (name, levels in R's order) as a
+    Categorical of those levels (booleans as ``TRUE``/``FALSE``).
+
+    Raises
+    ------
+    ReplicInputError
+        A value of a factor that is not one of its levels, naming ``where`` and the column.
+    """
+    out = df.copy()
+    for var, levels in factors:
+        col = out[var]
+        if pd.api.types.is_bool_dtype(col):
+            col = col.map(level_label)
+            levels = tuple(level_label(v) for v in levels)
+        unknown = set(col.unique()) - set(levels)
+        if unknown:
+            raise ReplicInputError(f"{where}: column {var!r} has level(s) "
+                                   f"{', '.join(sorted(map(str, unknown)))} that the model's "
+                                   f"data did not have (levels: {', '.join(map(str, levels))})")
+        out[var] = pd.Categorical(col, categories=list(levels))
+    return out

@@ -20,7 +20,7 @@ import pandas as pd
 from replic.errors import ReplicInputError
 from replic.family import GAUSSIAN, Family
 from replic.spec.formula import LmmFormula, parse_formula
-from replic.spec.levels import is_categorical, level_label, r_levels
+from replic.spec.levels import as_factors, is_categorical, level_label, r_levels
 from replic.spec.names import brms_term, lme4_term
 from replic.spec.response import (
     check_trials_given,
@@ -166,28 +166,8 @@ class ModelSpec:
                           failures=self.failures)
 
     def variables(self, columns: pd.Index | None = None) -> tuple[tuple[str, ...], ...]:
-        """Variables of the fixed and of the varying terms (names formulaic needs).
-
-        With ``columns``, also every identifier of the terms that is one of the columns (some
-        transforms hide their variable from formulaic's list).
-        """
-        import re
-
-        from formulaic import Formula
-
-        out = []
-        for what, rhs in (("fixed-effect", self.fixed_formula),
-                          ("random-effect", self.random_formula)):
-            try:
-                names = set(Formula(rhs).required_variables)
-            except Exception as exc:  # formulaic's parser errors
-                raise ReplicInputError(f"formula={self.formula!r}: cannot read the {what} "
-                                       f"terms {rhs!r}: {exc}") from None
-            if columns is not None:
-                names |= {v for v in re.findall(r"[A-Za-z_.][A-Za-z0-9_.]*", rhs)
-                          if v in columns}
-            out.append(tuple(sorted(names)))
-        return tuple(out)
+        """Variables of the fixed and of the varying terms (:meth:`LmmFormula.variables`)."""
+        return self.parsed.variables(columns)
 
     def bind(self, data: pd.DataFrame, *, source: str = "data") -> ModelData:
         """Learn levels and names from ``data`` and build its matrices.
@@ -232,7 +212,7 @@ class ModelSpec:
         glevels = r_levels(df[self.group])
         spec = replace(self, factors=factors,
                        group_levels=tuple(level_label(v) for v in glevels))
-        prepared = spec._prepare(df, variables)
+        prepared = as_factors(df, spec.factors)
         encoders, mats, names = [], [], []
         for rhs, what in ((self.fixed_formula, "fixed-effect"),
                           (self.random_formula, "random-effect")):
@@ -287,7 +267,7 @@ class ModelSpec:
             if rows[v].isna().any():
                 raise ReplicInputError(f"{where}: column {v!r} has {int(rows[v].isna().sum())} "
                                        "missing value(s); a design needs every value")
-        prepared = self._prepare(rows.reset_index(drop=True), variables, where=where)
+        prepared = as_factors(rows.reset_index(drop=True), self.factors, where=where)
         import replic.spec.rcoding  # noqa: F401 (registers R's coding, named in the encoders)
 
         mats = []
@@ -302,24 +282,6 @@ class ModelSpec:
                              self.failures, where) if self.family.needs_trials else None
         return DesignMatrices(X=mats[0], Z=mats[1], fixed=self.fixed, varying=self.varying,
                               trials=trials)
-
-    def _prepare(self, df: pd.DataFrame, variables: list[str], *,
-                 where: str = "data") -> pd.DataFrame:
-        """``df`` with every factor as a Categorical of the spec's levels (R's order)."""
-        out = df.copy()
-        for var, levels in self.factors:
-            col = out[var]
-            if pd.api.types.is_bool_dtype(col):
-                col = col.map(level_label)
-                levels = tuple(level_label(v) for v in levels)
-            unknown = set(col.unique()) - set(levels)
-            if unknown:
-                raise ReplicInputError(f"{where}: column {var!r} has level(s) "
-                                       f"{', '.join(sorted(map(str, unknown)))} that the model's "
-                                       f"data did not have (levels: "
-                                       f"{', '.join(map(str, levels))})")
-            out[var] = pd.Categorical(col, categories=list(levels))
-        return out
 
 
 @dataclass(frozen=True, eq=False)

@@ -4,8 +4,6 @@ datasets::warpbreaks and nlme::Orthodont)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,7 +11,7 @@ import pytest
 from replic.errors import ReplicInputError
 from replic.lmm import fit_lmm
 from replic.spec import ModelSpec
-from replic.spec.levels import is_categorical, r_levels
+from replic.spec.levels import as_factors, is_categorical, r_levels
 from replic.spec.names import lme4_term
 from replic.spec.rcoding import model_matrix
 
@@ -35,7 +33,7 @@ def test_columns_and_values_as_model_matrix(name):
     spec = ModelSpec.parse(ref["formula"].iloc[0])
     variables = list(spec.variables(data.columns)[0])
     factors = tuple((v, r_levels(data[v])) for v in variables if is_categorical(data[v]))
-    prepared = replace(spec, factors=factors)._prepare(data, variables)
+    prepared = as_factors(data, factors)
     mm = model_matrix(spec.fixed_formula, prepared, spec.formula, "fixed-effect")
     assert [lme4_term(str(c)) for c in mm.columns] == list(ref["name"])
     np.testing.assert_array_equal(np.asarray(mm, dtype=float), X.to_numpy(dtype=float))
