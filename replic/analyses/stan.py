@@ -73,7 +73,10 @@ class StanContext:
 
 
 def replicate_data(reps: Replicates, i: int, context: StanContext):
-    """The :class:`~replic.stan.data.StanData` of replicate ``i`` (unobserved rows dropped)."""
+    """The :class:`~replic.stan.data.StanData` of replicate ``i`` (unobserved rows dropped):
+    subject ``j`` is level ``j + 1`` of ``subject``."""
+    from replic.family import Family
+    from replic.spec import ModelData
     from replic.stan.data import StanData
 
     y = reps.y[i]
@@ -92,10 +95,11 @@ def replicate_data(reps: Replicates, i: int, context: StanContext):
         trials = np.broadcast_to(np.asarray(trials, dtype=float), y.shape)[ok]
     priors = context.priors if context.priors is not None else \
         default_priors(yy, family=context.family)
-    return StanData(y=yy, X=reps.frame.X[time], Z=reps.frame.Z[time], g=subj,
-                    fixed=context.fixed, varying=context.varying, group="subject",
-                    levels=tuple(str(j + 1) for j in range(k)), priors=priors,
-                    family=context.family, trials=trials)
+    md = ModelData.of_arrays(yy, reps.frame.X[time], reps.frame.Z[time], subj,
+                             fixed=context.fixed, varying=context.varying,
+                             levels=tuple(str(j + 1) for j in range(k)), group="subject",
+                             family=Family.of(context.family), trials=trials)
+    return StanData(data=md, priors=priors)
 
 
 def _seed(reps: Replicates, i: int, root: int) -> int:

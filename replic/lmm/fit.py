@@ -16,7 +16,7 @@ from replic.errors import ReplicFitError, ReplicInputError
 from replic.kernel.smallmat import det_inv, lower_from_theta
 from replic.kernel.stats import GroupStats, stats_from_long
 from replic.lmm.batch import fit_batch
-from replic.lmm.data import model_arrays
+from replic.lmm.data import check_lmm_data
 from replic.lmm.kenward_roger import kenward_roger
 from replic.spec import ModelSpec
 
@@ -134,22 +134,22 @@ def fit_lmm(data: pd.DataFrame, formula: str, *, reml: bool = True,
     if ddf == "Kenward-Roger" and not reml:
         raise ReplicInputError("ddf='Kenward-Roger' needs a REML fit (reml=True), as in lmerTest")
     spec = ModelSpec.parse(formula)
-    arr = model_arrays(data, spec)
-    stats = stats_from_long(arr.y, arr.X, arr.Z, arr.group, len(arr.levels))
+    arr = check_lmm_data(data, spec)
+    stats = stats_from_long(arr.y, arr.X, arr.Z, arr.codes, len(arr.levels))
     fit = fit_batch(stats, reml=bool(reml))
     if fit.error[0]:
         raise ReplicFitError(f"fit_lmm({formula!r}): {fit.error[0]}")
     beta, se, df = fit.beta[0], fit.se[0], fit.df[0]
     if ddf == "Kenward-Roger":
-        cov, df = kenward_roger(arr.X, arr.Z, arr.group, fit.Sigma[0], float(fit.sigma[0]) ** 2)
+        cov, df = kenward_roger(arr.X, arr.Z, arr.codes, fit.Sigma[0], float(fit.sigma[0]) ** 2)
         se = np.sqrt(np.diag(cov))
     t = beta / se
     crit = sps.t.ppf(0.975, df)
     fixed = pd.DataFrame({"estimate": beta, "se": se, "df": df, "t": t,
                           "p": 2 * sps.t.sf(np.abs(t), df),
                           "lower": beta - crit * se, "upper": beta + crit * se},
-                         index=pd.Index(arr.fixed_names, name="term"))
-    names = list(arr.random_names)
+                         index=pd.Index(arr.fixed, name="term"))
+    names = list(arr.varying)
     Sigma = fit.Sigma[0]
     sd = np.sqrt(np.diag(Sigma))
     with np.errstate(divide="ignore", invalid="ignore"):

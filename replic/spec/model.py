@@ -1,6 +1,7 @@
-"""The model specification every engine and the simulator build their matrices through.
+"""The model specification every engine and the simulator build their matrices through, and the
+one holder of a data set's matrices under every engine.
 
-:class:`ModelSpec` records every encoding decision of a Gaussian LMM with one grouping factor:
+:class:`ModelSpec` records every encoding decision of an LMM or GLMM with one grouping factor:
 the formula's response, fixed and varying terms and grouping factor, the family, the level order
 of every factor (R's, :mod:`replic.spec.levels`), the missing-value policy (lme4's and brms's:
 rows with a missing value in a used column are dropped and counted) and the term names (lme4's
@@ -8,6 +9,9 @@ and brms's spelling, :mod:`replic.spec.names`).  :meth:`ModelSpec.bind` learns t
 data set and returns its :class:`ModelData`; the bound spec then materialises design matrices for
 rows it has never seen (:meth:`ModelSpec.design`: new subjects of a replication design) with the
 same columns, names and level order.  Matrices are built by formulaic on the spec's encoding.
+:class:`ModelData` is what every engine fits (REML, glmer's Laplace, bayes-fast, Stan): a bound
+data set, or (:meth:`ModelData.of_arrays`) matrices built elsewhere, such as a replicate's new
+subjects, named by a spec that only carries the names (:meth:`ModelSpec.named`).
 """
 
 from __future__ import annotations
@@ -124,23 +128,31 @@ class ModelSpec:
                                        "to build designs for terms other than numeric columns "
                                        "and their interactions")
 
-        def rhs(terms: tuple[str, ...]) -> str:
-            return " + ".join(["1" if "Intercept" in terms else "0",
-                               *(t for t in terms if t != "Intercept")])
-
         columns = sorted({p for t in (*fixed, *varying) if t != "Intercept"
                           for p in t.split(":")})
         rng = np.random.default_rng(0)
         n = 4 * (len(fixed) + len(varying) + 2)
         data = pd.DataFrame({response: rng.standard_normal(n), group: np.arange(n) % 3,
                              **{c: rng.standard_normal(n) for c in columns}})
-        spec = cls.parse(f"{response} ~ {rhs(fixed)} + ({rhs(varying)} | {group})").bind(
+        spec = cls.parse(f"{response} ~ {_rhs(fixed)} + ({_rhs(varying)} | {group})").bind(
             data).spec
         spec = replace(spec, family=family)
         if set(spec.fixed) != set(fixed) or set(spec.varying) != set(varying):
             raise ReplicInputError(f"terms {fixed} / {varying}: formulaic names them "
                                    f"{spec.fixed} / {spec.varying}")
         return replace(spec, group_levels=())
+
+    @classmethod
+    def named(cls, fixed: tuple[str, ...], varying: tuple[str, ...], group: str,
+              levels: tuple[str, ...], *, response: str = "y",
+              family: Family = GAUSSIAN) -> ModelSpec:
+        """A spec that only names the columns of matrices built elsewhere (brms term names, the
+        grouping factor and its levels): it has no encoders, so it builds no designs.  Its
+        formula is written from the names (``y ~ 1 + Days + (1 + Days | subject)``)."""
+        f, r = _rhs(fixed), _rhs(varying)
+        return cls(formula=f"{response} ~ {f} + ({r} | {group})", response=response,
+                   group=group, fixed_formula=f, random_formula=r, family=family,
+                   group_levels=tuple(levels), fixed=tuple(fixed), varying=tuple(varying))
 
     @property
     def bound(self) -> bool:
@@ -286,23 +298,30 @@ class ModelSpec:
 
 @dataclass(frozen=True, eq=False)
 class ModelData:
-    """One data set through a bound :class:`ModelSpec`.
+    """One data set of a model: its response, matrices and groups, named by a spec.
 
     Attributes
     ----------
     spec : ModelSpec
-        The bound spec (levels and names learnt from this data).
+        The bound spec (levels and names learnt from this data), or a spec naming matrices built
+        elsewhere (:meth:`of_arrays`).
     y : ndarray, shape (N,)
     X : ndarray, shape (N, P)
     Z : ndarray, shape (N, Q)
     codes : ndarray of int, shape (N,)
         Each row's level, indexing ``spec.group_levels``.
-    data : DataFrame
-        The rows used (complete cases of the used columns; every column), index reset.
-    rows : ndarray of int, shape (N,)
+    data : DataFrame, optional
+        The rows used (complete cases of the used columns; every column), index reset; None
+        for matrices built elsewhere.
+    rows : ndarray of int, shape (N,), optional
         Their positions in the data given.
     n_dropped : int
         Rows dropped for missing values.
+
+    Raises
+    ------
+    ReplicInputError
+        Arrays whose shapes disagree with each other or with the spec's names and levels.
     trials : ndarray, shape (N,), optional
         Binomial models: each row's number of trials (``y`` counts the successes).
     """
@@ -312,10 +331,34 @@ class ModelData:
     X: np.ndarray
     Z: np.ndarray
     codes: np.ndarray
-    data: pd.DataFrame
-    rows: np.ndarray
-    n_dropped: int
+    data: pd.DataFrame | None = None
+    rows: np.ndarray | None = None
+    n_dropped: int = 0
     trials: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        N = self.y.shape[0]
+        if self.y.shape != (N,) or self.X.shape != (N, len(self.fixed)) or \
+                self.Z.shape != (N, len(self.varying)) or self.codes.shape != (N,) or \
+                not np.issubdtype(self.codes.dtype, np.integer) or (
+                self.trials is not None and np.shape(self.trials) != (N,)) or (
+                N and not 0 <= self.codes.min() <= self.codes.max() < len(self.levels)):
+            raise ReplicInputError(
+                f"model data: inconsistent arrays y {self.y.shape}, X {self.X.shape}, Z "
+                f"{self.Z.shape}, codes {self.codes.shape}, trials {np.shape(self.trials)} for "
+                f"the terms {self.fixed} / {self.varying} and {len(self.levels)} levels of "
+                f"{self.group!r}")
+
+    @classmethod
+    def of_arrays(cls, y: np.ndarray, X: np.ndarray, Z: np.ndarray, codes: np.ndarray, *,
+                  fixed: tuple[str, ...], varying: tuple[str, ...], levels: tuple[str, ...],
+                  group: str = "subject", response: str = "y", family: Family = GAUSSIAN,
+                  trials: np.ndarray | None = None) -> ModelData:
+        """Matrices built elsewhere (a replicate's new subjects), named by
+        :meth:`ModelSpec.named`: ``X``'s columns ``fixed``, ``Z``'s ``varying``, row ``i`` in
+        level ``levels[codes[i]]`` of ``group``."""
+        spec = ModelSpec.named(fixed, varying, group, levels, response=response, family=family)
+        return cls(spec=spec, y=y, X=X, Z=Z, codes=codes, trials=trials)
 
     @property
     def fixed(self) -> tuple[str, ...]:
@@ -334,8 +377,16 @@ class ModelData:
 
     @property
     def response(self) -> str:
+        """The response's column."""
         return self.spec.response
 
     @property
     def group(self) -> str:
+        """The grouping factor's column."""
         return self.spec.group
+
+
+def _rhs(terms: tuple[str, ...]) -> str:
+    """A right-hand side of brms term names (``1 + Days``; ``0 + ...`` without ``Intercept``)."""
+    return " + ".join(["1" if "Intercept" in terms else "0",
+                       *(t for t in terms if t != "Intercept")])

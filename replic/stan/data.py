@@ -1,9 +1,9 @@
 """Data for replic's Stan program, prepared as brms prepares it.
 
-A :class:`StanData` holds the family (``gaussian``, ``bernoulli``, ``binomial`` with its
-``trials``, ``poisson``), the response, the fixed-effect design ``X`` (brms term names,
-``Intercept`` first when present), the varying-term design ``Z``, the group of each observation
-(all built by :class:`replic.spec.ModelSpec`, as for every engine) and the priors;
+A :class:`StanData` holds the data set as every engine holds it (:class:`replic.spec.ModelData`:
+the family ``gaussian``, ``bernoulli``, ``binomial`` with its ``trials`` or ``poisson``, the
+response, the fixed-effect design ``X`` in brms term names, the varying-term design ``Z``, the
+group of each observation) and the priors;
 :meth:`StanData.to_stan` gives the program's data block. brms centres the non-intercept predictors
 so that the intercept prior applies at the predictors' means; the Stan program does that centring
 itself (``transformed data``) and recovers ``b_Intercept``.
@@ -18,7 +18,7 @@ import pandas as pd
 
 from replic.errors import ReplicInputError
 from replic.priors import FAMILY_LINKS, Priors, default_priors
-from replic.spec import LmmFormula, ModelSpec
+from replic.spec import LmmFormula, ModelData, ModelSpec
 
 __all__ = ["FAMILY_CODES", "StanData", "stan_data", "stan_family"]
 
@@ -27,99 +27,80 @@ FAMILY_CODES = {"gaussian": 0, "bernoulli": 1, "binomial": 2, "poisson": 3}
 
 
 def _check_response(y: np.ndarray, family: str, trials: np.ndarray | None) -> None:
-    """One clear error when ``y`` (and ``trials``) cannot be a response of ``family``."""
+    """One clear error when ``y`` (and ``trials``) cannot be a response of ``family`` (one of
+    :data:`FAMILY_CODES`; ``trials`` None unless binomial)."""
     from replic.family import Family
 
-    if family not in FAMILY_CODES:
-        raise ReplicInputError(f"Stan data: family={family!r}; expected one of "
-                               f"{', '.join(FAMILY_CODES)}")
-    if (trials is not None) != (family == "binomial"):
-        raise ReplicInputError("Stan data: trials are given for the binomial family only "
-                               f"(and required there); family={family!r}")
-    if trials is not None and np.shape(trials) != np.shape(y):
-        raise ReplicInputError(f"Stan data: {np.shape(trials)} trials for {np.shape(y)} "
-                               "responses; expected one per observation")
+    if family == "binomial" and trials is None:
+        raise ReplicInputError("Stan data: a binomial model needs each observation's trials")
     Family(family).check_response(y, trials=trials, where="Stan data: response")
 
 
 @dataclass(frozen=True, eq=False)
 class StanData:
-    """Data of one fit of a (G)LMM.
+    """Data of one fit of a (G)LMM: the data set and what Stan alone needs besides.
 
     Attributes
     ----------
-    y : ndarray, shape (N,)
-        Response.
-    X : ndarray, shape (N, P)
-        Fixed-effect design, columns named by ``fixed``.
-    Z : ndarray, shape (N, Q)
-        Varying-term design, columns named by ``varying``.
-    g : ndarray of int, shape (N,)
-        Level (0-based index into ``levels``) of each observation.
-    fixed, varying : tuple of str
-        brms term names (``Intercept``, ``Days``).
-    group : str
-        Grouping factor name.
-    levels : tuple of str
-        Levels of the grouping factor.
+    data : ModelData
+        The response, designs and groups (brms term names, R's level order; rows with a missing
+        value dropped and counted), as every engine holds them; the family is its spec's.
     priors : Priors
         Priors of the fit.
-    response : str
-        Response name.
-    n_dropped : int
-        Rows dropped for a missing value in a used column (as brms does).
-    family : str
-        ``gaussian`` (identity link), ``bernoulli``, ``binomial`` (logit) or ``poisson`` (log).
-    trials : ndarray of int, shape (N,), optional
-        Trials of each observation (``binomial`` only; ``y`` counts the successes).
+
+    Raises
+    ------
+    ReplicInputError
+        A family or link the program does not fit, no varying term, fewer than 2 responses,
+        responses (or trials) the family cannot have, or a Gaussian model without a sigma prior.
     """
 
-    y: np.ndarray
-    X: np.ndarray
-    Z: np.ndarray
-    g: np.ndarray
-    fixed: tuple[str, ...]
-    varying: tuple[str, ...]
-    group: str
-    levels: tuple[str, ...]
+    data: ModelData
     priors: Priors
-    response: str = "y"
-    n_dropped: int = 0
-    family: str = "gaussian"
-    trials: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        N = self.y.shape[0]
-        if self.X.shape != (N, len(self.fixed)) or self.Z.shape != (N, len(self.varying)) \
-                or self.g.shape != (N,):
-            raise ReplicInputError(f"Stan data: inconsistent shapes y {self.y.shape}, X "
-                                   f"{self.X.shape}, Z {self.Z.shape}, g {self.g.shape}")
-        if not len(self.varying):
+        md = self.data
+        if not len(md.varying):
             raise ReplicInputError("Stan data: the model needs at least one varying term")
-        if N < 2 or not np.all(np.isfinite(self.y)):
-            raise ReplicInputError(f"Stan data: need at least 2 finite responses, got {N}")
-        _check_response(self.y, self.family, self.trials)
+        if md.y.size < 2 or not np.all(np.isfinite(md.y)):
+            raise ReplicInputError(f"Stan data: need at least 2 finite responses, got "
+                                   f"{md.y.size}")
+        _check_response(md.y, self.family, self.trials)
         if self.family == "gaussian" and self.priors.sigma is None:
             raise ReplicInputError("Stan data: a Gaussian model needs a prior for sigma "
                                    "(priors.sigma)")
 
+    @property
+    def family(self) -> str:
+        """The program's family: ``gaussian`` (identity link), ``bernoulli``, ``binomial``
+        (logit) or ``poisson`` (log)."""
+        return stan_family(self.data.spec.family)
+
+    @property
+    def trials(self) -> np.ndarray | None:
+        """Trials of each observation (``binomial`` only; ``y`` counts the successes)."""
+        return self.data.trials if self.family == "binomial" else None
+
     def to_stan(self) -> dict:
         """The data block of ``lmm.stan`` (plain Python/numpy values)."""
-        has_icpt = "Intercept" in self.fixed
-        keep = [i for i, n in enumerate(self.fixed) if n != "Intercept"]
+        md = self.data
+        has_icpt = "Intercept" in md.fixed
+        keep = [i for i, n in enumerate(md.fixed) if n != "Intercept"]
         p = self.priors
         icpt = p.intercept
-        gaussian = self.family == "gaussian"
+        family = self.family
+        gaussian = family == "gaussian"
+        trials = self.trials
         sigma = p.sigma if p.sigma is not None else p.sd  # unused by the other families
         return {
-            "family": FAMILY_CODES[self.family], "N": int(self.y.size),
-            "Y": self.y.astype(float) if gaussian else np.zeros(0),
-            "Y_int": np.zeros(0, dtype=int) if gaussian else self.y.astype(int),
-            "trials": np.zeros(0, dtype=int) if self.trials is None else
-            np.asarray(self.trials).astype(int),
-            "K": len(keep), "X": self.X[:, keep].astype(float),
-            "has_intercept": int(has_icpt), "J": len(self.levels), "M": len(self.varying),
-            "g": (self.g + 1).astype(int), "Z": self.Z.astype(float),
+            "family": FAMILY_CODES[family], "N": int(md.y.size),
+            "Y": md.y.astype(float) if gaussian else np.zeros(0),
+            "Y_int": np.zeros(0, dtype=int) if gaussian else md.y.astype(int),
+            "trials": np.zeros(0, dtype=int) if trials is None else
+            np.asarray(trials).astype(int),
+            "K": len(keep), "X": md.X[:, keep].astype(float),
+            "has_intercept": int(has_icpt), "J": len(md.levels), "M": len(md.varying),
+            "g": (md.codes + 1).astype(int), "Z": md.Z.astype(float),
             "intercept_flat": int(icpt is None),
             "prior_intercept": [3.0, 0.0, 1.0] if icpt is None else
             [icpt.df, icpt.location, icpt.scale],
@@ -163,11 +144,8 @@ def stan_data(data: pd.DataFrame, formula: str | LmmFormula, *, family: object =
     name = stan_family(md.spec.family)
     if len(md.y) < 2:
         raise ReplicInputError(f"{source}: fewer than 2 complete rows for {md.spec.formula!r}")
-    return StanData(y=md.y, X=md.X, Z=md.Z, g=md.codes, fixed=md.fixed, varying=md.varying,
-                    group=md.group, levels=md.levels,
-                    priors=priors if priors is not None else default_priors(md.y, family=name),
-                    response=md.response, n_dropped=md.n_dropped, family=name,
-                    trials=md.trials if name == "binomial" else None)
+    return StanData(data=md, priors=priors if priors is not None else
+                    default_priors(md.y, family=name))
 
 
 def stan_family(family: object) -> str:

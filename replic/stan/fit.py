@@ -57,8 +57,9 @@ def sample_draws(model: StanModel, data: StanData, *, chains: int, warmup: int, 
     """
     flat = model.sample(data.to_stan(), chains=chains, warmup=warmup, draws=draws, seed=seed,
                         workdir=workdir, quiet=quiet, parallel_chains=parallel_chains)
-    table = brms_draws(flat, fixed=data.fixed, varying=data.varying, group=data.group,
-                       levels=data.levels, family=data.family)
+    md = data.data
+    table = brms_draws(flat, fixed=md.fixed, varying=md.varying, group=md.group,
+                       levels=md.levels, family=data.family)
     return table, flat
 
 
@@ -91,9 +92,10 @@ def fit_draws(data: pd.DataFrame, formula: str, *, family: object = None, chains
     if workdir is not None and model.backend == "cmdstan":
         from replic.io_cmdstan import write_model_names
 
-        write_model_names(workdir, {"fixed": sd.fixed, "varying": sd.varying, "group": sd.group,
-                                    "levels": sd.levels, "formula": formula,
-                                    "response": sd.response, "family": sd.family})
+        md = sd.data
+        write_model_names(workdir, {"fixed": md.fixed, "varying": md.varying, "group": md.group,
+                                    "levels": md.levels, "formula": formula,
+                                    "response": md.response, "family": sd.family})
     diag = convergence(table, flat.get("divergent__"), ess_min=100.0 * chains)
     info = {**diag, "backend": model.backend, "chains": chains, "warmup": warmup,
             "draws": draws, "seed": seed, "seconds": time.perf_counter() - started,

@@ -10,8 +10,8 @@ import pytest
 from replic.bayes_fast import fit_bayes_fast
 from replic.errors import ReplicInputError
 from replic.lmm import fit_lmm
-from replic.lmm.data import model_arrays
-from replic.spec import ModelSpec, model_data
+from replic.lmm.data import check_lmm_data
+from replic.spec import ModelData, ModelSpec, model_data
 from replic.stan.data import stan_data
 
 MODELS = ("two_level", "four_level", "both")
@@ -31,20 +31,27 @@ def test_names_levels_and_values_as_lme4(factors, factors_fixed, factors_groups,
 
 
 def test_three_engines_build_identical_matrices(factors):
+    """REML, bayes-fast and Stan hold the data set in the same object: one ModelData from one
+    bound spec, with the same names, level order, dropped rows and matrices."""
     formula = "y ~ x * Sex + Type + (1 + x | g)"
     md = model_data(factors, formula)
-    arr = model_arrays(factors, ModelSpec.parse(formula))
+    lmm = check_lmm_data(factors, ModelSpec.parse(formula))
     sd = stan_data(factors, formula)
     post = fit_bayes_fast(factors, formula, draws=200, seed=1)
-    assert md.n_dropped == arr.n_dropped == sd.n_dropped == post.diagnostics["n_dropped"] == 7
-    assert md.fixed == arr.fixed_names == sd.fixed == post.fixed == (
+    fit = fit_lmm(factors, formula)
+    assert type(lmm) is type(sd.data) is ModelData
+    assert md.spec == lmm.spec == sd.data.spec == post.spec == fit.spec
+    for other in (lmm, sd.data):
+        assert other.n_dropped == md.n_dropped == 7
+        assert np.array_equal(other.rows, md.rows)
+        for name in ("y", "X", "Z", "codes"):
+            assert np.array_equal(getattr(other, name), getattr(md, name))
+    assert md.n_dropped == post.diagnostics["n_dropped"] == fit.n_dropped
+    assert md.fixed == post.fixed == tuple(fit.fixed.index) == (
         "Intercept", "x", "SexMale", "Typehigh", "TypeLow", "TypemidMdose", "x:SexMale")
-    assert md.varying == arr.random_names == sd.varying == post.varying == ("Intercept", "x")
+    assert md.varying == post.varying == tuple(fit.sd.index) == ("Intercept", "x")
     levels = tuple(f"s{i}" for i in (1, 10, 11, 12, 2, 3, 4, 5, 6, 7, 8, 9))
-    assert md.levels == arr.levels == sd.levels == post.levels == levels
-    for X, Z, g in ((arr.X, arr.Z, arr.group), (sd.X, sd.Z, sd.g)):
-        assert np.array_equal(X, md.X) and np.array_equal(Z, md.Z) and np.array_equal(g, md.codes)
-    assert np.array_equal(sd.y, md.y) and np.array_equal(arr.y, md.y)
+    assert md.levels == post.levels == tuple(fit.ranef.index) == levels
     # bayes-fast's spec materialises the same rows (the simulator's path for new subjects)
     new = post.model_spec().design(post.data)
     assert np.array_equal(new.X, md.X) and np.array_equal(new.Z, md.Z)
@@ -93,3 +100,25 @@ def test_from_terms_for_draws_without_data():
     np.testing.assert_array_equal(m.X, [[1, 0], [1, 3]])
     with pytest.raises(ReplicInputError, match="formula and data"):
         ModelSpec.from_terms(("Intercept", "Sex[Male]"), ("Intercept",), "g")
+
+
+def test_model_data_of_arrays_checks_its_arrays():
+    """Matrices built elsewhere (a replicate's new subjects) named by a names-only spec."""
+    y, X = np.arange(6.0), np.column_stack([np.ones(6), np.arange(6.0) % 3])
+    codes = np.repeat([0, 1], 3)
+    md = ModelData.of_arrays(y, X, X[:, :1], codes, fixed=("Intercept", "x"),
+                             varying=("Intercept",), levels=("1", "2"))
+    assert md.spec.formula == "y ~ 1 + x + (1 | subject)" and not md.spec.bound
+    assert (md.fixed, md.varying, md.levels, md.n_dropped) == (("Intercept", "x"),
+                                                               ("Intercept",), ("1", "2"), 0)
+    with pytest.raises(ReplicInputError, match="not been bound"):
+        md.spec.design(pd.DataFrame({"x": [1.0]}))
+    bad = {"X": X[:5], "codes": codes + 1, "Z": X, "y": y[:, None]}
+    for name, value in bad.items():
+        args = {"y": y, "X": X, "Z": X[:, :1], "codes": codes} | {name: value}
+        with pytest.raises(ReplicInputError, match="model data: inconsistent arrays"):
+            ModelData.of_arrays(**args, fixed=("Intercept", "x"), varying=("Intercept",),
+                                levels=("1", "2"))
+    with pytest.raises(ReplicInputError, match="inconsistent arrays"):
+        ModelData.of_arrays(y, X, X[:, :1], codes.astype(float), fixed=("Intercept", "x"),
+                            varying=("Intercept",), levels=("1", "2"))

@@ -97,12 +97,13 @@ def _main() -> None:  # pragma: no cover - fixture generator
 
     data = pd.read_csv(DATASETS / "sleepstudy.csv")
     sd = stan_data(data, FORMULA)
+    md = sd.data
     flat = compile_model(backend="pystan").sample(sd.to_stan(), chains=2, warmup=200, draws=100,
                                                   seed=11)
     out = Path(__file__).parent / "data" / "cmdstan"
     write_cmdstan_csv(flat, out, warmup=200, seed=11)
-    write_model_names(out, {"fixed": sd.fixed, "varying": sd.varying, "group": sd.group,
-                            "levels": sd.levels, "formula": FORMULA, "response": sd.response})
+    write_model_names(out, {"fixed": md.fixed, "varying": md.varying, "group": md.group,
+                            "levels": md.levels, "formula": FORMULA, "response": md.response})
 
 
 if __name__ == "__main__":  # pragma: no cover

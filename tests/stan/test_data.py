@@ -118,8 +118,10 @@ def test_factors_and_dropped_rows():
     y = column(kept, "y")
     want = block(family=0, y=y, X=X, Z=np.column_stack([np.ones(len(kept)), x]), levels=levels,
                  group=kept["g"], priors=default_priors(y))
-    assert len(d) - len(kept) == 7
-    assert_identical(stan_data(d, "y ~ x * Sex + Type + (1 + x | g)").to_stan(), want)
+    sd = stan_data(d, "y ~ x * Sex + Type + (1 + x | g)")
+    assert sd.data.n_dropped == len(d) - len(kept) == 7
+    assert np.array_equal(sd.data.rows, kept.index.to_numpy())
+    assert_identical(sd.to_stan(), want)
 
 
 @pytest.mark.parametrize("missing", [0.0, 0.3])
@@ -142,3 +144,32 @@ def test_replicate_data_drops_unobserved_rows(missing):
                      Z=np.array([frame.Z[t] for _, t in rows]), levels=list(range(6)),
                      group=[s for s, _ in rows], priors=default_priors(y))
         assert_identical(replicate_data(reps, i, context).to_stan(), want)
+
+
+def test_stan_checks_what_only_stan_needs():
+    from replic import ReplicInputError
+    from replic.family import Family
+    from replic.spec import ModelData
+    from replic.stan.data import StanData
+
+    y, X = np.array([1.0, 0.0, 2.0, 1.0]), np.ones((4, 1))
+    args = {"fixed": ("Intercept",), "varying": ("Intercept",), "levels": ("a", "b")}
+    codes = np.array([0, 0, 1, 1])
+    logit = StudentT(3.0, 0.0, 2.5)
+    with pytest.raises(ReplicInputError, match="binomial model needs each observation's trials"):
+        StanData(data=ModelData.of_arrays(y, X, X, codes, family=Family("binomial"), **args),
+                 priors=Priors(intercept=logit, sd=logit))
+    with pytest.raises(ReplicInputError, match=r"bernoulli\(probit\)"):
+        StanData(data=ModelData.of_arrays(y.clip(0, 1), X, X, codes, **args,
+                                          family=Family("bernoulli", "probit")),
+                 priors=Priors(intercept=logit, sd=logit))
+    with pytest.raises(ReplicInputError, match="needs a prior for sigma"):
+        StanData(data=ModelData.of_arrays(y, X, X, codes, **args),
+                 priors=Priors(intercept=logit, sd=logit))
+    with pytest.raises(ReplicInputError, match="at least one varying term"):
+        StanData(data=ModelData.of_arrays(y, X, X[:, :0], codes, **args | {"varying": ()}),
+                 priors=default_priors(y))
+    sd = StanData(data=ModelData.of_arrays(y, X, X, codes, family=Family("binomial"), **args,
+                                           trials=np.full(4, 3.0)),
+                  priors=Priors(intercept=logit, sd=logit))
+    assert sd.family == "binomial" and sd.to_stan()["trials"].tolist() == [3, 3, 3, 3]

@@ -28,7 +28,7 @@ def cbpp() -> pd.DataFrame:
 def test_binomial_with_trials(cbpp):
     sd = stan_data(cbpp, "incidence | trials(size) ~ period + (1 | herd)")
     assert sd.family == "binomial"  # implied by the trials response
-    assert sd.fixed == ("Intercept", "period2", "period3", "period4")
+    assert sd.data.fixed == ("Intercept", "period2", "period3", "period4")
     np.testing.assert_array_equal(sd.trials, cbpp["size"])
     d = sd.to_stan()
     assert d["family"] == 2 and d["K"] == 3 and d["J"] == 15 and len(d["Y"]) == 0
@@ -51,7 +51,7 @@ def test_bernoulli_and_poisson():
     e = pd.read_csv(DATA / "epilepsy.csv")
     sp = stan_data(e, "count ~ zAge + zBase * Trt + (1 | patient)", family="poisson")
     assert sp.to_stan()["family"] == 3
-    assert sp.fixed == ("Intercept", "zAge", "zBase", "Trt", "zBase:Trt")
+    assert sp.data.fixed == ("Intercept", "zAge", "zBase", "Trt", "zBase:Trt")
     assert sp.priors.intercept == StudentT(3.0, 1.4, 2.5)  # brms: log(median count 4) = 1.39
 
 

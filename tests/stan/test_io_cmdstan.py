@@ -58,8 +58,8 @@ def test_roundtrip_of_a_real_fit(pystan_model, sleepstudy, tmp_path):
     sd = stan_data(sleepstudy, FORMULA)
     flat = pystan_model.sample(sd.to_stan(), chains=2, warmup=150, draws=60, seed=3)
     paths = write_cmdstan_csv(flat, tmp_path, warmup=150, seed=3)
-    write_model_names(tmp_path, {"fixed": sd.fixed, "varying": sd.varying, "group": sd.group,
-                                 "levels": sd.levels})
+    write_model_names(tmp_path, {"fixed": sd.data.fixed, "varying": sd.data.varying,
+                                 "group": sd.data.group, "levels": sd.data.levels})
     post = posterior_from_cmdstan(paths)
     np.testing.assert_allclose(post.b[:, 1], flat["b.1"], rtol=1e-5)
     np.testing.assert_allclose(post.r[:, 3, 1], flat["r_1.4.2"], rtol=1e-5)
