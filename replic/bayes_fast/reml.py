@@ -85,7 +85,7 @@ def reml_conditional(stats: GroupStats, theta: Theta) -> Conditional:
     Conditional
     """
     ld_l2, S = group_sums(_lambda(theta), stats.ZtZ, stats.outer,
-                          count=None if stats.per_group else stats.count)
+                          count=stats.count)
     n, M = ld_l2.shape
     P = stats.p
     C = stats.XytXy[:, None] - S.reshape(n, M, P + 1, P + 1)

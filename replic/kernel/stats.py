@@ -3,14 +3,21 @@
 Everything the (REML or ML) likelihood of ``y = X beta + Z b + e`` needs is a sum over groups of
 small cross-products, computed once per data set; a likelihood evaluation then costs
 ``O(G q^2 p)``, not ``O(N)``.  Groups that share their design (``X_j``, ``Z_j``: the complete,
-balanced replicates of a study) can be collapsed into one *pattern*, so that cost does not grow
-with the number of groups; kept apart (one pattern per group, ``count == 1``), the statistics also
-give each group's own ``Z_j'[X_j y_j]`` (best linear unbiased predictions, exact derivatives).
+balanced replicates of a study) are collapsed into one *pattern*, so that cost does not grow with
+the number of groups.  There is one layout: a pattern of ``count`` groups holds one group's
+design cross-products and the sums over its groups of ``Z_j'y_j`` and ``(Z_j'y_j)(Z_j'y_j)'``.
+Groups with designs of their own (missing observations, long data) are patterns with
+``count == 1``, whose ``zy`` is each group's own ``Z_j'y_j`` (best linear unbiased predictions).
 
-This one :class:`GroupStats` serves both LMM kernels: bayes-fast reads the pattern fields, the
-REML engine (:mod:`replic.lmm`) :attr:`GroupStats.XytXy` and :attr:`GroupStats.outer` (the
-deviance, for patterns or groups) and the per-group view :attr:`GroupStats.ZtXy` (exact
-derivatives, starting values, BLUPs).
+Every sum over groups the likelihoods need is ``sum_j B_j' F_p B_j`` with ``B_j = Z_j'[X_j y_j]``
+and ``F_p`` depending on the pattern's ``Z_j'Z_j`` only; it is a contraction of ``F_p`` with the
+pattern's summed products :attr:`GroupStats.outer`
+(:func:`replic.kernel.woodbury.pattern_outer`).  Both LMM kernels read this one object:
+bayes-fast (:mod:`replic.bayes_fast`) the deviance pieces :attr:`GroupStats.XytXy` and
+:attr:`GroupStats.outer` through :func:`replic.kernel.woodbury.group_sums` and, for single fits,
+the per-group ``zy`` (random-effect draws); the REML engine (:mod:`replic.lmm`) the same deviance
+pieces, the exact derivatives and moment starting values (contractions with
+:attr:`GroupStats.outer`, ``zy`` and ``Szz``) and, for single fits, the per-group ``zy`` (BLUPs).
 
 Shapes: ``n`` data sets, ``G`` patterns, ``P`` fixed effects, ``Q`` varying terms.  Design arrays
 may have a leading axis of 1 (shared by all data sets).
@@ -25,10 +32,10 @@ import numpy as np
 
 from replic.kernel.woodbury import pattern_outer
 
-__all__ = ["GroupStats", "outer_blocks", "stats_from_long", "stats_from_replicates"]
+__all__ = ["GroupStats", "stats_from_long", "stats_from_replicates"]
 
 #: Derived arrays carried over (indexed) by :meth:`GroupStats.take` instead of recomputed.
-_CACHED = ("ZtXy", "XytXy", "outer")
+_CACHED = ("XytXy", "outer")
 
 
 @dataclass(frozen=True, eq=False)
@@ -89,20 +96,6 @@ class GroupStats:
         """Number of observations as integers, shape (n,)."""
         return self.nobs.astype(int)
 
-    @property
-    def per_group(self) -> bool:
-        """Whether every pattern is one group (``count == 1``), so per-group views exist."""
-        return bool(np.all(self.count == 1))
-
-    @cached_property
-    def ZtXy(self) -> np.ndarray:
-        """``Z_j'[X_j y_j]`` of each group, shape (n, J, Q, P + 1) (per-group statistics only)."""
-        if not self.per_group:
-            raise ValueError("per-group cross-products need statistics built with "
-                             "per_group=True (these collapse groups into patterns)")
-        ZtX = np.broadcast_to(self.ZtX, (self.n, *self.ZtX.shape[1:]))
-        return np.concatenate([ZtX, self.zy[..., None]], axis=-1)
-
     @cached_property
     def XytXy(self) -> np.ndarray:
         """``[X y]'[X y]`` of each data set, shape (n, P + 1, P + 1)."""
@@ -119,11 +112,8 @@ class GroupStats:
     @cached_property
     def outer(self) -> np.ndarray:
         """Products of the rows of ``Z_j'[X_j y_j]`` summed over each pattern's groups, shape
-        (n, t G, (P + 1)^2) (:func:`outer_blocks`, or
-        :func:`replic.kernel.woodbury.pattern_outer` for collapsed patterns), cached for
-        :func:`replic.kernel.woodbury.group_sums`."""
-        if self.per_group:
-            return outer_blocks(self.ZtXy)
+        (n, t G, (P + 1)^2) (:func:`replic.kernel.woodbury.pattern_outer`), cached for
+        :func:`replic.kernel.woodbury.group_sums` and the REML engine's derivatives."""
         return pattern_outer(self.count, self.ZtX, self.zy, self.Szz)
 
     def with_outer(self) -> GroupStats:
@@ -153,26 +143,8 @@ class GroupStats:
                           nobs=self.nobs, xbar=self.xbar, n_groups=self.n_groups)
 
 
-def outer_blocks(ZtXy: np.ndarray) -> np.ndarray:
-    """Symmetrised products ``B_r B_s' (+ B_s B_r')`` of the rows ``B_r`` of ``Z_j'[X y]``.
-
-    For ``r <= s`` in lme4's ``theta`` order, stacked to shape (n, t J, (p + 1)^2): the
-    deviance's ``sum_j B_j' N_j B_j`` is then one matrix product with the entries of ``N_j``.
-    """
-    n, J, q, _ = ZtXy.shape
-    cols, rows = np.triu_indices(q)
-    blocks = []
-    for r, c in zip(rows, cols, strict=True):
-        o = ZtXy[:, :, r, :, None] * ZtXy[:, :, c, None, :]
-        if r != c:
-            o = o + np.swapaxes(o, -1, -2)
-        blocks.append(o.reshape(n, J, -1))
-    return np.concatenate(blocks, axis=1)
-
-
 def stats_from_replicates(y: np.ndarray, X: np.ndarray, Z: np.ndarray,
-                          observed: np.ndarray | None = None, *,
-                          per_group: bool = False) -> GroupStats:
+                          observed: np.ndarray | None = None) -> GroupStats:
     """Statistics of ``n`` replicates that observe every group at the same design rows.
 
     Parameters
@@ -185,28 +157,22 @@ def stats_from_replicates(y: np.ndarray, X: np.ndarray, Z: np.ndarray,
     Z : ndarray, shape (T, Q)
         Varying-term design of one group.
     observed : ndarray of bool, shape (n, k, T), optional
-        Observation mask; None when complete (then all groups share one pattern).
-    per_group : bool
-        Keep one pattern per group even when complete (``G = k``), for the per-group views.
+        Observation mask; None when complete: then all groups share one pattern (``G = 1``),
+        else every group is its own pattern (``G = k``, ``count == 1``; a mask that is all True
+        gives the per-group statistics of complete data).
 
     Returns
     -------
     GroupStats
     """
     n, k, T = y.shape
-    P, Q = X.shape[1], Z.shape[1]
+    P = X.shape[1]
     if observed is None:
         Zy = np.einsum("tq,nkt->nkq", Z, y)
         common = dict(Xty=np.einsum("tp,nkt->np", X, y), yty=np.einsum("nkt,nkt->n", y, y),
                       nobs=np.full(n, float(k * T)),
                       xbar=np.broadcast_to(X.mean(axis=0), (n, P)),
                       n_groups=np.full(n, k if T else 0))
-        if per_group:
-            return GroupStats(
-                count=np.ones((1, k)), XtX=np.broadcast_to(X.T @ X, (1, k, P, P)),
-                ZtX=np.broadcast_to(Z.T @ X, (1, k, Q, P)),
-                ZtZ=np.broadcast_to(Z.T @ Z, (1, k, Q, Q)), zy=Zy,
-                Szz=Zy[..., :, None] * Zy[..., None, :], **common)
         return GroupStats(
             count=np.full((1, 1), float(k)), XtX=(X.T @ X)[None, None], ZtX=(Z.T @ X)[None, None],
             ZtZ=(Z.T @ Z)[None, None], zy=Zy.sum(axis=1)[:, None],

@@ -8,8 +8,9 @@ bayes-fast's) needs only
     log|L|^2 = sum_j c_j log|M_j|        and        S = sum_j B_j' N_j B_j,
 
 (``c_j`` groups share pattern ``j``); then ``sigma^2 [X y]'V^-1[X y] = [X y]'[X y] - S``.  ``S``
-is linear in the entries of ``N_j``, so with the products of the rows of ``B_j`` cached
-(``outer``: :func:`replic.kernel.stats.outer_blocks`) the sum over groups is a matrix product.
+is linear in the entries of ``N_j``, so with the products of the rows of ``B_j`` summed over each
+pattern's groups and cached (``outer``: :func:`pattern_outer`) the sum over groups is a matrix
+product.
 
 For ``q <= 2`` both need no per-group matrix algebra: ``adj`` is linear on 2 x 2 matrices, so
 
@@ -52,7 +53,8 @@ def group_sums(lam: np.ndarray, ZtZ: np.ndarray, outer: np.ndarray, *,
         When ``R`` is a square, the rows are symmetric matrices and only their upper triangles
         are read.
     count : ndarray, shape (n|1, J), optional
-        Groups of each pattern (all 1 when None).
+        Groups of each pattern (all 1 when None).  With every count 1, ``log|L|^2`` is the log
+        of a product over groups (one logarithm per trial point).
 
     Returns
     -------
@@ -75,7 +77,7 @@ def group_sums(lam: np.ndarray, ZtZ: np.ndarray, outer: np.ndarray, *,
         outer = outer[..., rows * p1 + cols]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):   # far out: inf, nan
         det, S = (_sums_general if q > 2 else _sums_small)(lam, ZtZ, outer)   # E last
-        if count is None:
+        if count is None or np.all(count == 1):
             ld = np.log(np.prod(det, axis=1))
             bad = ~np.isfinite(ld)
             if bad.any():                                   # overflow of the product
@@ -107,8 +109,9 @@ def pattern_outer(count: np.ndarray, ZtX: np.ndarray, zy: np.ndarray, Szz: np.nd
     -------
     ndarray, shape (n, t G, (P + 1)^2)
         ``sum_j B_r B_s' (+ B_s B_r')`` over the pattern's groups, for the rows ``r >= s`` of
-        ``B_j = Z_j'[X_j y_j]`` in lme4's ``theta`` order; with one group per pattern this is
-        :func:`replic.kernel.stats.outer_blocks`.
+        ``B_j = Z_j'[X_j y_j]`` in lme4's ``theta`` order (one group per pattern: that group's
+        products).  For a symmetric ``F`` (``q x q``, one per pattern), ``sum_j B_j' F B_j`` is
+        the sum over blocks ``(r, s)`` of ``F[r, s]`` times the block.
     """
     n, G, q = zy.shape
     P = ZtX.shape[-1]

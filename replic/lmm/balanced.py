@@ -101,7 +101,7 @@ def fit_balanced(y: np.ndarray, X: np.ndarray, Z: np.ndarray, *, df: bool = True
     edge = np.flatnonzero(~interior)
     if df and edge.size:
         part = empty_fit(edge.size, X.shape[1], rows.size, out.error[edge])
-        stats = stats_from_replicates(y[edge], X, Z, per_group=True).with_outer()
+        stats = stats_from_replicates(y[edge], X, Z).with_outer()
         finish(part, np.arange(edge.size), stats,
                theta[edge], converged=np.ones(edge.size, dtype=bool), reml=True, exact=True)
         out.df[edge] = part.df

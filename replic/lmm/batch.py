@@ -98,8 +98,8 @@ def fit_batch(stats: GroupStats, *, reml: bool = True, theta0: np.ndarray | None
     Parameters
     ----------
     stats : GroupStats
-        Per-group statistics (``per_group=True`` in
-        :func:`~replic.kernel.stats.stats_from_replicates`).
+        Statistics of the data sets, by design pattern (complete replicates collapse to one
+        pattern: the cost of a fit does not grow with the number of groups).
     reml : bool
         REML (default) or maximum likelihood.
     theta0 : ndarray, shape (n, m), optional
@@ -111,9 +111,6 @@ def fit_batch(stats: GroupStats, *, reml: bool = True, theta0: np.ndarray | None
     -------
     BatchFit
     """
-    if not stats.per_group:
-        raise ValueError("fit_batch needs per-group statistics (stats_from_replicates(..., "
-                         "per_group=True))")
     n, q, p = stats.n, stats.q, stats.p
     m = q * (q + 1) // 2
     error = check_stats(stats)

@@ -11,7 +11,8 @@ and ``E_k = dLambda / dtheta_k`` (a single 1 at lme4's ``k``-th lower-triangle p
     dN_jk                      = sym(K_j E_k P_j)                      sym(F) = F + F'
     d2N_jkl                    = sym(-dN_jl A_j E_k P_j + K_j E_k dP_jl)
 
-and ``dC = -sum_j B_j' dN_j B_j``.  For ``log|RX|^2 = log|C_XX|``, the penalised residual sum of
+and ``dC = -sum_j B_j' dN_j B_j``; groups sharing a design pattern share every matrix here, so
+each sum over groups is one term per pattern (:class:`~replic.kernel.stats.GroupStats`).  For ``log|RX|^2 = log|C_XX|``, the penalised residual sum of
 squares ``r2 = w' C w`` with ``w = (-beta, 1)``, and ``C_XX^-1``:
 
     d log|C_XX| = tr(C_XX^-1 dC_XX)
@@ -71,65 +72,65 @@ def _sym(F: np.ndarray) -> np.ndarray:
     return F + np.swapaxes(F, -1, -2)
 
 
+def _sym_tri(a: np.ndarray, b: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """The lower-triangle entries (lme4's order) of ``sym(a b') = a b' + b a'`` for stacks of
+    ``q``-vectors ``a``, ``b`` (..., q): shape (..., t)."""
+    return a[..., rows] * b[..., cols] + a[..., cols] * b[..., rows]
+
+
 def derivatives(stats: GroupStats, theta: np.ndarray) -> Derivatives:
-    """Exact derivatives of the profiled deviance's pieces at ``theta`` (n, m)."""
+    """Exact derivatives of the profiled deviance's pieces at ``theta`` (n, m).
+
+    Every sum over groups is one per pattern: ``sum_j log|M_j|`` and the traces weighted by the
+    pattern's ``count``, and every ``sum_j B_j' F_p B_j`` (``F_p`` symmetric, a function of the
+    pattern's ``A_p`` and ``Lambda``) a contraction of ``F_p`` with the pattern's summed
+    products :attr:`~replic.kernel.stats.GroupStats.outer`, all of them in one matrix product.
+    """
     q, p = stats.q, stats.p
     rows, cols = tri_index(q)
     lam = lower_from_theta(theta, q)[:, None]                         # (n, 1, q, q)
-    A = stats.ZtZ                                                     # (n, J, q, q)
+    A = stats.ZtZ                                                     # (n|1, G, q, q)
+    count = stats.count                                               # (n|1, G)
     lamT = np.swapaxes(lam, -1, -2)
     M = matmul(matmul(lamT, A), lam) + np.eye(q)
     detM, Minv = det_inv(M)
-    P = matmul(Minv, lamT)                                                  # (n, J, q, q)
+    P = matmul(Minv, lamT)                                            # (n, G, q, q)
     N = matmul(lam, P)
     K = np.eye(q) - matmul(N, A)
     KT = np.swapaxes(K, -1, -2)
     PA = matmul(P, A)
-    LA = matmul(lamT, A)                                                    # Lambda' A_j
-    n, J, m = P.shape[0], P.shape[1], rows.size
-    B = stats.ZtXy                                                    # (n, J, q, p + 1)
-
-    def bv(u: np.ndarray) -> np.ndarray:                              # B_j' u_j, (n, J, p + 1)
-        out = B[:, :, 0] * u[..., 0, None]
-        for i in range(1, q):
-            out = out + B[:, :, i] * u[..., i, None]
-        return out
-
-    # every sandwich sum_j B_j' F_j B_j below has F_j a sum of outer products u v' of q-vectors,
-    # so it is a sum of products sum_j (B_j' u)(B_j' v)' of (p + 1)-vectors
-    vecs = {}
-    for i in range(q):
-        vecs["K", i] = bv(K[..., :, i])                               # columns of K
-        vecs["P", i] = bv(P[..., i, :])                               # rows of P
-        vecs["L", i] = bv(np.broadcast_to(lam[..., :, i], K[..., 0].shape))
-    dN = np.empty((n, J, m, q, q))
-    dP = np.empty((n, J, m, q, q))
+    LA = matmul(lamT, A)                                              # Lambda' A_p
+    n, G, m = P.shape[0], P.shape[1], rows.size
+    dN = np.empty((n, G, m, q, q))
+    dP = np.empty((n, G, m, q, q))
     for k, (r, c) in enumerate(zip(rows, cols, strict=True)):
         dN[:, :, k] = _sym(K[:, :, :, r, None] * P[:, :, None, c, :])
         inner = -LA[:, :, :, r, None] * P[:, :, None, c, :]          # -Lambda' A E_k P
         inner[:, :, c, :] += KT[:, :, r, :]                           # + E_k' K'
         dP[:, :, k] = matmul(Minv, inner)
-    dNA = matmul(dN, A[:, :, None])                                      # (n, J, m, q, q)
-    for ell in range(m):
-        for i in range(q):
-            vecs["dP", ell, i] = bv(dP[:, :, ell, i, :])
-            vecs["dNA", ell, i] = bv(dNA[:, :, ell, :, i])
+    dNA = matmul(dN, A[:, :, None])                                   # (n, G, m, q, q)
+    # the symmetric F_p of S (N), dC_k (dN_k) and d2C_kl (d2N_kl), lower triangles only
+    Kr = np.swapaxes(K[..., rows], -1, -2)                            # K E_k: column r_k of K
+    Pc = P[..., cols, :]                                              # E_k P: row c_k of P
+    dPc = np.swapaxes(dP[..., cols, :], 2, 3)                         # (n, G, k, l, q)
+    dNAr = np.swapaxes(np.swapaxes(dNA[..., rows], -1, -2), 2, 3)    # (n, G, k, l, q)
+    t = rows.size
+    F = np.empty((n, G, 1 + m + m * m, t))
+    F[:, :, 0] = 0.5 * (N[..., rows, cols] + N[..., cols, rows])
+    F[:, :, 1:1 + m] = _sym_tri(Kr, Pc, rows, cols)
+    F[:, :, 1 + m:] = (_sym_tri(Kr[:, :, :, None], dPc, rows, cols)
+                       - _sym_tri(dNAr, Pc[:, :, :, None], rows, cols)).reshape(n, G, m * m, t)
     p1 = p + 1
-
-    def gram(a: tuple, b: tuple) -> np.ndarray:                       # sum_j (B'a)(B'b)'
-        return np.swapaxes(vecs[a], 1, 2) @ vecs[b]
-
-    g_ld = 2.0 * PA[..., cols, rows].sum(axis=1)                      # (n, m)
-    H_ld = 2.0 * np.swapaxes(matmul(dP, A[:, :, None])[..., cols, rows].sum(axis=1), -1, -2)
-    S = sum(gram(("L", i), ("P", i)) for i in range(q))
-    C = stats.XytXy - 0.5 * (S + np.swapaxes(S, -1, -2))
-    dC = np.empty((n, m, p1, p1))
-    d2C = np.empty((n, m, m, p1, p1))
-    for k, (r, c) in enumerate(zip(rows, cols, strict=True)):
-        dC[:, k] = -_sym(gram(("K", r), ("P", c)))
-        for ell in range(m):
-            d2C[:, k, ell] = -_sym(gram(("K", r), ("dP", ell, c))
-                                   - gram(("dNA", ell, r), ("P", c)))
+    outer = np.broadcast_to(stats.outer, (n, *stats.outer.shape[1:]))     # (n, t G, p1^2)
+    Fs = np.ascontiguousarray(np.moveaxis(F, 1, 3)).reshape(n, F.shape[2], t * G)
+    sums = (Fs @ outer).reshape(n, F.shape[2], p1, p1)                # sum_j B_j' F_p B_j
+    C = stats.XytXy - sums[:, 0]
+    dC = -sums[:, 1:1 + m]
+    d2C = -sums[:, 1 + m:].reshape(n, m, m, p1, p1)
+    w_c = count[..., None]
+    g_ld = 2.0 * (w_c * PA[..., cols, rows]).sum(axis=1)              # (n, m)
+    H_ld = 2.0 * np.swapaxes((w_c[..., None] * matmul(dP, A[:, :, None])[..., cols, rows])
+                             .sum(axis=1), -1, -2)
     detC, CXX_inv = det_inv(C[:, :p, :p])
     beta = np.einsum("nab,nb->na", CXX_inv, C[:, :p, p])
     w = np.concatenate([-beta, np.ones((beta.shape[0], 1))], axis=1)  # (n, p + 1)
@@ -144,7 +145,7 @@ def derivatives(stats: GroupStats, theta: np.ndarray) -> Derivatives:
     H_rx = np.einsum("nab,nklba->nkl", CXX_inv, d2C[..., :p, :p]) - np.einsum(
         "nlab,nkba->nkl", CdC, CdC)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ld_l2, ld_rx2 = np.log(detM).sum(axis=1), np.log(detC)
+        ld_l2, ld_rx2 = (count * np.log(detM)).sum(axis=1), np.log(detC)
     return Derivatives(ld_l2=ld_l2, ld_rx2=ld_rx2, r2=r2, beta=beta, CXX_inv=CXX_inv,
                        g_ld_l2=g_ld, g_ld_rx2=g_rx, g_r2=g_r2, H_ld_l2=H_ld, H_ld_rx2=H_rx,
                        H_r2=H_r2, g_CXX_inv=-CdC @ CXX_inv[:, None])
@@ -170,7 +171,7 @@ def profiled_derivatives(stats: GroupStats, theta: np.ndarray, *, reml: bool = T
 
 
 def polish(stats: GroupStats, theta: np.ndarray, *, reml: bool = True, max_iter: int = 6,
-           step_tol: float = 1e-9) -> tuple[np.ndarray, Derivatives]:
+           step_tol: float = 1e-14) -> tuple[np.ndarray, Derivatives]:
     """Newton steps with the exact gradient and Hessian from a nearly optimal ``theta``.
 
     Parameters

@@ -2,7 +2,8 @@
 
 The model is ``y = X beta + Z b + e`` with ``b_j = sigma Lambda u_j``, ``u_j ~ N(0, I)``, and
 ``Lambda`` lower triangular with lme4's ``theta`` as its entries.  Everything a fit needs is in the
-per-group cross-products (:class:`~replic.kernel.stats.GroupStats`).  For each group let
+cross-products of the groups' design patterns (:class:`~replic.kernel.stats.GroupStats`).  For
+each group let
 ``M_j = Lambda' Z_j'Z_j Lambda + I``, ``N_j = Lambda M_j^-1 Lambda'`` and ``B_j = Z_j'[X y]``; then
 
     C = [X y]'[X y] - sum_j B_j' N_j B_j,
@@ -13,9 +14,11 @@ squares is ``r2 = C_yy - C_yX beta``, and (Bates et al. 2015, eqs. 34 and 41)
     REML: log|L|^2 + log|RX|^2 + (N - P) (1 + log(2 pi r2 / (N - P)))
     ML:   log|L|^2 + N (1 + log(2 pi r2 / N))
 
-with ``log|L|^2 = sum_j log|M_j|``.  The sum over groups is one matrix product of the entries of
-``N_j`` with the cached products of the rows of ``B_j`` (:func:`~replic.kernel.stats.outer_blocks`):
-:func:`replic.kernel.woodbury.group_sums`, shared with bayes-fast.  Pure numpy, no I/O.
+with ``log|L|^2 = sum_j log|M_j|``.  Groups sharing a design pattern share ``M_j`` and ``N_j``, so
+the sum over groups is one matrix product of the entries of each pattern's ``N_j`` with the cached
+products of the rows of ``B_j`` summed over the pattern
+(:func:`~replic.kernel.woodbury.pattern_outer`): :func:`replic.kernel.woodbury.group_sums`, shared
+with bayes-fast.  Pure numpy, no I/O.
 """
 
 from __future__ import annotations
@@ -74,7 +77,7 @@ def components(stats: GroupStats, theta: np.ndarray) -> Components:
     """
     q, p = stats.q, stats.p
     ld_l2, S = group_sums(lower_from_theta(theta, q), stats.ZtZ, stats.outer,
-                          count=None if stats.per_group else stats.count)
+                          count=stats.count)
     C = stats.XytXy[:, None] - S.reshape(*theta.shape[:2], p + 1, p + 1)
     detC, CXX_inv = det_inv(C[..., :p, :p])
     beta = (CXX_inv * C[..., None, :p, p]).sum(-1)

@@ -170,10 +170,10 @@ def fit_lmm(data: pd.DataFrame, formula: str, *, reml: bool = True,
 
 def _blups(stats: GroupStats, lam: np.ndarray, beta: np.ndarray, J: int) -> np.ndarray:
     """Conditional modes ``b_j = Lambda M_j^-1 Lambda' Z_j'(y_j - X_j beta)``, shape (J, q)."""
-    ztz, ztxy = stats.ZtZ[0], stats.ZtXy[0]
+    ztz = stats.ZtZ[0]                                 # one pattern per group (stats_from_long)
     q = lam.shape[0]
     M = lam.T @ ztz @ lam + np.eye(q)
     _, Minv = det_inv(M)
-    resid = ztxy[:, :, -1] - ztxy[:, :, :-1] @ beta               # Z_j'(y_j - X_j beta)
+    resid = stats.zy[0] - stats.ZtX[0] @ beta                     # Z_j'(y_j - X_j beta)
     u = np.einsum("jab,bc,jc->ja", Minv, lam.T, resid)
     return u @ lam.T

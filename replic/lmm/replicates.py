@@ -64,8 +64,7 @@ def fit_replicates(y: np.ndarray, X: np.ndarray, Z: np.ndarray, *,
     n, k = y.shape[:2]
     step = max(16, _CELLS // max(k, 1))
     parts = [fit_batch(stats_from_replicates(y[i:i + step], X, Z,
-                                             None if complete else observed[i:i + step],
-                                             per_group=True),
+                                             None if complete else observed[i:i + step]),
                        reml=reml, df=df)
              for i in range(0, n, step)]
     if len(parts) == 1:

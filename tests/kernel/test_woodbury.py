@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from replic.kernel.stats import outer_blocks
+from replic.kernel.smallmat import tri_index
 from replic.kernel.woodbury import group_sums, pattern_outer
 
 
@@ -11,6 +11,27 @@ def _groups(rng, n, J, q, p):
     Z = rng.normal(size=(n, J, 5, q))
     B = rng.normal(size=(n, J, q, p + 1))
     return np.swapaxes(Z, -1, -2) @ Z, B
+
+
+def _outer(B):
+    """``pattern_outer`` of groups with a pattern each (``B_j = Z_j'[X_j y_j]``, (n, J, q, p+1))."""
+    ones = np.ones(B.shape[:2])
+    zy = B[..., -1]
+    return pattern_outer(ones, B[..., :-1], zy, zy[..., :, None] * zy[..., None, :])
+
+
+def _direct_outer(B, count=None):
+    """``sum_j B_r B_s' (+ B_s B_r')`` over the groups, block by block, in explicit loops."""
+    n, J, q, p1 = B.shape
+    count = np.ones((n, J)) if count is None else count
+    blocks = []
+    for r, c in zip(*tri_index(q), strict=True):
+        o = np.zeros((n, J, p1, p1))
+        for i in range(n):
+            for j in range(J):
+                o[i, j] = count[i, j] * np.outer(B[i, j, r], B[i, j, c])
+        blocks.append((o + np.swapaxes(o, -1, -2) if r != c else o).reshape(n, J, -1))
+    return np.concatenate(blocks, axis=1)
 
 
 def _dense(lam, A, B, count):
@@ -36,8 +57,9 @@ def test_group_sums_against_dense(q, E):
     lam = np.tril(rng.normal(size=(n, E, q, q)))
     lam[0, 0] = 0.0                                 # Sigma = 0
     lam[1, 0, -1, -1] = 0.0                         # singular Sigma
-    ld, S = group_sums(lam, A, outer_blocks(B))
+    ld, S = group_sums(lam, A, _outer(B))
     ld_d, S_d = _dense(lam, A, B, np.ones((n, J)))
+    np.testing.assert_allclose(_outer(B), _direct_outer(B), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(ld, ld_d, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(S.reshape(S_d.shape), S_d, rtol=1e-9, atol=1e-10)
 
@@ -59,12 +81,13 @@ def test_patterns_and_counts(q):
     Szz = np.stack([np.einsum("nkq,nkr->nqr", zy[:, pattern == g], zy[:, pattern == g])
                     for g in range(G)], axis=1)
     ld, S = group_sums(lam, ZtZ, pattern_outer(count, ZtX, sums, Szz), count=count)
-    ld_g, S_g = group_sums(lam, ZtZ[:, pattern], outer_blocks(per_group))
+    ld_g, S_g = group_sums(lam, ZtZ[:, pattern], _outer(per_group))
     np.testing.assert_allclose(ld, ld_g, rtol=1e-12)
     np.testing.assert_allclose(S, S_g, rtol=1e-10, atol=1e-10)
-    ones = np.ones((1, 5))
-    np.testing.assert_allclose(pattern_outer(ones, per_group[..., :p], zy, zy[..., :, None]
-                                             * zy[..., None, :]), outer_blocks(per_group))
+    summed = _direct_outer(per_group).reshape(n, -1, 5, (p + 1) ** 2)
+    summed = np.stack([summed[:, :, pattern == g].sum(axis=2) for g in range(G)], axis=2)
+    np.testing.assert_allclose(pattern_outer(count, ZtX, sums, Szz), summed.reshape(n, -1,
+                               (p + 1) ** 2), rtol=1e-12, atol=1e-12)
 
 
 def test_log_determinant_survives_overflowing_products():
@@ -73,7 +96,7 @@ def test_log_determinant_survives_overflowing_products():
     A, B = _groups(rng, 1, 8, 2, 1)
     lam = np.tril(np.full((1, 2, 2, 2), 1e60))
     lam[0, 1] = np.tril(np.ones((2, 2)))
-    ld, _ = group_sums(lam, A, outer_blocks(B))
+    ld, _ = group_sums(lam, A, _outer(B))
     ld_d, _ = _dense(lam[:, 1:], A, B, np.ones((1, 8)))
     assert np.isfinite(ld).all() and ld[0, 0] > 1000
     np.testing.assert_allclose(ld[:, 1:], ld_d, rtol=1e-12)

@@ -76,7 +76,7 @@ def test_closed_form_equals_profiled_reml_including_boundary():
     y = simulate(200, 6, sd=(20.0, 0.3), sigma=25.0, seed=2)
     assert closed_form_applies(X, X)
     closed = fit_replicates(y, X, X)
-    profiled = fit_batch(stats_from_replicates(y, X, X, per_group=True))
+    profiled = fit_batch(stats_from_replicates(y, X, X))
     assert 20 < closed.singular.sum() < 200
     assert (closed.criterion <= profiled.criterion + 1e-6).all()
     np.testing.assert_allclose(closed.criterion, profiled.criterion, atol=1e-5)

@@ -63,8 +63,8 @@ def test_long_and_replicate_statistics_agree():
     long, d = _sleep_stats()
     y = d.sort_values(["Subject", "Days"])["Reaction"].to_numpy().reshape(1, 18, 10)
     X = np.column_stack([np.ones(10), np.arange(10.0)])
-    rep = stats_from_replicates(y, X, X, per_group=True)
-    for name in ("ZtZ", "ZtXy", "XytXy"):
+    rep = stats_from_replicates(y, X, X, np.ones(y.shape, dtype=bool))   # a pattern per group
+    for name in ("ZtZ", "ZtX", "zy", "Szz", "XytXy", "outer"):
         np.testing.assert_allclose(getattr(rep, name), getattr(long, name), rtol=1e-12)
 
 

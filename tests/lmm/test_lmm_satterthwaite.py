@@ -41,7 +41,7 @@ def balanced():
     X = np.column_stack([np.ones(T), x])
     u = rng.standard_normal((n, k, 2)) * [3.0, 0.15]
     y = 10 + u[..., :1] + (1 + u[..., 1:]) * x + rng.standard_normal((n, k, T))
-    return k, fit_balanced(y, X, X), fit_batch(stats_from_replicates(y, X, X, per_group=True))
+    return k, fit_balanced(y, X, X), fit_batch(stats_from_replicates(y, X, X))
 
 
 def test_balanced_interior_df_are_exactly_k_minus_1(balanced):
