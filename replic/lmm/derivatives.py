@@ -11,9 +11,11 @@ and ``E_k = dLambda / dtheta_k`` (a single 1 at lme4's ``k``-th lower-triangle p
     dN_jk                      = sym(K_j E_k P_j)                      sym(F) = F + F'
     d2N_jkl                    = sym(-dN_jl A_j E_k P_j + K_j E_k dP_jl)
 
-and ``dC = -sum_j B_j' dN_j B_j``; groups sharing a design pattern share every matrix here, so
-each sum over groups is one term per pattern (:class:`~replic.kernel.stats.GroupStats`).  For ``log|RX|^2 = log|C_XX|``, the penalised residual sum of
-squares ``r2 = w' C w`` with ``w = (-beta, 1)``, and ``C_XX^-1``:
+and ``dC = -sum_j B_j' dN_j B_j``.  Groups sharing a design pattern share every matrix here, so
+each sum over groups is one term per pattern (:class:`~replic.kernel.stats.GroupStats`): the
+``log|M_j|`` terms weighted by the pattern's ``count``, the ``B_j' F B_j`` terms contracted with
+the pattern's summed products of the rows of ``B_j``.  For ``log|RX|^2 = log|C_XX|``, the
+penalised residual sum of squares ``r2 = w' C w`` with ``w = (-beta, 1)``, and ``C_XX^-1``:
 
     d log|C_XX| = tr(C_XX^-1 dC_XX)
     d2          = tr(C_XX^-1 d2C_XX) - tr(C_XX^-1 dC_XX,l C_XX^-1 dC_XX,k)
@@ -22,8 +24,7 @@ squares ``r2 = w' C w`` with ``w = (-beta, 1)``, and ``C_XX^-1``:
 
 Exact to rounding, on the boundary too (where finite differences of an even function of a zero
 column of ``Lambda`` lose their accuracy).  They give the Satterthwaite df
-(:mod:`replic.lmm.satterthwaite`) and the Newton steps that polish an optimum
-(:func:`profiled_derivatives`).
+(:mod:`replic.lmm.satterthwaite`) and the Newton steps that polish an optimum (:func:`polish`).
 """
 
 from __future__ import annotations
@@ -72,12 +73,6 @@ def _sym(F: np.ndarray) -> np.ndarray:
     return F + np.swapaxes(F, -1, -2)
 
 
-def _sym_tri(a: np.ndarray, b: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """The lower-triangle entries (lme4's order) of ``sym(a b') = a b' + b a'`` for stacks of
-    ``q``-vectors ``a``, ``b`` (..., q): shape (..., t)."""
-    return a[..., rows] * b[..., cols] + a[..., cols] * b[..., rows]
-
-
 def derivatives(stats: GroupStats, theta: np.ndarray) -> Derivatives:
     """Exact derivatives of the profiled deviance's pieces at ``theta`` (n, m).
 
@@ -109,24 +104,29 @@ def derivatives(stats: GroupStats, theta: np.ndarray) -> Derivatives:
         inner[:, :, c, :] += KT[:, :, r, :]                           # + E_k' K'
         dP[:, :, k] = matmul(Minv, inner)
     dNA = matmul(dN, A[:, :, None])                                   # (n, G, m, q, q)
-    # the symmetric F_p of S (N), dC_k (dN_k) and d2C_kl (d2N_kl), lower triangles only
-    Kr = np.swapaxes(K[..., rows], -1, -2)                            # K E_k: column r_k of K
-    Pc = P[..., cols, :]                                              # E_k P: row c_k of P
-    dPc = np.swapaxes(dP[..., cols, :], 2, 3)                         # (n, G, k, l, q)
-    dNAr = np.swapaxes(np.swapaxes(dNA[..., rows], -1, -2), 2, 3)    # (n, G, k, l, q)
+    # lower triangles of the symmetric F_p of S (N), dC_k (dN_k) and d2C_kl (d2N_kl, k <= l),
+    # written straight into the layout of one matrix product with ``outer``
     t = rows.size
-    F = np.empty((n, G, 1 + m + m * m, t))
-    F[:, :, 0] = 0.5 * (N[..., rows, cols] + N[..., cols, rows])
-    F[:, :, 1:1 + m] = _sym_tri(Kr, Pc, rows, cols)
-    F[:, :, 1 + m:] = (_sym_tri(Kr[:, :, :, None], dPc, rows, cols)
-                       - _sym_tri(dNAr, Pc[:, :, :, None], rows, cols)).reshape(n, G, m * m, t)
+    pairs = [(k, ell) for k in range(m) for ell in range(k, m)]
+    F = np.empty((n, 1 + m + len(pairs), t, G))
+    for i, (a, b) in enumerate(zip(rows, cols, strict=True)):
+        F[:, 0, i] = 0.5 * (N[..., a, b] + N[..., b, a])
+        for k, (r, c) in enumerate(zip(rows, cols, strict=True)):      # sym(K E_k P)
+            F[:, 1 + k, i] = K[..., a, r] * P[..., c, b] + K[..., b, r] * P[..., c, a]
+        for j, (k, ell) in enumerate(pairs):     # sym(K E_k dP_l - dN_l A E_k P)
+            r, c = rows[k], cols[k]
+            F[:, 1 + m + j, i] = (K[..., a, r] * dP[:, :, ell, c, b]
+                                  + K[..., b, r] * dP[:, :, ell, c, a]
+                                  - dNA[:, :, ell, a, r] * P[..., c, b]
+                                  - dNA[:, :, ell, b, r] * P[..., c, a])
     p1 = p + 1
     outer = np.broadcast_to(stats.outer, (n, *stats.outer.shape[1:]))     # (n, t G, p1^2)
-    Fs = np.ascontiguousarray(np.moveaxis(F, 1, 3)).reshape(n, F.shape[2], t * G)
-    sums = (Fs @ outer).reshape(n, F.shape[2], p1, p1)                # sum_j B_j' F_p B_j
-    C = stats.XytXy - sums[:, 0]
+    sums = (F.reshape(n, F.shape[1], t * G) @ outer).reshape(n, F.shape[1], p1, p1)
+    C = stats.XytXy - sums[:, 0]                                      # sum_j B_j' F_p B_j
     dC = -sums[:, 1:1 + m]
-    d2C = -sums[:, 1 + m:].reshape(n, m, m, p1, p1)
+    d2C = np.empty((n, m, m, p1, p1))
+    for j, (k, ell) in enumerate(pairs):
+        d2C[:, k, ell] = d2C[:, ell, k] = -sums[:, 1 + m + j]
     w_c = count[..., None]
     g_ld = 2.0 * (w_c * PA[..., cols, rows]).sum(axis=1)              # (n, m)
     H_ld = 2.0 * np.swapaxes((w_c[..., None] * matmul(dP, A[:, :, None])[..., cols, rows])
@@ -171,7 +171,7 @@ def profiled_derivatives(stats: GroupStats, theta: np.ndarray, *, reml: bool = T
 
 
 def polish(stats: GroupStats, theta: np.ndarray, *, reml: bool = True, max_iter: int = 6,
-           step_tol: float = 1e-14) -> tuple[np.ndarray, Derivatives]:
+           step_tol: float = 1e-12) -> tuple[np.ndarray, Derivatives]:
     """Newton steps with the exact gradient and Hessian from a nearly optimal ``theta``.
 
     Parameters
@@ -183,8 +183,10 @@ def polish(stats: GroupStats, theta: np.ndarray, *, reml: bool = True, max_iter:
     reml : bool
     max_iter : int
     step_tol : float
-        A data set stops when its next Newton step is below ``step_tol * max(1, |theta|)``
-        (then nothing reported changes).
+        A data set stops when its next Newton step is below ``step_tol * max(1, |theta|)``:
+        the optimum to rounding (the Newton step after a step of 1e-9 is at the level of
+        rounding), so fits do not depend on the path that led to it (starting values, the
+        layout of the statistics).
 
     Returns
     -------
