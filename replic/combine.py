@@ -1,8 +1,11 @@
 """Several analyses of the same study side by side.
 
-Every analysis of a study sees the same designs, seeds and posterior draws (the simulated
-data of replicate r do not depend on the analysis), so their tables can be stacked and compared
-curve against curve; the ``analysis`` column tells them apart.
+Every analysis of a study sees the same designs, seeds and posterior draws (replicate r of a
+design has the same draw, seed and true effect whatever the analysis; its simulated data are
+the same for analyses of the same representation — ``summary`` on a balanced design simulates
+the per-subject summaries directly, so its realised effects differ from ``reml``'s), so their
+tables can be stacked and compared curve against curve; the ``analysis`` column tells them
+apart.
 """
 
 from __future__ import annotations
