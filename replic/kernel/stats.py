@@ -157,9 +157,11 @@ def stats_from_replicates(y: np.ndarray, X: np.ndarray, Z: np.ndarray,
     Z : ndarray, shape (T, Q)
         Varying-term design of one group.
     observed : ndarray of bool, shape (n, k, T), optional
-        Observation mask; None when complete: then all groups share one pattern (``G = 1``),
-        else every group is its own pattern (``G = k``, ``count == 1``; a mask that is all True
-        gives the per-group statistics of complete data).
+        Observation mask; None when complete: then all groups share one pattern (``G = 1``).
+        Otherwise the groups of a data set observed at the same rows share one (dropout leaves
+        at most ``T + 1`` patterns) when that shortens the pattern axis for every data set;
+        when some data set observes each of its groups differently, every group is its own
+        pattern (``G = k``, ``count == 1``: random missingness, where sharing saves nothing).
 
     Returns
     -------
@@ -183,16 +185,65 @@ def stats_from_replicates(y: np.ndarray, X: np.ndarray, Z: np.ndarray,
     nobs = m.sum(axis=(1, 2))
     with np.errstate(divide="ignore", invalid="ignore"):
         xbar = (m.sum(axis=1) @ X) / nobs[:, None]
+    slot, G = _pattern_slots(observed)
+    if G < k:                                                   # fewer patterns than groups
+        H = (slot[:, None, :] == np.arange(G)[None, :, None]).astype(float)   # (n, G, k)
+        count = H.sum(axis=2)
+        mp = (H @ m) / np.maximum(count, 1.0)[..., None]       # each pattern's mask (n, G, T)
+        zy = H @ Zy
+        Szz = H @ (Zy[..., :, None] * Zy[..., None, :]).reshape(n, k, -1)
+    else:                                  # some data set has k patterns: one per group for all
+        count, mp, zy = np.ones((1, k)), m, Zy
+        Szz = (Zy[..., :, None] * Zy[..., None, :]).reshape(n, k, -1)
 
-    def masked(A: np.ndarray, B: np.ndarray) -> np.ndarray:   # sum_t m_t A_t' B_t per group
-        return (m @ (A[:, :, None] * B[:, None, :]).reshape(T, -1)).reshape(
-            n, k, A.shape[1], B.shape[1])
+    def masked(A: np.ndarray, B: np.ndarray) -> np.ndarray:   # sum_t m_t A_t' B_t per pattern
+        return (mp @ (A[:, :, None] * B[:, None, :]).reshape(T, -1)).reshape(
+            n, G, A.shape[1], B.shape[1])
 
+    Q = Z.shape[1]
     return GroupStats(
-        count=np.ones((1, k)), XtX=masked(X, X), ZtX=masked(Z, X), ZtZ=masked(Z, Z), zy=Zy,
-        Szz=Zy[..., :, None] * Zy[..., None, :], Xty=np.einsum("nkt,tp->np", y0, X),
+        count=count, XtX=masked(X, X), ZtX=masked(Z, X), ZtZ=masked(Z, Z), zy=zy,
+        Szz=Szz.reshape(n, G, Q, Q), Xty=np.einsum("nkt,tp->np", y0, X),
         yty=np.einsum("nkt,nkt->n", y0, y0), nobs=nobs, xbar=xbar,
         n_groups=observed.any(axis=2).sum(axis=1))
+
+
+def _pattern_slots(observed: np.ndarray) -> tuple[np.ndarray, int]:
+    """The pattern of each group: groups of a data set observed at the same rows share one.
+
+    Patterns of several groups come first, then those of one group, each in order of their
+    first group (data sets whose groups all differ keep the groups' order); ``G`` is the largest
+    number of patterns of any data set (the others end with empty patterns, ``count == 0``).
+
+    Parameters
+    ----------
+    observed : ndarray of bool, shape (n, k, T)
+
+    Returns
+    -------
+    slot : ndarray of int, shape (n, k)
+    G : int
+    """
+    n, k, T = observed.shape
+    if T <= 62:
+        key = observed.astype(np.int64) @ (np.int64(1) << np.arange(T, dtype=np.int64))
+    else:
+        key = np.unique(observed.reshape(n * k, T), axis=0, return_inverse=True)[1].reshape(n, k)
+    order = np.argsort(key, axis=1, kind="stable")
+    sk = np.take_along_axis(key, order, axis=1)
+    new = np.ones((n, k), dtype=bool)
+    new[:, 1:] = sk[:, 1:] != sk[:, :-1]
+    run = np.cumsum(new, axis=1) - 1                            # pattern by sorted key
+    first = np.full((n, k), k)                                  # first group of each pattern
+    rows = np.broadcast_to(np.arange(n)[:, None], (n, k))
+    first[rows[new], run[new]] = order[new]                     # stable: the smallest index
+    size = np.zeros((n, k), dtype=int)
+    np.add.at(size, (rows, run), 1)
+    key = first + np.where(size > 1, 0, k + 1)                  # patterns of several first
+    rank = np.argsort(np.argsort(key, axis=1, kind="stable"), axis=1, kind="stable")
+    slot = np.empty_like(run)
+    np.put_along_axis(slot, order, np.take_along_axis(rank, run, axis=1), axis=1)
+    return slot, int(run[:, -1].max()) + 1 if k else 0
 
 
 def stats_from_long(y: np.ndarray, X: np.ndarray, Z: np.ndarray, group: np.ndarray,

@@ -53,8 +53,9 @@ def group_sums(lam: np.ndarray, ZtZ: np.ndarray, outer: np.ndarray, *,
         When ``R`` is a square, the rows are symmetric matrices and only their upper triangles
         are read.
     count : ndarray, shape (n|1, J), optional
-        Groups of each pattern (all 1 when None).  With every count 1, ``log|L|^2`` is the log
-        of a product over groups (one logarithm per trial point).
+        Groups of each pattern (all 1 when None; 0 for the empty patterns that pad data sets
+        with fewer patterns).  ``log|L|^2`` takes one logarithm per trial point for the
+        patterns of at most one group, one per pattern for those of several (the leading ones).
 
     Returns
     -------
@@ -77,17 +78,34 @@ def group_sums(lam: np.ndarray, ZtZ: np.ndarray, outer: np.ndarray, *,
         outer = outer[..., rows * p1 + cols]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):   # far out: inf, nan
         det, S = (_sums_general if q > 2 else _sums_small)(lam, ZtZ, outer)   # E last
-        if count is None or np.all(count == 1):
-            ld = np.log(np.prod(det, axis=1))
-            bad = ~np.isfinite(ld)
-            if bad.any():                                   # overflow of the product
-                ld[bad] = np.log(np.swapaxes(det, 1, 2)[bad]).sum(axis=-1)
-        else:
-            ld = np.einsum("njm,nj->nm", np.log(det),
-                           np.broadcast_to(count, (n, det.shape[1])))
+        ld = _log_det_sum(det, count)
     if p1 * p1 == R:
         S = S[:, full.ravel()]
     return ld, np.swapaxes(S, 1, 2)
+
+
+def _log_det_sum(det: np.ndarray, count: np.ndarray | None) -> np.ndarray:
+    """``sum_j c_j log|M_j|`` (n, E) from ``|M_j|`` (n, J, E) and ``count`` (n|1, J): one
+    logarithm per trial point for the patterns of at most one group (a product), one per
+    pattern for the leading patterns of several groups
+    (:func:`replic.kernel.stats.stats_from_replicates` puts them first)."""
+    n, J, _ = det.shape
+    lead = 0
+    if count is not None:
+        multi = np.flatnonzero((count > 1).any(axis=0))
+        lead = int(multi[-1]) + 1 if multi.size else 0
+        count = np.broadcast_to(count, (n, J))
+    ld = np.einsum("njm,nj->nm", np.log(det[:, :lead]), count[:, :lead]) if lead else None
+    if lead == J:
+        return ld
+    rest = det[:, lead:]
+    if count is not None and not count[:, lead:].all():    # empty patterns: |M| counts as 1
+        rest = np.where(count[:, lead:, None] > 0, rest, 1.0)
+    prod = np.log(np.prod(rest, axis=1))
+    bad = ~np.isfinite(prod)
+    if bad.any():                                           # overflow of the product
+        prod[bad] = np.log(np.swapaxes(rest, 1, 2)[bad]).sum(axis=-1)
+    return prod if ld is None else ld + prod
 
 
 def pattern_outer(count: np.ndarray, ZtX: np.ndarray, zy: np.ndarray, Szz: np.ndarray

@@ -63,9 +63,17 @@ def test_long_and_replicate_statistics_agree():
     long, d = _sleep_stats()
     y = d.sort_values(["Subject", "Days"])["Reaction"].to_numpy().reshape(1, 18, 10)
     X = np.column_stack([np.ones(10), np.arange(10.0)])
-    rep = stats_from_replicates(y, X, X, np.ones(y.shape, dtype=bool))   # a pattern per group
-    for name in ("ZtZ", "ZtX", "zy", "Szz", "XytXy", "outer"):
-        np.testing.assert_allclose(getattr(rep, name), getattr(long, name), rtol=1e-12)
+    rep = stats_from_replicates(y, X, X)                 # one pattern of 18 subjects
+    assert rep.count.tolist() == [[18.0]] and np.all(long.count == 1)
+    for name in ("ZtZ", "ZtX"):                          # every subject's design is the same
+        np.testing.assert_allclose(np.broadcast_to(getattr(rep, name), getattr(long, name).shape),
+                                   getattr(long, name), rtol=1e-12)
+    for name in ("zy", "Szz"):
+        np.testing.assert_allclose(getattr(rep, name)[:, 0], getattr(long, name).sum(axis=1),
+                                   rtol=1e-12)
+    np.testing.assert_allclose(rep.XytXy, long.XytXy, rtol=1e-12)
+    np.testing.assert_allclose(rep.outer, long.outer.reshape(1, 3, 18, -1).sum(axis=2),
+                               rtol=1e-12)
 
 
 @pytest.mark.parametrize("reml", [True, False])
