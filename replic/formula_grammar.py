@@ -6,7 +6,8 @@ grammar researchers write, and anything else is refused with one :class:`ReplicI
 naming the argument and the offending token::
 
     formula  := response "~" sum
-    response := name | "cbind(" name "," name ")" | name "|" "trials(" (name | integer) ")"
+    response := name | "cbind(" name "," (name | name "-" name) ")"
+              | name "|" "trials(" (name | integer) ")"
     sum      := ["-" "1" | item] (("+" item) | ("-" "1"))*
     item     := product | "(" bar_lhs ("|" | "||") group ")"    # bar terms at the top level only
     group    := name (":" name)*
@@ -18,8 +19,9 @@ naming the argument and the offending token::
     name     := [A-Za-z.][A-Za-z0-9._]* (not ".", no "__") | `[A-Za-z0-9._ -]+` (backquoted)
 
 Only printable ASCII, at most :data:`MAX_LENGTH` characters.  :func:`check_formula` returns the
-formula in a normal form formulaic reads the same way (``factor(x)`` as ``C(x)``, ``I(x^2)``
-as ``I(x ** 2)``, dotted names inside calls backquoted); checking it again returns it unchanged.
+formula in a normal form (``I(x^2)`` as ``I(x ** 2)``, dotted names inside calls backquoted,
+``cbind(s, n - s)`` as ``s | trials(n)``); checking it again returns it unchanged.
+:func:`formulaic_text` is that form as formulaic reads it (R's ``factor(x)`` is its ``C(x)``).
 """
 
 from __future__ import annotations
@@ -30,14 +32,16 @@ from dataclasses import dataclass
 
 from replic.errors import ReplicInputError
 
-__all__ = ["MAX_LENGTH", "TRANSFORMS", "check_column_names", "check_formula", "check_name"]
+__all__ = ["MAX_LENGTH", "TRANSFORMS", "check_column_names", "check_formula", "check_name",
+           "formulaic_text"]
 
 MAX_LENGTH = 1000
 #: Numeric transforms allowed around a column name (formulaic/numpy functions of one column).
 TRANSFORMS = ("log", "log2", "log10", "log1p", "exp", "sqrt", "abs", "scale", "center")
 _FACTOR = ("C", "factor")
 _EXPECTED = ("expected lme4/brms formula syntax: response ~ terms joined by + : * and - 1 "
-             "(response: a column name, cbind(successes, failures) or successes | trials(n)), "
+             "(response: a column name, cbind(successes, failures), cbind(successes, n - "
+             "successes) or successes | trials(n)), "
              "with column names, 0/1, C(x), factor(x), I(x^2), "
              f"{'/'.join(TRANSFORMS)}(x) and (terms | group)")
 _TOKEN = re.compile(r"""
@@ -161,6 +165,17 @@ class _Parser:
             successes = self.name()
             self.expect(",", "',' between the two columns of cbind(successes, failures)")
             failures = self.name()
+            if self.peek().text == "-":  # cbind(s, n - s): lme4's successes out of n trials
+                minus = self.take()
+                tok = self.peek()
+                if self.name() != successes:
+                    raise self.error(tok, f"the successes column {successes!r} after '-' "
+                                     f"(cbind(successes, n - successes))")
+                if failures == successes:
+                    raise self.error(minus, "a trials column before '-' in cbind(successes, "
+                                     "n - successes)")
+                self.expect(")", "')' closing cbind(successes, n - successes)")
+                return f"{successes} | trials({failures})"
             self.expect(")", "')' closing cbind(successes, failures)")
             return f"cbind({successes}, {failures})"
         name = self.name()
@@ -263,7 +278,7 @@ class _Parser:
             self.expect(")", "')' closing I(x^power)")
             return f"I({arg} ** {power.text})"
         self.expect(")", f"')' closing {fn.text}(...) (one column name only)")
-        return f"C({arg})" if fn.text in _FACTOR else f"{fn.text}({arg})"
+        return f"{fn.text}({arg})"
 
 
 def check_formula(text: str, *, where: str) -> str:
@@ -279,8 +294,9 @@ def check_formula(text: str, *, where: str) -> str:
     Returns
     -------
     str
-        The formula in normal form (single spaces; ``factor(x)`` as ``C(x)``, ``I(x^2)`` as
-        ``I(x ** 2)``), which formulaic reads as lme4 reads the original.
+        The formula in normal form (single spaces; ``I(x^2)`` as ``I(x ** 2)``;
+        ``cbind(s, n - s)`` as ``s | trials(n)``); :func:`formulaic_text` of it is what
+        formulaic reads as lme4 reads the original.
 
     Raises
     ------
@@ -290,6 +306,16 @@ def check_formula(text: str, *, where: str) -> str:
         :data:`MAX_LENGTH` characters), naming ``where`` and the offending token.
     """
     return _Parser(_precheck(text, where), where).formula()
+
+
+_FACTOR_CALL = re.compile(r"(?<![A-Za-z0-9._`])factor\(")
+
+
+def formulaic_text(normal: str) -> str:
+    """A checked formula (or one side of it) as formulaic reads it: R's ``factor(x)`` is
+    formulaic's ``C(x)`` (lme4 names the columns after the call as written; see
+    :func:`replic.spec.names.as_written`)."""
+    return _FACTOR_CALL.sub("C(", normal)
 
 
 def check_name(text: object, *, where: str) -> str:

@@ -27,7 +27,8 @@ INJECTION = f"Reaction ~ Days + {PAYLOAD} + (Days | Subject)"
     ("y ~ log(x) + sqrt(x) + exp(x) + scale(x) + (1 | g)",
      "y ~ log(x) + sqrt(x) + exp(x) + scale(x) + (1 | g)"),
     ("y ~ I(x^2) + I(x^0.5) + (1 | g)", "y ~ I(x ** 2) + I(x ** 0.5) + (1 | g)"),
-    ("y ~ factor(f) + C(f):x + (1 | g)", "y ~ C(f) + C(f):x + (1 | g)"),
+    ("y ~ factor(f) + C(f):x + (1 | g)", "y ~ factor(f) + C(f):x + (1 | g)"),
+    ("cbind(s, n - s) ~ x + (1 | g)", "s | trials(n) ~ x + (1 | g)"),   # lme4's idiom
     ("y ~ Sepal.Length + log(Sepal.Length) + (1 | g)",
      "y ~ Sepal.Length + log(`Sepal.Length`) + (1 | g)"),
     ("y ~ `my var` + (1 | `the group`)", "y ~ `my var` + (1 | `the group`)"),

@@ -106,7 +106,8 @@ def _data(md: ModelData, family: str) -> Data:
     return Data(family, y, m, X, Z)
 
 
-def fit_glmm(data: pd.DataFrame, formula: str, *, family: str, nAGQ: int = 1) -> GlmmFit:
+def fit_glmm(data: pd.DataFrame, formula: str, *, family: str | None = None,
+             nAGQ: int = 1) -> GlmmFit:
     """Fit a binomial or Poisson GLMM with one grouping factor, as ``lme4::glmer`` does.
 
     Parameters
@@ -115,10 +116,12 @@ def fit_glmm(data: pd.DataFrame, formula: str, *, family: str, nAGQ: int = 1) ->
         One row per observation; rows with a missing value in a used column are dropped.
     formula : str
         lme4/brms syntax with one random-effects term: ``"y ~ x + (x | g)"``; a binomial
-        response as ``cbind(successes, failures)`` or ``successes | trials(n)``.
-    family : {"bernoulli", "binomial", "poisson"}
+        response as ``cbind(successes, failures)``, ``cbind(successes, n - successes)`` or
+        ``successes | trials(n)``.
+    family : {"bernoulli", "binomial", "poisson"}, optional
         Logit link for the first two, log link for Poisson (the canonical links, glmer's
-        defaults).
+        defaults).  May be left out for a binomial response (``cbind`` or ``trials``), which
+        implies it.
     nAGQ : int
         1: the Laplace approximation (glmer's default); 2-25: adaptive Gauss-Hermite quadrature
         with that many nodes, for one scalar random effect (``(1 | g)``) only.
@@ -140,11 +143,17 @@ def fit_glmm(data: pd.DataFrame, formula: str, *, family: str, nAGQ: int = 1) ->
     >>> from replic.glmm import fit_glmm
     >>> cbpp = pd.DataFrame({"herd": ["a", "a", "b", "b", "c", "c"], "period": [1, 2] * 3,
     ...                      "incidence": [2, 1, 3, 0, 4, 2], "size": [10, 9, 12, 8, 14, 10]})
-    >>> fit = fit_glmm(cbpp, "incidence | trials(size) ~ period + (1 | herd)",
-    ...                family="binomial")
+    >>> fit = fit_glmm(cbpp, "incidence | trials(size) ~ period + (1 | herd)")
     >>> list(fit.fixed.columns)
     ['estimate', 'se', 'z', 'p', 'lower', 'upper']
     """
+    if family is None:
+        implied = ModelSpec.parse(formula).family.name
+        if implied not in FAMILIES:
+            raise ReplicInputError(f"fit_glmm({formula!r}): the response implies no family; "
+                                   f"expected family= one of {', '.join(FAMILIES)} (or "
+                                   "fit_lmm for a gaussian model)")
+        family = implied
     if family not in FAMILIES:
         raise ReplicInputError(f"family={family!r}; fit_glmm fits {', '.join(FAMILIES)} "
                                "(use fit_lmm for gaussian models)")

@@ -11,7 +11,6 @@ and :attr:`LmmFormula.trials` / :attr:`LmmFormula.failures` say where the trials
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
 from dataclasses import dataclass
 
 from replic.errors import ReplicInputError
@@ -21,6 +20,10 @@ __all__ = ["LmmFormula", "parse_formula"]
 
 _BAR = re.compile(r"\(([^()|]*)(\|\|?)([^()|]*)\)")
 _NAME = re.compile(r"^[A-Za-z_.][A-Za-z0-9_.]*$")
+#: A column name of a checked formula side: backquoted, or bare (then not a call when no ``(``
+#: follows); numbers such as ``0.5`` in ``I(x ** 0.5)`` are not names.
+_IDENT = re.compile(r"`(?P<quoted>[^`]*)`|(?<![A-Za-z0-9._`])(?P<name>[A-Za-z.][A-Za-z0-9._]*)"
+                    r"(?P<call>\s*\()?")
 _CBIND = re.compile(r"^cbind\(\s*([A-Za-z_.][A-Za-z0-9_.]*)\s*,\s*([A-Za-z_.][A-Za-z0-9_.]*)\s*\)$")
 _TRIALS = re.compile(r"^([A-Za-z_.][A-Za-z0-9_.]*)\s*\|\s*trials\(\s*([A-Za-z_.][A-Za-z0-9_.]*|"
                      r"[0-9]+)\s*\)$")
@@ -63,25 +66,14 @@ class LmmFormula:
         """True when the response is written as a binomial one (``cbind`` or ``trials``)."""
         return self.trials is not None or self.failures is not None
 
-    def variables(self, columns: Collection[str] | None = None) -> tuple[tuple[str, ...], ...]:
-        """Variables of the fixed and of the varying terms (the names formulaic needs).
-
-        With ``columns``, also every identifier of the terms that is one of the columns (some
-        transforms hide their variable from formulaic's list).
-        """
-        from formulaic import Formula
-
+    def variables(self) -> tuple[tuple[str, ...], ...]:
+        """Variables of the fixed and of the varying terms: every column name of each side,
+        read off the grammar-checked text (a name not followed by ``(``; backquotes removed),
+        so R's dotted names (``Sepal.Length``) are whole names."""
         out = []
-        for what, rhs in (("fixed-effect", self.fixed),
-                          ("random-effect", self.random)):
-            try:
-                names = set(Formula(rhs).required_variables)
-            except Exception as exc:  # formulaic's parser errors
-                raise ReplicInputError(f"formula={self.text!r}: cannot read the {what} "
-                                       f"terms {rhs!r}: {exc}") from None
-            if columns is not None:
-                names |= {v for v in re.findall(r"[A-Za-z_.][A-Za-z0-9_.]*", rhs)
-                          if v in columns}
+        for rhs in (self.fixed, self.random):
+            names = {m["quoted"] if m["quoted"] is not None else m["name"]
+                     for m in _IDENT.finditer(rhs) if not m["call"]}
             out.append(tuple(sorted(names)))
         return tuple(out)
 

@@ -25,7 +25,7 @@ from replic.errors import ReplicInputError
 from replic.family import GAUSSIAN, Family
 from replic.spec.formula import LmmFormula, parse_formula
 from replic.spec.levels import as_factors, is_categorical, level_label, r_levels
-from replic.spec.names import brms_term, lme4_term
+from replic.spec.names import as_written, brms_term, lme4_term
 from replic.spec.response import (
     check_trials_given,
     read_trials,
@@ -177,9 +177,9 @@ class ModelSpec:
                           random=self.random_formula, group=self.group, trials=self.trials,
                           failures=self.failures)
 
-    def variables(self, columns: pd.Index | None = None) -> tuple[tuple[str, ...], ...]:
+    def variables(self) -> tuple[tuple[str, ...], ...]:
         """Variables of the fixed and of the varying terms (:meth:`LmmFormula.variables`)."""
-        return self.parsed.variables(columns)
+        return self.parsed.variables()
 
     def bind(self, data: pd.DataFrame, *, source: str = "data") -> ModelData:
         """Learn levels and names from ``data`` and build its matrices.
@@ -203,7 +203,7 @@ class ModelSpec:
             if col not in data.columns:
                 raise ReplicInputError(f"formula={self.formula!r}: column {col!r} ({role}) is "
                                        f"not in the {source}; columns are {cols}")
-        fixed_vars, random_vars = self.variables(data.columns)
+        fixed_vars, random_vars = self.variables()
         for names, what in ((fixed_vars, "fixed-effect"), (random_vars, "random-effect")):
             for var in names:
                 if var not in data.columns:
@@ -232,9 +232,10 @@ class ModelSpec:
             encoders.append(mm.model_spec)
             mats.append(np.asarray(mm, dtype=float))
             names.append(tuple(str(c) for c in mm.columns))
-        lme4 = tuple(lme4_term(c) for c in names[0])
+        lme4 = tuple(as_written(lme4_term(c), self.fixed_formula) for c in names[0])
         fixed = tuple(brms_term(n) for n in lme4)
-        varying = tuple(brms_term(lme4_term(c)) for c in names[1])
+        varying = tuple(brms_term(as_written(lme4_term(c), self.random_formula))
+                        for c in names[1])
         for what, nm in (("fixed-effect", fixed), ("varying", varying)):
             if len(set(nm)) != len(nm):
                 raise ReplicInputError(f"formula={self.formula!r}: the {what} terms {nm} are "

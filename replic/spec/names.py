@@ -18,13 +18,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Parameter", "b_name", "brms_term", "cor_name", "lme4_term", "parameter_names",
-           "parse_parameter", "r_name", "sd_name"]
+__all__ = ["Parameter", "as_written", "b_name", "brms_term", "cor_name", "lme4_term",
+           "parameter_names", "parse_parameter", "r_name", "sd_name"]
 
 # brms 2.18 rename(): patterns replaced in order (fixed strings)
 _BRMS_RENAME = ((" ", ""), ("(", ""), (")", ""), ("[", ""), ("]", ""), (",", ""), ('"', ""),
                 ("'", ""), ("?", ""), ("+", "P"), ("-", "M"), ("*", "MU"), ("/", "D"),
                 ("^", "E"), ("=", "EQ"))
+_SYNTACTIC_QUOTED = re.compile(r"`([A-Za-z.][A-Za-z0-9._]*)`")
 _CODED = re.compile(r"^(?P<var>.+?)\[(?:T\.)?(?P<level>.*)\]$", re.S)
 _R_COL = re.compile(r"^r_(?P<group>[^\[]+)\[(?P<level>.+),(?P<term>[^,\]]+)\]$", re.S)
 
@@ -45,14 +46,28 @@ def _split_colon(name: str) -> list[str]:
 
 def lme4_term(column: str) -> str:
     """lme4's name of a formulaic column: ``Sex[T.Male]`` -> ``SexMale``, ``Intercept`` ->
-    ``(Intercept)``, ``I(x ** 2)`` -> ``I(x^2)``."""
+    ``(Intercept)``, ``I(x ** 2)`` -> ``I(x^2)``, ``log(`Sepal.Length`)`` ->
+    ``log(Sepal.Length)`` (R quotes only names that are not syntactic)."""
     if column == "Intercept":
         return "(Intercept)"
     out = []
     for part in _split_colon(column):
         m = _CODED.match(part)
         out.append(f"{m['var']}{m['level']}" if m else re.sub(r"\s*\*\*\s*", "^", part))
-    return ":".join(out)
+    return _SYNTACTIC_QUOTED.sub(r"\1", ":".join(out))   # log(`Sepal.Length`) as R: no quotes
+
+
+_FACTOR_ARG = re.compile(r"(?<![A-Za-z0-9._`])factor\(([^()]*)\)")
+
+
+def as_written(lme4_name: str, rhs: str) -> str:
+    """An lme4 name with formulaic's ``C(x)`` spelt ``factor(x)`` where the formula's side
+    ``rhs`` writes the call so: lme4 names a column after the call as written
+    (``factor(period)2``; brms: ``factorperiod2``), formulaic reads both as ``C(x)``."""
+    for var in dict.fromkeys(_SYNTACTIC_QUOTED.sub(r"\1", v) for v in _FACTOR_ARG.findall(rhs)):
+        lme4_name = re.sub(rf"(?<![A-Za-z0-9._`])C\({re.escape(var)}\)", f"factor({var})",
+                           lme4_name)
+    return lme4_name
 
 
 def brms_term(lme4_name: str) -> str:

@@ -29,6 +29,7 @@ from formulaic.parser.types import Factor, Term
 from interface_meta import override
 
 from replic.errors import ReplicInputError
+from replic.formula_grammar import formulaic_text
 
 __all__ = ["RMaterializer", "check_full_rank", "model_matrix"]
 
@@ -85,6 +86,7 @@ def model_matrix(rhs: str, df: pd.DataFrame, formula: str, what: str) -> formula
     ReplicInputError
         Naming ``formula`` and ``what`` (``"fixed-effect"``) when formulaic cannot build it.
     """
+    rhs = formulaic_text(rhs)   # factor(x) is formulaic's C(x)
     try:
         return formulaic.model_matrix(rhs, df, na_action="raise", materializer=RMaterializer,
                                       materializer_params={"order": rhs})

@@ -31,7 +31,7 @@ def _case(name: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
 def test_columns_and_values_as_model_matrix(name):
     ref, data, X = _case(name)
     spec = ModelSpec.parse(ref["formula"].iloc[0])
-    variables = list(spec.variables(data.columns)[0])
+    variables = list(spec.variables()[0])
     factors = tuple((v, r_levels(data[v])) for v in variables if is_categorical(data[v]))
     prepared = as_factors(data, factors)
     mm = model_matrix(spec.fixed_formula, prepared, spec.formula, "fixed-effect")
