@@ -189,20 +189,23 @@ def run_study(posterior: Posterior | str | Path | pd.DataFrame, designs: Design 
                    exclude=bool(exclude_unconverged), custom=custom, original=original,
                    n_jobs=n_jobs)
     run = dict(backend=backend, quiet=quiet, resume=resume, keep_chunks=bool(keep_chunks))
-    if len(prepared) == 1:
-        result = _run_one(prepared[0], study, out=out, started=started, **run)
-    elif out is None:
-        result = combine_results([_run_one(p, study, out=None, started=started if i == 0
-                                           else time.time(), **run)
-                                  for i, p in enumerate(prepared)])
+    if out is None:
+        results = [_run_one(p, study, out=None, started=started if i == 0 else time.time(),
+                            **run) for i, p in enumerate(prepared)]
+        result = results[0] if len(results) == 1 else combine_results(results)
     else:
         out = Path(out)
         with locked_out_dir(out, where="out"):  # one run at a time writes into out/
-            results = [_run_one(p, study, out=out / "runs" / p.name, started=started if i == 0
-                                else time.time(), **run) for i, p in enumerate(prepared)]
-            result = combine_results(results, into=out / "replicates.parquet")
-            if not keep_chunks:  # the replicates on disk once: the runs' manifests say where
-                hand_over([r.replicates_file for r in results], out / "replicates.parquet")
+            if len(prepared) == 1:
+                result = _run_one(prepared[0], study, out=out, started=started, **run)
+            else:
+                results = [_run_one(p, study, out=out / "runs" / p.name, started=started
+                                    if i == 0 else time.time(), **run)
+                           for i, p in enumerate(prepared)]
+                result = combine_results(results, into=out / "replicates.parquet")
+                if not keep_chunks:  # the replicates on disk once: the runs' manifests say
+                    hand_over([r.replicates_file for r in results],  # where their rows are
+                              out / "replicates.parquet")
     warn_flagged(result.summary, reps=int(reps), stacklevel=2)
     return result
 

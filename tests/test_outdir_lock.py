@@ -122,3 +122,19 @@ def test_closed_stdout_exits_quietly(tmp_path, command):
     assert proc.returncode == 141
     if command[0] == "run":
         assert (tmp_path / "out" / "summary.csv").is_file()
+
+
+@pytest.mark.parametrize("analysis", ["summary", ["summary", "reml"]])
+def test_run_study_into_a_locked_directory_is_refused(tmp_path, analysis):
+    """The Python API takes the same lock as ``replic run``, for one analysis or several."""
+    out = tmp_path / "out"
+    code = ("from replic import Design, run_study\nfrom tests.conftest import DRAWS\n"
+            f"run_study(DRAWS, [Design(3, x=[0, 1, 2])], term='Days', analysis={analysis!r}, "
+            f"reps=20, seed=1, n_jobs=1, quiet=True, out={str(out)!r})\n")
+    with locked_out_dir(out):
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           env=ENV, cwd=ROOT, timeout=300)
+        before = _listing(out)
+    assert r.returncode == 1
+    assert f"ReplicInputError: out {out}: another replic run is writing" in r.stderr
+    assert before == {LOCK: before[LOCK]}   # nothing but the lock was there
