@@ -24,7 +24,7 @@ import pandas as pd
 from replic.errors import ReplicInputError
 from replic.family import GAUSSIAN, Family
 from replic.spec.formula import LmmFormula, parse_formula
-from replic.spec.levels import as_factors, is_categorical, level_label, r_levels
+from replic.spec.levels import as_factors, called_factors, is_categorical, level_label, r_levels
 from replic.spec.names import as_written, brms_term, lme4_term
 from replic.spec.response import (
     check_trials_given,
@@ -224,7 +224,8 @@ class ModelSpec:
         glevels = r_levels(df[self.group])
         spec = replace(self, factors=factors,
                        group_levels=tuple(level_label(v) for v in glevels))
-        prepared = as_factors(df, spec.factors)
+        called = f"{self.fixed_formula} + {self.random_formula}"
+        prepared = called_factors(as_factors(df, spec.factors), called)
         encoders, mats, names = [], [], []
         for rhs, what in ((self.fixed_formula, "fixed-effect"),
                           (self.random_formula, "random-effect")):
@@ -280,7 +281,9 @@ class ModelSpec:
             if rows[v].isna().any():
                 raise ReplicInputError(f"{where}: column {v!r} has {int(rows[v].isna().sum())} "
                                        "missing value(s); a design needs every value")
-        prepared = as_factors(rows.reset_index(drop=True), self.factors, where=where)
+        prepared = called_factors(as_factors(rows.reset_index(drop=True), self.factors,
+                                             where=where),
+                                  f"{self.fixed_formula} + {self.random_formula}")
         import replic.spec.rcoding  # noqa: F401 (registers R's coding, named in the encoders)
 
         mats = []

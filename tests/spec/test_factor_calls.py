@@ -22,19 +22,22 @@ REF = pd.read_csv(DATA / "spec" / "factor_calls.csv")
 CBPP = pd.read_csv(DATA / "glmer" / "cbpp.csv")   # period stored as 1..4: numeric in the CSV
 
 
-def _ref(model: str, formula: str | None = None) -> pd.DataFrame:
-    rows = REF[(REF["model"] == model) & ((REF["formula"] == formula) if formula else True)]
+def _ref(model: str, formula: str | None = None, data: str | None = None) -> pd.DataFrame:
+    rows = REF[(REF["model"] == model) & ((REF["formula"] == formula) if formula else True)
+               & ((REF["data"] == data) if data else True)]
     return rows.reset_index(drop=True)
 
 
-@pytest.mark.parametrize("formula", list(dict.fromkeys(_ref("lmer")["formula"])))
-def test_lmer_names_and_estimates(formula):
+@pytest.mark.parametrize(("formula", "data"), list(dict.fromkeys(
+    zip(_ref("lmer")["formula"], _ref("lmer")["data"], strict=True))))
+def test_lmer_names_and_estimates(formula, data):
     """factor(period) and its interaction (cbpp), R's dotted names inside and outside calls
-    (iris: log(Petal.Length), Sepal.Width)."""
-    ref = _ref("lmer", formula)
-    data = CBPP if "period" in formula else pd.read_csv(DATA / "spec" / "iris.csv")
-    fit = fit_lmm(data, formula)
-    spec = ModelSpec.parse(formula).bind(data).spec
+    (iris: log(Petal.Length), Sepal.Width), factor(period) of a column with a missing value
+    (pandas reads it as 1.0, 2.0, ...; the levels are still named 2, 3, 4)."""
+    ref = _ref("lmer", formula, data)
+    frame = CBPP if data == "cbpp" else pd.read_csv(DATA / "spec" / f"{data}.csv")
+    fit = fit_lmm(frame, formula)
+    spec = ModelSpec.parse(formula).bind(frame).spec
     assert spec.lme4_fixed == tuple(ref["term"])       # factor(period)2:size, log(Petal.Length)
     assert list(fit.fixed.index) == list(ref["brms"])  # factorperiod2:size, logPetal.Length
     np.testing.assert_allclose(fit.fixed["estimate"], ref["estimate"], rtol=1e-6, atol=1e-9)
