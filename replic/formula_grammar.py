@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from replic.errors import ReplicInputError
 
 __all__ = ["MAX_LENGTH", "TRANSFORMS", "check_column_names", "check_formula", "check_name",
-           "formulaic_text"]
+           "factor_calls", "formulaic_text"]
 
 MAX_LENGTH = 1000
 #: Numeric transforms allowed around a column name (formulaic/numpy functions of one column).
@@ -308,14 +308,20 @@ def check_formula(text: str, *, where: str) -> str:
     return _Parser(_precheck(text, where), where).formula()
 
 
-_FACTOR_CALL = re.compile(r"(?<![A-Za-z0-9._`])factor\(")
+_FACTOR_CALL = re.compile(r"(?<![A-Za-z0-9._`])(factor|C)\(\s*(`[^`]*`|[^()`\s]*)\s*\)")
 
 
 def formulaic_text(normal: str) -> str:
     """A checked formula (or one side of it) as formulaic reads it: R's ``factor(x)`` is
     formulaic's ``C(x)`` (lme4 names the columns after the call as written; see
     :func:`replic.spec.names.as_written`)."""
-    return _FACTOR_CALL.sub("C(", normal)
+    return _FACTOR_CALL.sub(lambda m: f"C({m[2]})", normal)
+
+
+def factor_calls(normal: str) -> tuple[tuple[str, str], ...]:
+    """The ``factor(x)`` and ``C(x)`` calls of a checked formula (or one side of it): pairs
+    (function, column as written, backquoted where the normal form quotes it), in order."""
+    return tuple((m[1], m[2]) for m in _FACTOR_CALL.finditer(normal))
 
 
 def check_name(text: object, *, where: str) -> str:

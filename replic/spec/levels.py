@@ -13,13 +13,13 @@ category order (an R factor with explicit levels); unused categories are dropped
 
 from __future__ import annotations
 
-import re
 import unicodedata
 
 import numpy as np
 import pandas as pd
 
 from replic.errors import ReplicInputError
+from replic.formula_grammar import factor_calls
 
 __all__ = ["as_factors", "called_factors", "is_categorical", "level_label", "r_levels",
            "r_sort_key"]
@@ -110,15 +110,12 @@ def as_factors(df: pd.DataFrame, factors: tuple[tuple[str, tuple], ...], *,
     return out
 
 
-_CALLED = re.compile(r"(?<![A-Za-z0-9._`])(?:factor|C)\(\s*`?([^()`]*?)`?\s*\)")
-
-
 def called_factors(df: pd.DataFrame, rhs: str) -> pd.DataFrame:
     """``df`` with the numeric columns that ``rhs`` wraps in ``factor()``/``C()`` as integers
     where every value is a whole number, so their levels are labelled as R labels them (``2``,
     not ``2.0``: a column read with a missing value is float until its rows are dropped)."""
     out = df
-    for var in dict.fromkeys(_CALLED.findall(rhs)):
+    for var in dict.fromkeys(v.strip("`") for _, v in factor_calls(rhs)):
         col = df[var] if var in df.columns else None
         if col is not None and pd.api.types.is_float_dtype(col) and col.notna().all() and \
                 np.all(np.mod(col.to_numpy(), 1) == 0) and np.all(np.abs(col) < 2**53):

@@ -18,6 +18,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from replic.formula_grammar import factor_calls
+
 __all__ = ["Parameter", "as_written", "b_name", "brms_term", "cor_name", "lme4_term",
            "parameter_names", "parse_parameter", "r_name", "sd_name"]
 
@@ -57,14 +59,12 @@ def lme4_term(column: str) -> str:
     return _SYNTACTIC_QUOTED.sub(r"\1", ":".join(out))   # log(`Sepal.Length`) as R: no quotes
 
 
-_FACTOR_ARG = re.compile(r"(?<![A-Za-z0-9._`])factor\(([^()]*)\)")
-
-
 def as_written(lme4_name: str, rhs: str) -> str:
     """An lme4 name with formulaic's ``C(x)`` spelt ``factor(x)`` where the formula's side
     ``rhs`` writes the call so: lme4 names a column after the call as written
     (``factor(period)2``; brms: ``factorperiod2``), formulaic reads both as ``C(x)``."""
-    for var in dict.fromkeys(_SYNTACTIC_QUOTED.sub(r"\1", v) for v in _FACTOR_ARG.findall(rhs)):
+    for var in dict.fromkeys(_SYNTACTIC_QUOTED.sub(r"\1", v) for fn, v in factor_calls(rhs)
+                             if fn == "factor"):
         lme4_name = re.sub(rf"(?<![A-Za-z0-9._`])C\({re.escape(var)}\)", f"factor({var})",
                            lme4_name)
     return lme4_name
